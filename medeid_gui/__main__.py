@@ -1,0 +1,3 @@
+from medeid_gui.cli import main
+
+raise SystemExit(main())

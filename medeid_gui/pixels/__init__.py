@@ -1,0 +1,1 @@
+"""Pixel de-identification orchestration: burned-in text, identity blocking at level p. No Qt."""

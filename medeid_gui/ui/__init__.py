@@ -1,0 +1,1 @@
+"""Qt layer: widgets, dialogs, main window, Qt workers. The only layer importing PySide6/pyqtgraph/superqt."""
