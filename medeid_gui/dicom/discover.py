@@ -1,0 +1,368 @@
+"""Find DICOM instances under folders, by content, DICOMDIR-aware, never stopping at one bad file.
+
+Why by content: PACS exports, CDs and scanner dumps name files ``IM000001``, ``1.2.840…``,
+``image`` or ``x.dcm.bak``; extensions mean nothing. A file is a candidate when it starts with the
+128-byte preamble + ``DICM`` or, without a preamble, with a plausible group 0002/0008 element
+(:func:`medeid_gui.dicom.read.sniff`); only then is it parsed (headers only, never pixels).
+
+Why DICOMDIR-aware: on media the DICOMDIR is the index, not an image; it must not be exported
+as an instance, and the files it references must be found even when their names are odd
+(no extension, upper case on a case-sensitive file system) or they live outside the folders given.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Union
+
+from pydicom.dataset import Dataset
+
+from .read import DicomReadError, read_dataset, read_partial_header, safe_value
+
+__all__ = ["InstanceRef", "Rejected", "Discovery", "discover", "instance_ref", "MEDIA_STORAGE_DIRECTORY"]
+
+#: SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """What the GUI tree, the grouping and the export plan need to know about one file.
+
+    Built from the header only; strings are "" and numbers ``None`` when the file lacks them.
+    """
+
+    path: Path
+    size: int
+    patient_id: str
+    patient_name: str
+    study_uid: str
+    study_date: str
+    study_description: str
+    series_uid: str
+    series_number: int | None
+    series_description: str
+    modality: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    rows: int
+    columns: int
+    has_pixels: bool
+    transfer_syntax: str
+    # extensions (not part of the contract's minimum)
+    study_time: str = ""
+    study_id: str = ""
+    accession_number: str = ""
+    series_date: str = ""
+    series_time: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    photometric_interpretation: str = ""
+    has_preamble: bool = True
+
+    @property
+    def sop_class_name(self) -> str:
+        """Human name of the SOP class, e.g. "CT Image Storage" ("" when unknown)."""
+        from pydicom.uid import UID
+
+        try:
+            name = UID(self.sop_class_uid).name
+        except Exception:  # noqa: BLE001
+            return ""
+        return "" if name == self.sop_class_uid else name
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that is not (readable) DICOM, with a sentence saying why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Discovery:
+    """Result of :func:`discover`. ``instances`` and ``rejected`` are sorted by path."""
+
+    instances: list[InstanceRef] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    #: DICOMDIR files met (they are indexes, not instances)
+    dicomdirs: list[Path] = field(default_factory=list)
+    #: True when ``cancel()`` returned True before every file was examined
+    cancelled: bool = False
+    #: files examined (DICOM or not)
+    n_seen: int = 0
+
+
+#: The attributes :class:`InstanceRef` reads; passing them as ``specific_tags`` keeps pydicom from
+#: building elements (and sequences) nobody will look at.
+_TAGS = [
+    0x00020010,  # TransferSyntaxUID (file meta is always read; listed for clarity)
+    0x00080005,  # SpecificCharacterSet (needed to decode names)
+    0x00080008,  # ImageType
+    0x00080016,  # SOPClassUID
+    0x00080018,  # SOPInstanceUID
+    0x00080020,  # StudyDate
+    0x00080021,  # SeriesDate
+    0x00080030,  # StudyTime
+    0x00080031,  # SeriesTime
+    0x00080050,  # AccessionNumber
+    0x00080060,  # Modality
+    0x00081030,  # StudyDescription
+    0x0008103E,  # SeriesDescription
+    0x00100010,  # PatientName
+    0x00100020,  # PatientID
+    0x00100030,  # PatientBirthDate
+    0x00100040,  # PatientSex
+    0x0020000D,  # StudyInstanceUID
+    0x0020000E,  # SeriesInstanceUID
+    0x00200010,  # StudyID
+    0x00200011,  # SeriesNumber
+    0x00200013,  # InstanceNumber
+    0x00280002,  # SamplesPerPixel
+    0x00280004,  # PhotometricInterpretation
+    0x00280008,  # NumberOfFrames
+    0x00280010,  # Rows
+    0x00280011,  # Columns
+    0x00041220,  # DirectoryRecordSequence (marks a DICOMDIR without file meta)
+]
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(float(str(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    return str(safe_value(ds, keyword, "", str)).strip()
+
+
+def instance_ref(path: Path, ds: Dataset, has_pixels: bool, size: int | None = None) -> InstanceRef:
+    """Build an :class:`InstanceRef` from a (header) dataset read from ``path``."""
+    meta = getattr(ds, "file_meta", None) or Dataset()
+    sop_class = _text(ds, "SOPClassUID") or _text(meta, "MediaStorageSOPClassUID")
+    sop_inst = _text(ds, "SOPInstanceUID") or _text(meta, "MediaStorageSOPInstanceUID")
+    tsyntax = _text(meta, "TransferSyntaxUID")
+    if not tsyntax:
+        implicit, little = getattr(ds, "original_encoding", (True, True))[:2] if hasattr(ds, "original_encoding") else (True, True)
+        if implicit is not None:
+            tsyntax = (
+                "1.2.840.10008.1.2" if implicit else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+            )
+    frames = _int_or_none(safe_value(ds, "NumberOfFrames", None, lambda v: v))
+    preamble = getattr(ds, "preamble", None)
+    return InstanceRef(
+        path=path,
+        size=size if size is not None else _size(path),
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        study_date=_text(ds, "StudyDate"),
+        study_description=_text(ds, "StudyDescription"),
+        series_uid=_text(ds, "SeriesInstanceUID"),
+        series_number=_int_or_none(safe_value(ds, "SeriesNumber", None, lambda v: v)),
+        series_description=_text(ds, "SeriesDescription"),
+        modality=_text(ds, "Modality"),
+        sop_class_uid=sop_class,
+        sop_instance_uid=sop_inst,
+        instance_number=_int_or_none(safe_value(ds, "InstanceNumber", None, lambda v: v)),
+        number_of_frames=(frames if frames and frames > 0 else (1 if has_pixels else 0)),
+        rows=_int_or_none(safe_value(ds, "Rows", None, lambda v: v)) or 0,
+        columns=_int_or_none(safe_value(ds, "Columns", None, lambda v: v)) or 0,
+        has_pixels=has_pixels,
+        transfer_syntax=tsyntax,
+        study_time=_text(ds, "StudyTime"),
+        study_id=_text(ds, "StudyID"),
+        accession_number=_text(ds, "AccessionNumber"),
+        series_date=_text(ds, "SeriesDate"),
+        series_time=_text(ds, "SeriesTime"),
+        patient_birth_date=_text(ds, "PatientBirthDate"),
+        patient_sex=_text(ds, "PatientSex"),
+        photometric_interpretation=_text(ds, "PhotometricInterpretation"),
+        has_preamble=preamble is not None,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _is_dicomdir(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None) or Dataset()
+    return (
+        _text(meta, "MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY
+        or _text(ds, "SOPClassUID") == MEDIA_STORAGE_DIRECTORY
+        or "DirectoryRecordSequence" in ds
+    )
+
+
+def _walk(root: Path, errors: list[Rejected]) -> Iterator[Path]:
+    """Every regular file under ``root``, sorted, without following symlinked folders (no cycles)."""
+
+    def onerror(exc: OSError) -> None:
+        errors.append(Rejected(Path(exc.filename or root), f"folder not readable ({exc.strerror or exc})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath, name)
+
+
+def _resolve_case_insensitive(base: Path, parts: list[str]) -> Path | None:
+    """Find ``base/parts…`` where the media's upper-case IDs may be stored in another case."""
+    current = base
+    for part in parts:
+        candidate = current / part
+        if candidate.exists():
+            current = candidate
+            continue
+        try:
+            names = os.listdir(current)
+        except OSError:
+            return None
+        match = [n for n in names if n.lower() == part.lower()]
+        if not match:
+            return None
+        current = current / sorted(match)[0]
+    return current if current.is_file() else None
+
+
+def dicomdir_references(path: PathLike) -> tuple[list[Path], list[Rejected]]:
+    """Files referenced by a DICOMDIR's records (resolved beside it), and references that are missing."""
+    p = Path(path)
+    ds = read_dataset(p)
+    found: list[Path] = []
+    missing: list[Rejected] = []
+    seen: set[Path] = set()
+    for record in ds.get("DirectoryRecordSequence", []) or []:
+        fid = record.get("ReferencedFileID", None)
+        if fid is None:
+            continue
+        parts = [str(fid)] if isinstance(fid, str) else [str(x) for x in fid]
+        parts = [x.strip() for x in parts if str(x).strip()]
+        if not parts:
+            continue
+        target = _resolve_case_insensitive(p.parent, parts)
+        if target is None:
+            ref = p.parent.joinpath(*parts)
+            if ref not in seen:
+                seen.add(ref)
+                missing.append(Rejected(ref, f"referenced by {p.name} but not found"))
+            continue
+        if target not in seen:
+            seen.add(target)
+            found.append(target)
+    return found, missing
+
+
+def discover(
+    paths: PathLike | Iterable[PathLike],
+    *,
+    cancel: Callable[[], bool] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Discovery:
+    """Find every DICOM instance in ``paths`` (folders are searched recursively; files taken as given).
+
+    Never raises for a single bad file or folder: it lands in ``Discovery.rejected`` with a reason.
+    ``progress(n_seen)`` is called after each file examined; ``cancel()`` is polled before each file
+    and, when it returns True, discovery stops and returns what it has with ``cancelled=True``.
+    The order is deterministic: instances and rejected sorted by path.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    result = Discovery()
+    walk_errors: list[Rejected] = []
+    seen: set[str] = set()
+    queue: list[Path] = []
+
+    def candidates() -> Iterator[Path]:
+        for given in paths:  # type: ignore[union-attr]
+            g = Path(given)
+            if g.is_dir():
+                yield from _walk(g, walk_errors)
+            elif g.exists() or g.is_symlink():
+                yield g
+            else:
+                walk_errors.append(Rejected(g, "file not found"))
+        # files referenced by DICOMDIRs that the walk did not reach
+        while queue:
+            yield queue.pop(0)
+
+    instances: dict[str, InstanceRef] = {}
+    rejected: dict[str, Rejected] = {}
+    dicomdirs: list[Path] = []
+    for path in candidates():
+        key = os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            continue
+        seen.add(key)
+        if cancel is not None and cancel():
+            result.cancelled = True
+            break
+        result.n_seen += 1
+        outcome = _examine(path)
+        if isinstance(outcome, Rejected):
+            rejected[str(path)] = outcome
+        elif outcome == "dicomdir":
+            dicomdirs.append(path)
+            try:
+                refs, missing = dicomdir_references(path)
+            except DicomReadError as exc:
+                rejected[str(path)] = Rejected(path, f"DICOMDIR not readable: {exc.reason}")
+            else:
+                queue.extend(r for r in refs if os.path.normcase(os.path.realpath(r)) not in seen)
+                for m in missing:
+                    rejected.setdefault(str(m.path), m)
+        else:
+            instances[str(path)] = outcome
+        if progress is not None:
+            progress(result.n_seen)
+    for r in walk_errors:
+        rejected.setdefault(str(r.path), r)
+    result.instances = [instances[k] for k in sorted(instances)]
+    result.rejected = [rejected[k] for k in sorted(rejected)]
+    result.dicomdirs = sorted(dicomdirs)
+    return result
+
+
+def _examine(path: Path) -> InstanceRef | Rejected | str:
+    """One file: an :class:`InstanceRef`, a :class:`Rejected`, or ``"dicomdir"``."""
+    try:
+        if path.is_symlink() and not path.exists():
+            return Rejected(path, "broken symbolic link")
+        if not path.is_file():
+            return Rejected(path, "not a regular file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds, has_pixels = read_partial_header(path, specific_tags=_TAGS)
+    except DicomReadError as exc:
+        return Rejected(path, exc.reason)
+    except OSError as exc:
+        return Rejected(path, f"cannot read ({exc.strerror or exc})")
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not end discovery
+        return Rejected(path, f"unexpected error reading file ({type(exc).__name__}: {exc})")
+    if _is_dicomdir(ds):
+        return "dicomdir"
+    if not (
+        _text(ds, "SOPClassUID")
+        or _text(getattr(ds, "file_meta", None) or Dataset(), "MediaStorageSOPClassUID")
+        or has_pixels
+        or "Rows" in ds
+    ):
+        return Rejected(path, "DICOM data but no SOP Class UID and no image: not a storable instance")
+    try:
+        return instance_ref(path, ds, has_pixels)
+    except Exception as exc:  # noqa: BLE001
+        return Rejected(path, f"header values not readable ({type(exc).__name__}: {exc})")

@@ -1,0 +1,258 @@
+"""Reading one DICOM file, with errors a person can act on.
+
+Why a module of its own: pydicom's exceptions say *where* parsing stopped (``InvalidDicomError``,
+``EOFError``, ``struct.error`` …), not *what is wrong with the file*. Every caller above this layer
+(discovery, the export pipeline, the GUI) needs one exception type with a sentence it can show or
+write to a manifest, and it needs the same rule for when a file without the 128-byte preamble is
+still DICOM. Both live here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pydicom
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
+
+__all__ = [
+    "DicomReadError",
+    "sniff",
+    "read_header",
+    "read_dataset",
+    "read_partial_header",
+    "PIXEL_TAGS",
+]
+
+#: Pixel Data, Float Pixel Data, Double Float Pixel Data.
+PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+
+#: Explicit VR codes a DICOM element may carry (used to judge a preamble-less start).
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US"
+    b" UT UV".split()
+)
+
+
+class DicomReadError(Exception):
+    """A file could not be read as DICOM; ``reason`` is a sentence for a person, ``path`` the file."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def sniff(head: bytes) -> str | None:
+    """Classify the first bytes of a file: ``"preamble"``, ``"no-preamble"`` or ``None`` (not DICOM).
+
+    Why this rule: ``pydicom.dcmread(force=True)`` "reads" any bytes (a text file becomes an empty or
+    garbage dataset), so force is only allowed after the start looks like a real DICOM stream:
+    the first element is in group 0002 (file meta) or 0008 (the first group of nearly every
+    preamble-less, ACR-NEMA-style or raw dataset), little or big endian, with either an explicit VR
+    code or an implicit 32-bit length that fits.
+    """
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "preamble"
+    if len(head) < 8:
+        return None
+    for fmt_h, fmt_l in (("<H", "<L"), (">H", ">L")):
+        group = struct.unpack(fmt_h, head[0:2])[0]
+        elem = struct.unpack(fmt_h, head[2:4])[0]
+        if group not in (0x0002, 0x0008):
+            continue
+        if elem > 0x1FFF and group == 0x0008:  # group 0008 public elements stay below 0x2000
+            continue
+        if head[4:6] in _VRS:
+            return "no-preamble"
+        length = struct.unpack(fmt_l, head[4:8])[0]
+        # implicit VR: group length (4 bytes) or a short value; 0xFFFFFFFF for undefined-length SQ
+        if length == 0xFFFFFFFF or length < 0x10000:
+            return "no-preamble"
+    return None
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(132)
+    except PermissionError as exc:
+        raise DicomReadError(path, f"permission denied ({exc.strerror})") from exc
+    except IsADirectoryError as exc:
+        raise DicomReadError(path, "is a folder, not a file") from exc
+    except FileNotFoundError as exc:
+        raise DicomReadError(path, "file not found") from exc
+    except OSError as exc:
+        raise DicomReadError(path, f"cannot open file ({exc.strerror or exc})") from exc
+
+
+def _check_start(path: Path) -> bool:
+    """Return whether the file needs ``force`` (no preamble); raise if it does not look like DICOM."""
+    head = _head(path)
+    if not head:
+        raise DicomReadError(path, "empty file")
+    kind = sniff(head)
+    if kind is None:
+        if len(head) < 132:
+            raise DicomReadError(path, f"not DICOM: only {len(head)} bytes and no DICOM element at the start")
+        raise DicomReadError(path, "not DICOM: no 'DICM' preamble and no DICOM element at the start")
+    return kind == "no-preamble"
+
+
+def _explain(path: Path, exc: BaseException) -> DicomReadError:
+    """Turn a pydicom/struct/OS exception into a sentence."""
+    if isinstance(exc, DicomReadError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return DicomReadError(path, f"permission denied ({exc.strerror})")
+    if isinstance(exc, (EOFError, struct.error)):
+        return DicomReadError(path, f"truncated: the file ends inside a DICOM element ({exc})")
+    if isinstance(exc, InvalidDicomError):
+        return DicomReadError(path, f"not valid DICOM: {exc}")
+    if isinstance(exc, NotImplementedError):
+        return DicomReadError(path, f"unsupported encoding: {exc}")
+    if isinstance(exc, OSError):
+        return DicomReadError(path, f"read error ({exc.strerror or exc})")
+    msg = str(exc) or type(exc).__name__
+    if "end of file" in msg.lower() or "truncat" in msg.lower():
+        return DicomReadError(path, f"truncated: {msg}")
+    return DicomReadError(path, f"malformed DICOM ({type(exc).__name__}: {msg})")
+
+
+def _validate(path: Path, ds: Dataset, forced: bool) -> None:
+    """Reject "datasets" that are only what ``force=True`` made of non-DICOM bytes."""
+    tags = [int(t) for t in ds.keys()]
+    meta = getattr(ds, "file_meta", None)
+    if not tags and not (meta and len(meta)):
+        raise DicomReadError(path, "not DICOM: no data elements could be read")
+    if forced and tags and not any(t >= 0x00080000 for t in tags) and not (meta and len(meta)):
+        raise DicomReadError(path, "not DICOM: no elements beyond the command group")
+
+
+def read_partial_header(
+    path: str | os.PathLike[str],
+    *,
+    specific_tags: Iterable[int] | None = None,
+) -> tuple[FileDataset, bool]:
+    """Read the header up to pixel data; return it and whether a pixel data element follows.
+
+    Why not ``dcmread(stop_before_pixels=True)``: that cannot tell "stopped at Pixel Data" from
+    "there is none", and discovery must report ``has_pixels`` without reading the pixels.
+    """
+    p = Path(path)
+    forced = _check_start(p)
+    hit: list[tuple[int, int, int]] = []  # (tag, value offset, length)
+
+    tags: list[BaseTag | int] | None = list(specific_tags) if specific_tags is not None else None
+    try:
+        with open(p, "rb") as fh, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+
+            def stop(tag: BaseTag, vr: str | None, length: int) -> bool:
+                if int(tag) in PIXEL_TAGS:
+                    hit.append((int(tag), fh.tell(), length))
+                    return True
+                return False
+
+            ds = pydicom.filereader.read_partial(fh, stop_when=stop, force=forced, specific_tags=tags)
+            ds.filename = str(p)
+            size = os.fstat(fh.fileno()).st_size
+    except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
+        raise _explain(p, exc) from exc
+    _raise_on_eof(p, caught)
+    _validate(p, ds, forced)
+    if hit:
+        _tag, offset, length = hit[0]
+        deflated = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "")) in _DEFLATED
+        if not deflated and length != 0xFFFFFFFF and offset + length > size:
+            raise DicomReadError(
+                p, f"truncated: pixel data needs {length} bytes, the file holds {max(size - offset, 0)}"
+            )
+    return ds, bool(hit)
+
+
+_DEFLATED = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
+
+
+def _raise_on_eof(path: Path, caught: list[warnings.WarningMessage]) -> None:
+    """pydicom only *warns* when a file ends inside an element; for us that is a truncated file."""
+    for w in caught:
+        text = str(w.message)
+        low = text.lower()
+        if "end of file" in low or re.search(r"\beof\b", low) or ("expected" in low and "bytes" in low and "got" in low):
+            raise DicomReadError(path, f"truncated: {text.split(' in file ')[0]}")
+
+
+def read_header(path: str | os.PathLike[str]) -> FileDataset:
+    """The dataset without its pixel data (fast; safe for huge multi-frame files)."""
+    return read_partial_header(path)[0]
+
+
+def read_dataset(path: str | os.PathLike[str], *, defer_size: int | str | None = None) -> FileDataset:
+    """The complete dataset including pixel data.
+
+    ``defer_size`` (e.g. ``"1 MB"``) leaves large values on disk until they are accessed; the
+    file must then stay in place while the dataset is in use.
+    """
+    p = Path(path)
+    forced = _check_start(p)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = pydicom.dcmread(p, force=forced, defer_size=defer_size)
+    except Exception as exc:  # noqa: BLE001
+        raise _explain(p, exc) from exc
+    _raise_on_eof(p, caught)
+    _validate(p, ds, forced)
+    _check_native_length(p, ds)
+    return ds
+
+
+def _check_native_length(path: Path, ds: Dataset) -> None:
+    """A native (uncompressed) Pixel Data value shorter than Rows x Columns x … is a truncated file."""
+    elem = ds.get("PixelData", None) if "PixelData" in ds else None
+    if elem is None or not isinstance(elem, bytes):
+        return
+    tsyntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if tsyntax is not None and tsyntax.is_compressed:
+        return
+    try:
+        from pydicom.pixels.utils import get_expected_length
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = int(get_expected_length(ds))
+    except Exception:  # noqa: BLE001 - incomplete pixel description: the decoder will say why
+        return
+    if len(elem) < expected:
+        raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {len(elem)}")
+
+
+def safe_value(ds: Dataset, keyword: str, default: Any = "", convert: Callable[[Any], Any] = str) -> Any:
+    """``ds.<keyword>`` converted, or ``default`` when missing, empty or not convertible.
+
+    Why: headers in the wild carry invalid values (an IS of "1.0", a multi-valued UID); one bad
+    value must not make a whole file unreadable for listing purposes.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ds.get(keyword, None)
+            if value is None or value == "":
+                return default
+            if isinstance(value, pydicom.multival.MultiValue):
+                if len(value) == 0:
+                    return default
+                value = value[0] if convert is not str or keyword not in _JOIN else value
+            return convert(value)
+    except Exception:  # noqa: BLE001
+        return default
+
+
+_JOIN = frozenset({"ImageType"})
