@@ -1,0 +1,119 @@
+"""Background jobs whose results reach widgets through queued signals, newest request wins.
+
+Why: frame decoding (JPEG 2000 can take a noticeable time), header ``describe`` runs, OCR and
+metric computations must never run on the GUI thread, and while the user scrolls through slices
+only the result for the slice now shown matters. :class:`LatestRunner` keeps one private worker
+thread, coalesces queued requests to the newest one, and drops every result whose request has
+been superseded — both in the worker (before emitting) and again on the main thread (a result
+can be overtaken while the queued signal is in flight).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger("medeid.ui")
+
+
+class LatestRunner(QObject):
+    """Run ``fn()`` on a worker thread; deliver only the newest request's result.
+
+    ``finished(tag, result, seconds)`` and ``failed(tag, message, details)`` are emitted on the
+    thread the runner lives in (the main thread), never for a superseded request.
+    """
+
+    finished = Signal(object, object, float)
+    failed = Signal(object, str, str)
+    busyChanged = Signal(bool)
+
+    _done = Signal(int, object, object, float)
+    _error = Signal(int, object, str, str)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"medeid-{name}")
+        self._lock = threading.Lock()
+        self._gen = 0
+        self._delivered = 0
+        self._pending: tuple[int, Callable[[], Any], Any, float] | None = None
+        self.dropped = 0  #: results computed but not delivered because a newer request existed
+        self._done.connect(self._on_done)
+        self._error.connect(self._on_error)
+
+    @property
+    def busy(self) -> bool:
+        return self._gen != self._delivered
+
+    @property
+    def generation(self) -> int:
+        return self._gen
+
+    def submit(self, fn: Callable[[], Any], tag: Any = None) -> int:
+        """Queue ``fn``; any not yet started older request is discarded. Returns the request id."""
+        with self._lock:
+            was_busy = self.busy
+            self._gen += 1
+            gen = self._gen
+            self._pending = (gen, fn, tag, time.perf_counter())
+        if not was_busy:
+            self.busyChanged.emit(True)
+        self._pool.submit(self._drain)
+        return gen
+
+    def invalidate(self) -> None:
+        """Forget every outstanding request (e.g. the image they were for is gone)."""
+        with self._lock:
+            self._gen += 1
+            self._pending = None
+            self._delivered = self._gen
+        self.busyChanged.emit(False)
+
+    def _drain(self) -> None:
+        with self._lock:
+            job, self._pending = self._pending, None
+        if job is None:
+            return
+        gen, fn, tag, t0 = job
+        try:
+            result = fn()
+        except Exception as exc:  # delivered as a signal, shown by the owner
+            if gen == self._gen:
+                self._error.emit(gen, tag, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return
+        if gen != self._gen:
+            self.dropped += 1
+            return
+        self._done.emit(gen, tag, result, time.perf_counter() - t0)
+
+    @Slot(int, object, object, float)
+    def _on_done(self, gen: int, tag: Any, result: Any, seconds: float) -> None:
+        if gen != self._gen:  # overtaken while the queued signal travelled
+            self.dropped += 1
+            return
+        self._delivered = gen
+        self.busyChanged.emit(False)
+        self.finished.emit(tag, result, seconds)
+
+    @Slot(int, object, str, str)
+    def _on_error(self, gen: int, tag: Any, message: str, details: str) -> None:
+        if gen != self._gen:
+            return
+        self._delivered = gen
+        self.busyChanged.emit(False)
+        log.warning("%s job failed: %s", self.name, message)
+        self.failed.emit(tag, message, details)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._pending = None
+            self._gen += 1
+        self._pool.shutdown(wait=False, cancel_futures=True)

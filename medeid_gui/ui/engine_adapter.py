@@ -1,0 +1,239 @@
+"""Qt adapter over the inference engine: load in a worker, requests latest-wins, queued results.
+
+Why an adapter: ``ml.engine.InferenceEngine`` knows nothing about Qt — it calls a callback on
+its own thread. Widgets may only be touched on the main thread, so the callback emits a signal
+on this QObject (which lives on the main thread) and Qt queues the delivery. The adapter also
+re-checks that a result belongs to the newest request; the engine already drops stale results,
+the check here covers the window between the engine's callback and the queued delivery.
+
+Torch is imported only inside :meth:`load`, in a worker thread, after the window is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger("medeid.ui")
+
+
+@dataclass
+class PrivacyResult:
+    """One de-identified frame as shown: which request, which image, how long it took."""
+
+    token: int
+    key: Any  # image key (path, frame) the request was for
+    p: float
+    frame: np.ndarray
+    identity_map: np.ndarray | None
+    mask: np.ndarray | None
+    seconds: float  # request → arrival on the main thread
+
+
+def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Engine results: a (frame, identity_map, mask) tuple or an object with those fields."""
+    if isinstance(result, tuple):
+        frame, idmap, mask = (list(result) + [None, None])[:3]
+        return frame, idmap, mask
+    frame = getattr(result, "frame", None)
+    if frame is None:
+        frame = getattr(result, "frame_out", None)
+    return frame, getattr(result, "identity_map", None), getattr(result, "mask", None)
+
+
+class EngineAdapter(QObject):
+    ready = Signal(str)  # device name
+    unavailable = Signal(str, str)  # reason, details
+    resultReady = Signal(object)  # PrivacyResult
+    failed = Signal(str, str)
+    busyChanged = Signal(bool)
+    metricsReady = Signal(object, object, object)  # key, risk | None, fidelity | None
+
+    _loaded = Signal(object, str)
+    _load_failed = Signal(str, str)
+    _deliver = Signal(int, object, float, object)
+    _deliver_error = Signal(int, str, str)
+    _metrics = Signal(int, object, object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine: Any = None
+        self.device_name = ""
+        self._reason = "the inference engine is loading"
+        self._metrics_reason = ""
+        self._encoders: Any = None
+        self._token = 0
+        self._pending: dict[int, tuple[Any, float, float]] = {}
+        self._lock = threading.Lock()
+        self._load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-engine-load")
+        self._metric_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-metrics")
+        self._metric_token = 0
+        self.delivered = 0
+        self.dropped_on_arrival = 0
+        self._loaded.connect(self._on_loaded)
+        self._load_failed.connect(self._on_load_failed)
+        self._deliver.connect(self._on_deliver)
+        self._deliver_error.connect(self._on_deliver_error)
+        self._metrics.connect(self._on_metrics)
+
+    # -- loading --------------------------------------------------------------------------
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def load(self, device: str | None = None) -> None:
+        """Create the engine in a worker thread (imports torch there)."""
+        dev = None if device in (None, "", "auto") else device
+        old, self.engine = self.engine, None
+        if old is not None:
+            try:
+                old.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+        self._load_pool.submit(self._load_in_worker, dev)
+
+    def _load_in_worker(self, device: str | None) -> None:
+        t0 = time.perf_counter()
+        try:
+            from medeid_gui.ml.engine import InferenceEngine
+        except ImportError as exc:
+            self._load_failed.emit(
+                f"pixel de-identification is not available: the inference engine (medeid_gui.ml.engine) "
+                f"could not be imported ({exc})",
+                traceback.format_exc(),
+            )
+            return
+        try:
+            engine = InferenceEngine(device=device)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self._load_failed.emit(f"the inference engine failed to start: {exc}", traceback.format_exc())
+            return
+        log.info("inference engine ready on %s after %.2f s", getattr(engine, "device_name", "?"), time.perf_counter() - t0)
+        self._loaded.emit(engine, str(getattr(engine, "device_name", device or "cpu")))
+
+    @Slot(object, str)
+    def _on_loaded(self, engine: Any, device: str) -> None:
+        self.engine = engine
+        self.device_name = device
+        self._reason = ""
+        self.ready.emit(device)
+
+    @Slot(str, str)
+    def _on_load_failed(self, reason: str, details: str) -> None:
+        self.engine = None
+        self._reason = reason
+        self.unavailable.emit(reason, details)
+
+    # -- requests -------------------------------------------------------------------------
+    def submit(self, frame: np.ndarray, p: float, *, key: Any = None) -> int | None:
+        """Ask for ``frame`` at privacy ``p``; returns the request token (None if no engine)."""
+        if self.engine is None:
+            return None
+        with self._lock:
+            self._token += 1
+            token = self._token
+            self._pending = {token: (key, float(p), time.perf_counter())}
+        self.busyChanged.emit(True)
+        request = self._make_request(frame, float(p))
+
+        def callback(result: Any, token: int = token) -> None:  # engine thread
+            if isinstance(result, BaseException):
+                self._deliver_error.emit(token, f"{type(result).__name__}: {result}",
+                                         "".join(traceback.format_exception(result)))
+                return
+            self._deliver.emit(token, result, time.perf_counter(), None)
+
+        self.engine.submit_latest(request, callback)
+        return token
+
+    def _make_request(self, frame: np.ndarray, p: float) -> Any:
+        from medeid_gui.ml import engine as ml_engine
+
+        for name in ("PrivacyRequest", "Request", "EngineRequest"):
+            cls = getattr(ml_engine, name, None)
+            if cls is not None:
+                return cls(frame=frame, p=p)
+        return (frame, p)
+
+    @property
+    def latest_token(self) -> int:
+        return self._token
+
+    @Slot(int, object, float, object)
+    def _on_deliver(self, token: int, result: Any, _t_cb: float, _x: Any) -> None:
+        with self._lock:
+            pending = self._pending.get(token)
+        if token != self._token or pending is None:
+            self.dropped_on_arrival += 1
+            return
+        key, p, t0 = pending
+        self._pending = {}
+        self.busyChanged.emit(False)
+        frame, idmap, mask = _unpack(result)
+        if frame is None:
+            self.failed.emit("the engine returned no frame", repr(result)[:2000])
+            return
+        self.delivered += 1
+        self.resultReady.emit(PrivacyResult(token, key, p, np.asarray(frame, dtype=np.float32), idmap, mask, time.perf_counter() - t0))
+
+    @Slot(int, str, str)
+    def _on_deliver_error(self, token: int, message: str, details: str) -> None:
+        if token != self._token:
+            return
+        self._pending = {}
+        self.busyChanged.emit(False)
+        self.failed.emit(message, details)
+
+    # -- readouts -------------------------------------------------------------------------
+    def metrics_reason(self) -> str:
+        """Why the risk / fidelity readouts are off ("" when they work)."""
+        return self._metrics_reason
+
+    def request_metrics(self, original: np.ndarray, res: PrivacyResult) -> None:
+        """Re-identification risk and semantic fidelity of ``res`` (worker thread, latest wins)."""
+        self._metric_token += 1
+        tok = self._metric_token
+
+        def job() -> None:
+            if tok != self._metric_token:
+                return
+            try:
+                risk, fid = self._compute_metrics(original, res.frame)
+            except Exception as exc:  # noqa: BLE001
+                self._metrics_reason = f"readout failed: {exc}"
+                log.warning("metrics failed: %s", traceback.format_exc())
+                risk, fid = None, None
+            self._metrics.emit(tok, res.key, risk, fid)
+
+        self._metric_pool.submit(job)
+
+    def _compute_metrics(self, a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+        from medeid_gui.ml import metrics  # noqa: F401 - optional module of the ml package
+
+        return metrics.reid_similarity(a, b), metrics.semantic_fidelity(a, b)
+
+    @Slot(int, object, object, object)
+    def _on_metrics(self, tok: int, key: Any, risk: Any, fid: Any) -> None:
+        if tok == self._metric_token:
+            self.metricsReady.emit(key, risk, fid)
+
+    def shutdown(self) -> None:
+        if self.engine is not None:
+            try:
+                self.engine.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+        self._load_pool.shutdown(wait=False, cancel_futures=True)
+        self._metric_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,307 @@
+"""Header panel: what the PS3.15 profile does to the current image's attributes.
+
+Why it calls ``Deidentifier.describe`` rather than showing its own table: the export runs the
+same engine, so what the clinician reviews here is exactly what will be written. Profile and
+option changes re-run ``describe`` at once (in a background runner; a large header with
+sequences can take a moment and typing in the filter must never stutter).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .bridge import LatestRunner
+from .settings import Settings
+
+log = logging.getLogger("medeid.ui")
+
+COLUMNS = ("Tag", "Name", "Action", "Original", "De-identified")
+ACTION_NAMES = {
+    "D": "replace with dummy",
+    "Z": "empty (or dummy)",
+    "X": "remove",
+    "K": "keep",
+    "C": "clean",
+    "U": "replace UID",
+}
+ACTION_COLORS = {
+    "X": QColor(220, 80, 80),
+    "D": QColor(230, 150, 60),
+    "Z": QColor(230, 190, 60),
+    "U": QColor(100, 160, 240),
+    "C": QColor(180, 120, 230),
+    "K": QColor(110, 190, 110),
+}
+
+
+def _short(v: Any, n: int = 80) -> str:
+    s = "" if v is None else str(v)
+    s = s.replace("\n", " ")
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+class ActionModel(QAbstractTableModel):
+    """Rows are ``deid.engine.Action`` objects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions: list[Any] = []
+
+    def set_actions(self, actions: list[Any]) -> None:
+        self.beginResetModel()
+        self.actions = list(actions)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.actions)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        a = self.actions[index.row()]
+        code = str(getattr(a, "action", "") or "")
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return str(getattr(a, "tag", ""))
+            if col == 1:
+                path = str(getattr(a, "path", "") or "")
+                name = str(getattr(a, "name", "") or getattr(a, "keyword", ""))
+                return path if "." in path or "[" in path else name
+            if col == 2:
+                return code
+            if col == 3:
+                return _short(getattr(a, "old", ""))
+            if col == 4:
+                return "(removed)" if code == "X" else _short(getattr(a, "new", ""))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"{getattr(a, 'path', '')}  {getattr(a, 'tag', '')}\n{getattr(a, 'name', '')}\n"
+                f"action {code} ({ACTION_NAMES.get(code[:1], code)}): {getattr(a, 'reason', '')}\n"
+                f"original: {_short(getattr(a, 'old', ''), 400)}\nde-identified: {_short(getattr(a, 'new', ''), 400)}"
+            )
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            c = ACTION_COLORS.get(code[:1])
+            return QBrush(c) if c else None
+        return None
+
+
+class HeaderPanel(QWidget):
+    """Profile + options editor and the filtered describe() table for the current image."""
+
+    configChanged = Signal(object)  # deid.engine.DeidConfig
+    described = Signal(list)  # list[Action], after each describe run
+
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("headerPanel")
+        self.settings = settings
+        self._ds: Any = None
+        self._key: Any = None
+        self._deid_error: str = ""
+        self.runner = LatestRunner("describe", self)
+        self.runner.finished.connect(self._on_described)
+        self.runner.failed.connect(self._on_failed)
+
+        self.profile = QComboBox()
+        self.profile.setObjectName("profileCombo")
+        self.option_boxes: dict[Any, QCheckBox] = {}
+        self.filter = QLineEdit()
+        self.filter.setObjectName("headerFilter")
+        self.filter.setPlaceholderText("Filter: tag, name, action, value…")
+        self.filter.setClearButtonEnabled(True)
+        self.summary = QLabel("")
+        self.summary.setStyleSheet("color: #8a9099;")
+        self.model = ActionModel()
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter.textChanged.connect(self._on_filter)
+        self.table = QTableView()
+        self.table.setObjectName("headerTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setAlternatingRowColors(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        for c, w in enumerate((92, 150, 48, 110)):
+            self.table.setColumnWidth(c, w)
+
+        form = QFormLayout()
+        form.addRow("Profile", self.profile)
+        self.options_grid = QGridLayout()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(form)
+        lay.addLayout(self.options_grid)
+        lay.addWidget(self.filter)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.summary)
+        self._build_options()
+
+    # -- configuration --------------------------------------------------------------------
+    def _build_options(self) -> None:
+        try:
+            from medeid_gui.deid.options import PRESETS, Option
+        except ImportError as exc:  # the deid package is not there: say so, show nothing fake
+            self._deid_error = f"header de-identification is not available ({exc})"
+            self.profile.setEnabled(False)
+            self.profile.setToolTip(self._deid_error)
+            self.summary.setText(self._deid_error)
+            return
+        self.profile.addItems(list(PRESETS) + ["custom"])
+        for i, opt in enumerate(Option):
+            cb = QCheckBox(opt.cli_name)
+            cb.setToolTip(f"{opt.meaning} (DCM {opt.code})")
+            cb.toggled.connect(lambda on, o=opt: self._on_option(o, on))
+            self.option_boxes[opt] = cb
+            self.options_grid.addWidget(cb, i // 2, i % 2)
+        start = self.settings.profile if self.settings else "basic"
+        chosen = set(self.settings.options) if self.settings else set()
+        if start not in PRESETS and start != "custom":
+            start = "basic"
+        self._apply_profile(start, extra={o for o in Option if o.cli_name in chosen})
+        self.profile.currentTextChanged.connect(self._on_profile)
+
+    def _apply_profile(self, name: str, extra: set[Any] = frozenset()) -> None:
+        from medeid_gui.deid.options import PRESETS
+
+        opts = set(PRESETS.get(name, frozenset())) | set(extra)
+        self.profile.blockSignals(True)
+        self.profile.setCurrentText(name)
+        self.profile.blockSignals(False)
+        for o, cb in self.option_boxes.items():
+            cb.blockSignals(True)
+            cb.setChecked(o in opts)
+            cb.blockSignals(False)
+
+    def _on_profile(self, name: str) -> None:
+        if name != "custom":
+            self._apply_profile(name)
+        self._changed()
+
+    def _on_option(self, opt: Any, on: bool) -> None:
+        from medeid_gui.deid.options import PRESETS, Option
+
+        exclusive = {Option.RETAIN_LONGITUDINAL_FULL_DATES, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
+        if on and opt in exclusive:
+            for other in exclusive - {opt}:
+                cb = self.option_boxes[other]
+                cb.blockSignals(True)
+                cb.setChecked(False)
+                cb.blockSignals(False)
+        chosen = self.options()
+        match = [n for n, s in PRESETS.items() if set(s) == chosen]
+        self.profile.blockSignals(True)
+        self.profile.setCurrentText(match[0] if match else "custom")
+        self.profile.blockSignals(False)
+        self._changed()
+
+    def set_option(self, opt: Any, on: bool) -> None:
+        """Tick or untick one option as a user would."""
+        self.option_boxes[opt].setChecked(on)
+
+    def options(self) -> set[Any]:
+        return {o for o, cb in self.option_boxes.items() if cb.isChecked()}
+
+    def config(self) -> Any:
+        """The ``DeidConfig`` the panel shows (None when the deid engine is unavailable)."""
+        try:
+            from medeid_gui.deid.engine import DeidConfig
+        except ImportError:
+            return None
+        name = self.profile.currentText()
+        return DeidConfig(options=frozenset(self.options()), profile=name if name != "custom" else "basic")
+
+    def _changed(self) -> None:
+        if self.settings is not None:
+            self.settings.profile = self.profile.currentText()
+            self.settings.options = sorted(o.cli_name for o in self.options())
+        self.configChanged.emit(self.config())
+        self._describe()
+
+    # -- describe -------------------------------------------------------------------------
+    def set_dataset(self, ds: Any) -> None:
+        self._ds = ds
+        if ds is None:
+            self.runner.invalidate()
+            self.model.set_actions([])
+            self.summary.setText("")
+            return
+        self._describe()
+
+    def _describe(self) -> None:
+        ds, config = self._ds, self.config()
+        if ds is None:
+            return
+        if config is None:
+            self.summary.setText("header de-identification engine (medeid_gui.deid.engine) is not available yet")
+            return
+
+        def job() -> list[Any]:
+            from medeid_gui.deid.engine import Deidentifier
+
+            return list(Deidentifier(config, self._project_key()).describe(ds))
+
+        self.summary.setText("describing…")
+        self.runner.submit(job, tag=config)
+
+    def _project_key(self) -> Any:
+        if self._key is None:
+            from medeid_gui.deid.keys import ProjectKey
+
+            self._key = ProjectKey.load_or_create()
+        return self._key
+
+    def _on_described(self, _tag: Any, actions: list[Any], seconds: float) -> None:
+        self.model.set_actions(actions)
+        counts: dict[str, int] = {}
+        for a in actions:
+            c = str(getattr(a, "action", "?"))[:1]
+            counts[c] = counts.get(c, 0) + 1
+        parts = ", ".join(f"{n} {ACTION_NAMES.get(c, c)}" for c, n in sorted(counts.items()))
+        self.summary.setText(f"{len(actions)} attributes affected: {parts}  ({seconds * 1000:.0f} ms)")
+        self.described.emit(actions)
+
+    def _on_failed(self, _tag: Any, message: str, details: str) -> None:
+        self.model.set_actions([])
+        self.summary.setText(f"cannot describe this header: {message}")
+        self.summary.setToolTip(details[-2000:])
+        log.warning("describe failed: %s\n%s", message, details)
+
+    def _on_filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    def visible_rows(self) -> int:
+        return self.proxy.rowCount()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()

@@ -1,0 +1,174 @@
+"""Background scanning of folders / DICOMDIRs / files, and series thumbnails.
+
+Why a worker: discovery reads the first bytes of every file in a folder tree (possibly a network
+share with thousands of files); on the GUI thread that would freeze the window. The scan runs in
+a superqt worker thread with a cancel flag the core's ``discover`` polls, and progress arrives on
+the main thread through the worker's queued signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import create_worker
+
+log = logging.getLogger("medeid.ui")
+
+
+@dataclass
+class ScanResult:
+    """What the browser shows: grouped patients plus the files that were not usable."""
+
+    paths: list[Path]
+    patients: list[Any]  # dicom.studies.PatientNode
+    n_instances: int
+    rejected: list[Any] = field(default_factory=list)  # dicom.discover.Rejected
+    seconds: float = 0.0
+
+
+def _progress_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, int, str]:
+    """Normalise whatever the core reports (counts, an event object, a path) to (done, total, text)."""
+    done, total, text = 0, 0, ""
+    vals = list(args) + list(kwargs.values())
+    if len(vals) == 1 and not isinstance(vals[0], (int, float, str, Path)):
+        ev = vals[0]
+        done = int(getattr(ev, "done", getattr(ev, "scanned", getattr(ev, "n_done", 0))) or 0)
+        total = int(getattr(ev, "total", getattr(ev, "n_total", 0)) or 0)
+        text = str(getattr(ev, "path", getattr(ev, "current", "")) or "")
+        return done, total, text
+    ints = [int(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    strs = [str(v) for v in vals if isinstance(v, (str, Path))]
+    if ints:
+        done = ints[0]
+    if len(ints) > 1:
+        total = ints[1]
+    if strs:
+        text = strs[0]
+    return done, total, text
+
+
+def scan_paths(paths: Sequence[Path], cancel: threading.Event, report) -> ScanResult:
+    """Discover and group (runs in the worker thread)."""
+    from medeid_gui.dicom.discover import discover
+    from medeid_gui.dicom.studies import group
+
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def progress(*args: Any, **kwargs: Any) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 0.05:  # at most ~20 updates/s reach the GUI
+            last[0] = now
+            report(_progress_text(args, kwargs))
+
+    disc = discover(list(paths), cancel=cancel.is_set, progress=progress)
+    if cancel.is_set() or getattr(disc, "cancelled", False):
+        raise ScanCancelled()
+    patients = group(disc.instances)
+    return ScanResult(
+        paths=list(paths),
+        patients=patients,
+        n_instances=len(disc.instances),
+        rejected=list(disc.rejected),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+class ScanCancelled(Exception):
+    """The user pressed Cancel; not an error."""
+
+
+class ScanJob(QObject):
+    """One scan: ``progress(done, total, text)``, then exactly one of finished/failed/cancelled."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)  # ScanResult
+    failed = Signal(str, str)
+    cancelled = Signal()
+
+    def __init__(self, paths: Sequence[Path], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths = [Path(p) for p in paths]
+        self._cancel = threading.Event()
+        self._worker = None
+
+    def start(self) -> None:
+        def report(t: tuple[int, int, str]) -> None:
+            self.progress.emit(*t)  # queued to the main thread
+
+        self._worker = create_worker(scan_paths, self.paths, self._cancel, report, _start_thread=False)
+        self._worker.returned.connect(self.finished.emit)
+        self._worker.errored.connect(self._on_error)
+        self._worker.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, ScanCancelled) or self._cancel.is_set():
+            self.cancelled.emit()
+            return
+        import traceback
+
+        self.failed.emit(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+
+
+# -- thumbnails -----------------------------------------------------------------------------
+
+THUMB = 64
+
+
+def window_to_uint8(frame: np.ndarray, center: float, width: float, invert: bool = False) -> np.ndarray:
+    """Linear VOI window to 8 bits (thumbnails only; the viewers window on the GPU side)."""
+    lo = center - width / 2.0
+    out = np.clip((frame - lo) / max(width, 1e-6), 0.0, 1.0)
+    if invert:
+        out = 1.0 - out
+    return (out * 255.0 + 0.5).astype(np.uint8)
+
+
+def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
+    """A small 8-bit (rows, cols[, 3]) preview of the middle frame of one instance."""
+    from medeid_gui.dicom.frames import FrameSource
+
+    src = FrameSource(path)
+    frame = src.frame(src.n_frames // 2)
+    step = max(1, int(np.ceil(max(frame.shape[:2]) / size)))
+    small = np.ascontiguousarray(frame[::step, ::step])
+    if getattr(src, "is_color", False) and small.ndim == 3:
+        return np.clip(small, 0, 255).astype(np.uint8)
+    try:
+        w = src.default_window()
+        c, wd = float(w.center), float(w.width)
+    except Exception:  # no usable window in the file: stretch
+        lo, hi = float(np.min(small)), float(np.max(small))
+        c, wd = (lo + hi) / 2, max(hi - lo, 1.0)
+    return window_to_uint8(small, c, wd, bool(getattr(src, "invert_display", False)))
+
+
+def _thumbnails(jobs: list[tuple[Any, Path]]):
+    for key, path in jobs:
+        try:
+            yield key, thumbnail_array(path)
+        except Exception as exc:  # a series without a decodable frame keeps its text row
+            log.info("no thumbnail for %s: %s", path, exc)
+
+
+def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
+    """Compute thumbnails one by one in a worker; ``on_thumb(key, array)`` runs on the main thread."""
+    worker = create_worker(_thumbnails, jobs, _start_thread=False)
+    worker.yielded.connect(lambda kv: on_thumb(*kv))
+    worker.start()
+    return worker

@@ -1,0 +1,261 @@
+"""Burned-in text: detected boxes on the original, user-editable rectangles for the export.
+
+Why every box is an editable ROI: OCR misses text (rotated, faint, tiny) and sometimes marks
+anatomy; the clinician looking at the image is the final judge. Whatever rectangles are on an
+image when the export starts — detected ones the user kept or moved, and ones the user drew —
+are handed to the export as that image's rectangles to blank.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .bridge import LatestRunner
+
+log = logging.getLogger("medeid.ui")
+
+DETECTED_PEN = pg.mkPen((255, 170, 0), width=2)
+USER_PEN = pg.mkPen((0, 220, 120), width=2)
+
+
+@dataclass
+class Rect:
+    """A rectangle in pixel coordinates of one frame (x0, y0 inclusive; x1, y1 exclusive)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    source: str = "user"  # "user" or "ocr"
+    text: str = ""
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+ImageKey = tuple[str, int]  # (path, frame index)
+
+
+class TextBoxEditor(QObject):
+    """Owns the rectangle ROIs on the original view and the side panel listing them."""
+
+    rectanglesChanged = Signal()
+    detected = Signal(object, int)  # image key, number of boxes
+
+    def __init__(self, viewbox: pg.ViewBox, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.vb = viewbox
+        self._rects: dict[ImageKey, list[Rect]] = {}
+        self._detected_keys: set[ImageKey] = set()
+        self._sop: dict[ImageKey, str] = {}
+        self._key: ImageKey | None = None
+        self._frame: np.ndarray | None = None
+        self._rois: list[tuple[pg.RectROI, Rect]] = []
+        self.ocr_runner = LatestRunner("ocr", self)
+        self.ocr_runner.finished.connect(self._on_ocr)
+        self.ocr_runner.failed.connect(self._on_ocr_failed)
+        self._ocr_error: str = ""
+
+        self.panel = QWidget()
+        self.panel.setObjectName("textBoxPanel")
+        self.auto = QCheckBox("Detect text automatically")
+        self.auto.setChecked(True)
+        self.detect_btn = QPushButton("Detect now")
+        self.add_btn = QPushButton("Add rectangle")
+        self.del_btn = QPushButton("Delete selected")
+        self.clear_btn = QPushButton("Clear image")
+        self.list = QListWidget()
+        self.list.setObjectName("textBoxList")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #8a9099;")
+        help_ = QLabel(
+            "Orange: detected text. Green: drawn by you. Drag to move, handles resize. "
+            "Every rectangle on an image is blanked in the export (with the header-derived "
+            "and OCR detection the export runs itself)."
+        )
+        help_.setWordWrap(True)
+        row = QHBoxLayout()
+        for b in (self.detect_btn, self.add_btn, self.del_btn, self.clear_btn):
+            row.addWidget(b)
+        lay = QVBoxLayout(self.panel)
+        lay.addWidget(self.auto)
+        lay.addLayout(row)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.status)
+        lay.addWidget(help_)
+        self.detect_btn.clicked.connect(self.detect)
+        self.add_btn.clicked.connect(self.add_default_rectangle)
+        self.del_btn.clicked.connect(self.delete_selected)
+        self.clear_btn.clicked.connect(self.clear_current)
+        self.list.currentRowChanged.connect(self._highlight)
+        self._set_enabled(False)
+
+    # -- image switching ------------------------------------------------------------------
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.detect_btn, self.add_btn, self.del_btn, self.clear_btn):
+            w.setEnabled(on)
+
+    def set_image(self, key: ImageKey, frame: np.ndarray, header: Any = None) -> None:
+        self._key = key
+        self._frame = frame
+        sop = str(getattr(header, "SOPInstanceUID", "") or "")
+        if sop:
+            self._sop[key] = sop
+        self._set_enabled(True)
+        self._rebuild()
+        if self.auto.isChecked() and key not in self._detected_keys:
+            self.detect()
+
+    def detect(self) -> None:
+        """Run OCR for the current frame in the background."""
+        if self._frame is None or self._key is None:
+            return
+        frame, key = self._frame, self._key
+
+        def job() -> list[Any]:
+            from medeid_gui.pixels.ocr import default_ocr, to_uint8
+
+            return default_ocr().detect(to_uint8(frame))
+
+        self.status.setText("detecting text…")
+        self.ocr_runner.submit(job, tag=key)
+
+    def _on_ocr(self, key: ImageKey, boxes: list[Any], seconds: float) -> None:
+        self._detected_keys.add(key)
+        rects = self._rects.setdefault(key, [])
+        rects[:] = [r for r in rects if r.source != "ocr"]
+        for b in boxes:
+            rects.append(Rect(int(b.x0), int(b.y0), int(b.x1), int(b.y1), "ocr", str(getattr(b, "text", ""))))
+        self.status.setText(f"{len(boxes)} text region(s) found in {seconds:.1f} s")
+        if key == self._key:
+            self._rebuild()
+        self.rectanglesChanged.emit()
+        self.detected.emit(key, len(boxes))
+
+    def _on_ocr_failed(self, key: ImageKey, message: str, details: str) -> None:
+        self._ocr_error = message
+        self.status.setText(f"text detection unavailable: {message}")
+        self.detect_btn.setToolTip(details[-800:])
+
+    # -- editing --------------------------------------------------------------------------
+    def rectangles(self, key: ImageKey | None = None) -> list[Rect]:
+        k = key if key is not None else self._key
+        return list(self._rects.get(k, [])) if k is not None else []
+
+    def add_rectangle(self, x0: int, y0: int, x1: int, y1: int) -> Rect | None:
+        if self._key is None:
+            return None
+        r = Rect(int(x0), int(y0), int(x1), int(y1), "user")
+        self._rects.setdefault(self._key, []).append(r)
+        self._rebuild()
+        self.list.setCurrentRow(self.list.count() - 1)
+        self.rectanglesChanged.emit()
+        return r
+
+    def add_default_rectangle(self) -> None:
+        if self._frame is None:
+            return
+        rows, cols = self._frame.shape[:2]
+        self.add_rectangle(cols // 10, rows // 10, cols // 10 + max(8, cols // 4), rows // 10 + max(8, rows // 12))
+
+    def delete_selected(self) -> None:
+        row = self.list.currentRow()
+        if self._key is None or row < 0:
+            return
+        rects = self._rects.get(self._key, [])
+        if 0 <= row < len(rects):
+            del rects[row]
+            self._rebuild()
+            self.rectanglesChanged.emit()
+
+    def clear_current(self) -> None:
+        if self._key is not None:
+            self._rects[self._key] = []
+            self._rebuild()
+            self.rectanglesChanged.emit()
+
+    def move_rectangle(self, index: int, x0: int, y0: int) -> None:
+        """Programmatic move (the same path a mouse drag takes: through the ROI)."""
+        roi, r = self._rois[index]
+        roi.setPos((x0, y0))  # emits sigRegionChangeFinished → _roi_changed
+        roi.sigRegionChangeFinished.emit(roi)
+
+    def _rebuild(self) -> None:
+        for roi, _ in self._rois:
+            self.vb.removeItem(roi)
+        self._rois.clear()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for r in self.rectangles():
+            roi = pg.RectROI((r.x0, r.y0), (max(1, r.x1 - r.x0), max(1, r.y1 - r.y0)),
+                             pen=DETECTED_PEN if r.source == "ocr" else USER_PEN, removable=True)
+            roi.setZValue(20)
+            roi.sigRegionChangeFinished.connect(self._roi_changed)
+            roi.sigRemoveRequested.connect(self._roi_remove)
+            self.vb.addItem(roi)
+            self._rois.append((roi, r))
+            it = QListWidgetItem(self._label(r))
+            self.list.addItem(it)
+        self.list.blockSignals(False)
+
+    @staticmethod
+    def _label(r: Rect) -> str:
+        what = f"“{r.text}”" if r.text else ("detected" if r.source == "ocr" else "drawn")
+        return f"{what}  [{r.x0},{r.y0} – {r.x1},{r.y1}]"
+
+    def _roi_changed(self, roi: pg.RectROI) -> None:
+        for i, (ro, r) in enumerate(self._rois):
+            if ro is roi:
+                pos, size = roi.pos(), roi.size()
+                r.x0, r.y0 = int(round(pos.x())), int(round(pos.y()))
+                r.x1, r.y1 = r.x0 + int(round(size.x())), r.y0 + int(round(size.y()))
+                item = self.list.item(i)
+                if item is not None:
+                    item.setText(self._label(r))
+                self.rectanglesChanged.emit()
+                return
+
+    def _roi_remove(self, roi: pg.RectROI) -> None:
+        for i, (ro, _r) in enumerate(self._rois):
+            if ro is roi:
+                self.list.setCurrentRow(i)
+                self.delete_selected()
+                return
+
+    def _highlight(self, row: int) -> None:
+        for i, (roi, r) in enumerate(self._rois):
+            pen = DETECTED_PEN if r.source == "ocr" else USER_PEN
+            roi.setPen(pg.mkPen(pen.color(), width=4 if i == row else 2))
+
+    # -- export ---------------------------------------------------------------------------
+    def export_rectangles(self) -> dict[str, list[tuple[int, int, int, int, int]]]:
+        """{SOPInstanceUID: [(frame, x0, y0, x1, y1), ...]} for every image that has rectangles."""
+        out: dict[str, list[tuple[int, int, int, int, int]]] = {}
+        for key, rects in self._rects.items():
+            if not rects:
+                continue
+            sop = self._sop.get(key)
+            if not sop:
+                continue
+            out.setdefault(sop, []).extend((key[1], *r.as_tuple()) for r in rects)
+        return out
+
+    def shutdown(self) -> None:
+        self.ocr_runner.shutdown()
