@@ -212,7 +212,11 @@ def _walk(root: Path, errors: list[Rejected]) -> Iterator[Path]:
     """Every regular file under ``root``, sorted, without following symlinked folders (no cycles)."""
 
     def onerror(exc: OSError) -> None:
-        errors.append(Rejected(Path(exc.filename or root), f"folder not readable ({exc.strerror or exc})"))
+        if isinstance(exc, PermissionError):
+            reason = "permission denied: the folder cannot be listed"
+        else:
+            reason = f"folder not readable ({exc.strerror or exc})"
+        errors.append(Rejected(Path(exc.filename or root), reason))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames.sort()

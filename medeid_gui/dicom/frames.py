@@ -403,7 +403,7 @@ class FrameSource:
                 except Exception:  # noqa: BLE001
                     bits = 16
             else:
-                bits = min(self.bits_stored, 16)
+                bits = min(max(self.bits_stored, 1), 32)
             top = float(2**bits - 1)
             return Window(top / 2.0, top + 1.0, "Full range")
         bits = min(max(self.bits_stored, 1), 32)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
@@ -83,7 +84,7 @@ def _head(path: Path) -> bytes:
         with open(path, "rb") as fh:
             return fh.read(132)
     except PermissionError as exc:
-        raise DicomReadError(path, f"permission denied ({exc.strerror})") from exc
+        raise DicomReadError(path, "permission denied: the file cannot be opened for reading") from exc
     except IsADirectoryError as exc:
         raise DicomReadError(path, "is a folder, not a file") from exc
     except FileNotFoundError as exc:
@@ -110,7 +111,7 @@ def _explain(path: Path, exc: BaseException) -> DicomReadError:
     if isinstance(exc, DicomReadError):
         return exc
     if isinstance(exc, PermissionError):
-        return DicomReadError(path, f"permission denied ({exc.strerror})")
+        return DicomReadError(path, "permission denied: the file cannot be opened for reading")
     if isinstance(exc, (EOFError, struct.error)):
         return DicomReadError(path, f"truncated: the file ends inside a DICOM element ({exc})")
     if isinstance(exc, InvalidDicomError):
@@ -130,9 +131,81 @@ def _validate(path: Path, ds: Dataset, forced: bool) -> None:
     tags = [int(t) for t in ds.keys()]
     meta = getattr(ds, "file_meta", None)
     if not tags and not (meta and len(meta)):
+        if not forced:  # it had the 'DICM' prefix: a DICOM file cut short
+            raise DicomReadError(path, "truncated: no complete data element after the 'DICM' prefix")
         raise DicomReadError(path, "not DICOM: no data elements could be read")
     if forced and tags and not any(t >= 0x00080000 for t in tags) and not (meta and len(meta)):
         raise DicomReadError(path, "not DICOM: no elements beyond the command group")
+
+
+def _parse(
+    p: Path,
+    *,
+    stop_at_pixels: bool,
+    specific_tags: Iterable[int] | None = None,
+    defer_size: int | str | None = None,
+) -> tuple[FileDataset, bool]:
+    """Parse ``p`` (after the sniff); return the dataset and whether it stopped at pixel data.
+
+    Why not plain ``dcmread``: pydicom ends a dataset silently when the file ends early (a short
+    value, a partial element header, a skip past the end) and only *warns* on a missing sequence
+    delimiter; ``dcmread(stop_before_pixels=True)`` cannot tell "stopped at Pixel Data" from "there
+    is none". Reading through ``read_partial`` on our own file handle lets us check both.
+    """
+    forced = _check_start(p)
+    hit: list[tuple[int, int, int]] = []  # (tag, value offset, length)
+    tags: list[BaseTag | int] | None = list(specific_tags) if specific_tags is not None else None
+    try:
+        with open(p, "rb") as fh, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            size = os.fstat(fh.fileno()).st_size
+
+            def stop(tag: BaseTag, vr: str | None, length: int) -> bool:
+                if stop_at_pixels and int(tag) in PIXEL_TAGS:
+                    hit.append((int(tag), fh.tell(), length))
+                    return True
+                return False
+
+            ds = pydicom.filereader.read_partial(
+                fh, stop_when=stop, force=forced, specific_tags=tags, defer_size=defer_size
+            )
+            end_pos = fh.tell()
+            ds.filename = str(p)
+    except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
+        raise _explain(p, exc) from exc
+    _raise_on_eof(p, caught)
+    _validate(p, ds, forced)
+    deflated = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "")) in _DEFLATED
+    if not deflated:
+        _check_complete(p, ds, size=size, end_pos=end_pos, stopped=bool(hit), all_tags=tags is None)
+    if hit:
+        _tag, offset, length = hit[0]
+        if not deflated and length != 0xFFFFFFFF and offset + length > size:
+            raise DicomReadError(
+                p, f"truncated: pixel data needs {length} bytes, the file holds {max(size - offset, 0)}"
+            )
+    return ds, bool(hit)
+
+
+def _check_complete(p: Path, ds: Dataset, *, size: int, end_pos: int, stopped: bool, all_tags: bool) -> None:
+    """Raise if the top-level dataset ends before its last element does."""
+    if end_pos > size:  # a skipped value was "read" past the end
+        raise DicomReadError(p, "truncated: the file ends inside a data element")
+    last_end = 0
+    for elem in ds._dict.values():
+        if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
+            continue
+        if elem.value is not None and len(elem.value) < elem.length:
+            raise DicomReadError(
+                p,
+                f"truncated: element {elem.tag} needs {elem.length} bytes, the file holds {len(elem.value)}",
+            )
+        last_end = max(last_end, elem.value_tell + elem.length)
+    if stopped or not all_tags or last_end == 0:
+        return  # the last element is not known (pixels follow, or elements were skipped)
+    leftover = size - last_end
+    if 0 < leftover < 8:
+        raise DicomReadError(p, f"truncated: {leftover} stray bytes after the last complete element")
 
 
 def read_partial_header(
@@ -142,46 +215,17 @@ def read_partial_header(
 ) -> tuple[FileDataset, bool]:
     """Read the header up to pixel data; return it and whether a pixel data element follows.
 
-    Why not ``dcmread(stop_before_pixels=True)``: that cannot tell "stopped at Pixel Data" from
-    "there is none", and discovery must report ``has_pixels`` without reading the pixels.
+    ``specific_tags`` limits which elements are kept (sequences not asked for are skipped, which
+    matters for enhanced multi-frame headers with thousands of functional-group items).
     """
-    p = Path(path)
-    forced = _check_start(p)
-    hit: list[tuple[int, int, int]] = []  # (tag, value offset, length)
-
-    tags: list[BaseTag | int] | None = list(specific_tags) if specific_tags is not None else None
-    try:
-        with open(p, "rb") as fh, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-
-            def stop(tag: BaseTag, vr: str | None, length: int) -> bool:
-                if int(tag) in PIXEL_TAGS:
-                    hit.append((int(tag), fh.tell(), length))
-                    return True
-                return False
-
-            ds = pydicom.filereader.read_partial(fh, stop_when=stop, force=forced, specific_tags=tags)
-            ds.filename = str(p)
-            size = os.fstat(fh.fileno()).st_size
-    except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
-        raise _explain(p, exc) from exc
-    _raise_on_eof(p, caught)
-    _validate(p, ds, forced)
-    if hit:
-        _tag, offset, length = hit[0]
-        deflated = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "")) in _DEFLATED
-        if not deflated and length != 0xFFFFFFFF and offset + length > size:
-            raise DicomReadError(
-                p, f"truncated: pixel data needs {length} bytes, the file holds {max(size - offset, 0)}"
-            )
-    return ds, bool(hit)
+    return _parse(Path(path), stop_at_pixels=True, specific_tags=specific_tags)
 
 
 _DEFLATED = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
 
 
 def _raise_on_eof(path: Path, caught: list[warnings.WarningMessage]) -> None:
-    """pydicom only *warns* when a file ends inside an element; for us that is a truncated file."""
+    """pydicom only *warns* when a file ends inside a sequence; for us that is a truncated file."""
     for w in caught:
         text = str(w.message)
         low = text.lower()
@@ -201,15 +245,7 @@ def read_dataset(path: str | os.PathLike[str], *, defer_size: int | str | None =
     file must then stay in place while the dataset is in use.
     """
     p = Path(path)
-    forced = _check_start(p)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            ds = pydicom.dcmread(p, force=forced, defer_size=defer_size)
-    except Exception as exc:  # noqa: BLE001
-        raise _explain(p, exc) from exc
-    _raise_on_eof(p, caught)
-    _validate(p, ds, forced)
+    ds, _ = _parse(p, stop_at_pixels=False, defer_size=defer_size)
     _check_native_length(p, ds)
     return ds
 
