@@ -104,9 +104,10 @@ class ScanJob(QObject):
         def report(t: tuple[int, int, str]) -> None:
             self.progress.emit(*t)  # queued to the main thread
 
-        self._worker = create_worker(scan_paths, self.paths, self._cancel, report, _start_thread=False)
-        self._worker.returned.connect(self.finished.emit)
-        self._worker.errored.connect(self._on_error)
+        self._worker = create_worker(
+            scan_paths, self.paths, self._cancel, report,
+            _start_thread=False, _connect={"returned": self.finished.emit, "errored": self._on_error},
+        )
         self._worker.start()
 
     def cancel(self) -> None:
@@ -168,7 +169,9 @@ def _thumbnails(jobs: list[tuple[Any, Path]]):
 
 def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
     """Compute thumbnails one by one in a worker; ``on_thumb(key, array)`` runs on the main thread."""
-    worker = create_worker(_thumbnails, jobs, _start_thread=False)
-    worker.yielded.connect(lambda kv: on_thumb(*kv))
+    worker = create_worker(
+        _thumbnails, jobs, _start_thread=False,
+        _connect={"yielded": lambda kv: on_thumb(*kv), "errored": lambda e: log.warning("thumbnails: %s", e)},
+    )
     worker.start()
     return worker

@@ -1,0 +1,49 @@
+"""Fixtures for the GUI tests: an isolated settings file, key and log dir; a shown main window."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the real user's settings, project key or logs."""
+    monkeypatch.setenv("MEDEID_SETTINGS", str(tmp_path / "settings" / "medeid.ini"))
+    monkeypatch.setenv("MEDEID_KEY_FILE", str(tmp_path / "key" / "project.key"))
+    monkeypatch.setenv("MEDEID_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from medeid_gui.ui.settings import Settings
+
+    return Settings(tmp_path / "settings" / "medeid.ini")
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A shown main window with the engine loading in the background (as in the app)."""
+    from medeid_gui.ui.main_window import MainWindow
+
+    win = MainWindow(settings, device="cpu")
+    win.textboxes.auto.setChecked(False)  # OCR only where a test asks for it (CPU budget)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.shown, timeout=5000):
+        win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def close_dialogs():
+    from ui_helpers import error_dialogs
+
+    yield
+    for d in error_dialogs():
+        d.close()
