@@ -1,0 +1,330 @@
+"""The inference engine: one owner of the method's model and device, for export and for the GUI.
+
+Why one owner: the networks and the device (a CUDA context, MPS, or CPU threads) are expensive
+and not safe to drive from many threads at once.  Export workers call :meth:`run_batch` (frames
+from many files, chunked into device-sized batches); the GUI calls :meth:`submit_latest`, where
+only the newest request matters: while the user drags the privacy slider, a request that has not
+started yet is replaced by the next one, and a result whose request has been superseded (or
+cancelled) is dropped, never delivered.  Delivery happens under the engine's lock after a final
+"is this still the latest?" check, so a callback never sees a stale result even if a newer request
+races with the end of a computation.  The GUI adapts the callback to a queued Qt signal; this
+module has no Qt.
+
+Identity maps can be cached per frame key (e.g. ``(sop_instance_uid, frame_index)``): moving the
+slider then only re-blocks and re-compensates, when the method exposes the split API
+(``identity_map`` + ``deidentify_with_map``).
+
+Device choice: ``device`` argument, else ``MEDEID_DEVICE`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``),
+else CUDA > MPS > CPU.  ``import torch`` happens only when a device or model is first needed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "DeidOutput",
+    "FrameRequest",
+    "EngineResult",
+    "InferenceEngine",
+    "choose_device",
+    "default_engine",
+]
+
+
+class DeidOutput(NamedTuple):
+    """``deidentify``'s result: the de-identified frame, its identity map and the blocked mask."""
+
+    frame: np.ndarray
+    identity_map: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """One interactive request: ``frame`` (working image in [0, 1]) at level ``p``.
+
+    ``key`` identifies the frame for the identity-map cache (``None``: no caching).
+    """
+
+    frame: np.ndarray
+    p: float
+    key: Hashable | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What a :meth:`InferenceEngine.submit_latest` callback receives (exactly one of output/error)."""
+
+    generation: int
+    request: FrameRequest
+    output: DeidOutput | None = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+    cached_identity: bool = False
+
+
+def choose_device(preferred: str | None = None) -> str:
+    """The torch device string to use: ``preferred``, ``MEDEID_DEVICE``, else CUDA > MPS > CPU.
+
+    Raises ``ValueError`` when an explicitly requested accelerator is not available, rather than
+    silently running somewhere slower than the user asked for.
+    """
+    import torch
+
+    want = (preferred or os.environ.get("MEDEID_DEVICE") or "").strip().lower()
+    if want in ("", "auto"):
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    if want.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {want!r} requested but CUDA is not available (torch {torch.__version__})")
+        idx = int(want.split(":", 1)[1]) if ":" in want else 0
+        if idx >= torch.cuda.device_count():
+            raise ValueError(f"device {want!r} requested but only {torch.cuda.device_count()} CUDA device(s)")
+        return want
+    if want == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError("device 'mps' requested but MPS is not available")
+        return want
+    if want == "cpu":
+        return want
+    raise ValueError(f"unknown device {want!r}: use cpu, cuda, cuda:N or mps")
+
+
+class InferenceEngine:
+    """Owns the model and device; batched export and latest-wins interactive requests.
+
+    ``deidentify_fn(frame, p, *, seed, model) -> (frame, identity_map, mask)`` defaults to
+    :func:`medeid_gui.ml.deidentify.deidentify`; a different function (e.g. a baseline, or a slow
+    fake in tests) can be injected, with ``split = (identity_map(frame, *, model),
+    deidentify_with_map(frame, identity_map, p, *, seed, model))`` for the identity-map cache.
+    ``model`` is passed through to them; by default the method's default model is loaded once, on
+    the engine's device, on first use.
+    """
+
+    def __init__(
+        self,
+        device: str | None = None,
+        *,
+        deidentify_fn: Callable[..., Any] | None = None,
+        split: tuple[Callable[..., Any], Callable[..., Any]] | None = None,
+        model: Any = None,
+        batch_size: int | None = None,
+        identity_cache: int = 32,
+    ) -> None:
+        self._requested_device = device
+        self._device: str | None = None
+        self._fn = deidentify_fn
+        self._split = split
+        self._model = model
+        self._model_ready = model is not None or deidentify_fn is not None
+        self._batch_size = batch_size
+        self._model_lock = threading.Lock()  # one computation on the device at a time
+        self._cond = threading.Condition(threading.RLock())
+        self._generation = 0
+        self._pending: tuple[int, FrameRequest, Callable[[EngineResult], None]] | None = None
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self._batch_cancel = threading.Event()
+        self._id_cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._id_cache_size = identity_cache
+        self.delivered = 0
+        self.dropped = 0
+
+    # ---- device and model --------------------------------------------------------------
+
+    @property
+    def device_name(self) -> str:
+        """``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (resolved on first access)."""
+        if self._device is None:
+            if self._fn is not None and self._model is None and self._requested_device in (None, "cpu"):
+                # an injected pure-numpy function needs no torch device
+                self._device = self._requested_device or "cpu"
+            else:
+                self._device = choose_device(self._requested_device)
+        return self._device
+
+    def _ensure(self) -> None:
+        """Resolve the method function and load the model once, on the engine's device."""
+        if self._fn is not None and self._model_ready:
+            return
+        with self._model_lock:
+            if self._fn is None:
+                from . import deidentify as method
+
+                self._fn = method.deidentify
+                if self._split is None and hasattr(method, "identity_map") and hasattr(method, "deidentify_with_map"):
+                    self._split = (method.identity_map, method.deidentify_with_map)
+            if not self._model_ready:
+                from . import deidentify as method
+
+                loader = getattr(method, "load_model", None) or getattr(method, "default_model", None)
+                if loader is not None:
+                    self._model = loader(device=self.device_name)
+                self._model_ready = True
+
+    def _one(self, frame: np.ndarray, p: float, seed: int, key: Hashable | None) -> tuple[DeidOutput, bool]:
+        """De-identify one frame, using (and filling) the identity-map cache when possible."""
+        self._ensure()
+        cached = False
+        with self._model_lock:
+            if self._split is not None and key is not None:
+                ident_fn, apply_fn = self._split
+                idm = self._cache_get(key)
+                cached = idm is not None
+                if idm is None:
+                    idm = ident_fn(frame, model=self._model)
+                    self._cache_put(key, idm)
+                out = apply_fn(frame, idm, p, seed=seed, model=self._model)
+            else:
+                out = self._fn(frame, p, seed=seed, model=self._model)
+        return DeidOutput(*out), cached
+
+    def _cache_get(self, key: Hashable) -> np.ndarray | None:
+        with self._cond:
+            hit = self._id_cache.get(key)
+            if hit is not None:
+                self._id_cache.move_to_end(key)
+            return hit
+
+    def _cache_put(self, key: Hashable, value: np.ndarray) -> None:
+        if self._id_cache_size <= 0:
+            return
+        with self._cond:
+            self._id_cache[key] = value
+            while len(self._id_cache) > self._id_cache_size:
+                self._id_cache.popitem(last=False)
+
+    # ---- batch (export) -----------------------------------------------------------------
+
+    def run_batch(self, frames: Sequence[np.ndarray], p: float, *, seed: int = 0) -> list[DeidOutput]:
+        """De-identify ``frames`` (working images in [0, 1]) at level ``p``, in order.
+
+        Uses the method's batched entry point (``deidentify_batch``) when it has one, in chunks of
+        ``batch_size`` (64 on CUDA, 8 elsewhere); otherwise frame by frame.  :meth:`cancel` stops
+        it between chunks with ``InterruptedError``.
+        """
+        self._ensure()
+        self._batch_cancel.clear()
+        batch_fn = None
+        if self._fn is not None and getattr(self._fn, "__module__", "").endswith("ml.deidentify"):
+            from . import deidentify as method
+
+            batch_fn = getattr(method, "deidentify_batch", None)
+        size = self._batch_size or (64 if self.device_name.startswith("cuda") else 8)
+        out: list[DeidOutput] = []
+        for start in range(0, len(frames), size):
+            if self._batch_cancel.is_set():
+                raise InterruptedError("inference cancelled")
+            chunk = list(frames[start : start + size])
+            if batch_fn is not None:
+                with self._model_lock:
+                    results = batch_fn(chunk, p, seed=seed, model=self._model)
+                out.extend(DeidOutput(*r) for r in results)
+            else:
+                for f in chunk:
+                    out.append(self._one(f, p, seed, None)[0])
+        return out
+
+    # ---- interactive (latest wins) ------------------------------------------------------
+
+    def submit_latest(self, request: FrameRequest, callback: Callable[[EngineResult], None]) -> int:
+        """Queue ``request``, superseding any request not yet started; returns its generation.
+
+        ``callback(EngineResult)`` runs on the engine's worker thread, only if no newer request
+        (and no :meth:`cancel`) came in meanwhile.  Keep it short (e.g. emit a queued signal).
+        """
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("engine is closed")
+            self._generation += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (self._generation, request, callback)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._loop, name="medeid-inference", daemon=True)
+                self._worker.start()
+            self._cond.notify_all()
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        """The generation of the newest request (or cancel); results of older ones are dropped."""
+        with self._cond:
+            return self._generation
+
+    def cancel(self) -> None:
+        """Drop the pending request, make the running one stale, and stop a running batch."""
+        with self._cond:
+            self._generation += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = None
+            self._batch_cancel.set()
+            self._cond.notify_all()
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Cancel everything and stop the worker thread."""
+        self.cancel()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    def _loop(self) -> None:
+        import time
+
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                gen, req, callback = self._pending  # type: ignore[misc]
+                self._pending = None
+            t0 = time.perf_counter()
+            try:
+                output, cached = self._one(req.frame, req.p, req.seed, req.key)
+                result = EngineResult(gen, req, output=output, seconds=time.perf_counter() - t0, cached_identity=cached)
+            except BaseException as exc:  # noqa: BLE001 - delivered to the caller, not lost
+                result = EngineResult(gen, req, error=exc, seconds=time.perf_counter() - t0)
+            with self._cond:
+                if gen != self._generation or self._closed:
+                    self.dropped += 1
+                    continue
+                self.delivered += 1
+                try:
+                    callback(result)
+                except Exception:  # noqa: BLE001 - a broken callback must not kill the worker
+                    import logging
+
+                    logging.getLogger(__name__).exception("inference callback failed")
+
+
+_default: InferenceEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> InferenceEngine:
+    """The process-wide engine (device from ``MEDEID_DEVICE`` or auto), created on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = InferenceEngine()
+        return _default
