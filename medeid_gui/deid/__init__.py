@@ -1,1 +1,6 @@
-"""Header de-identification by the DICOM PS3.15 confidentiality profile. No Qt, no torch."""
+"""PS3.15 header de-identification: profile table, options, keyed pseudonyms, dates, UIDs.
+
+Entry points (see docs/DEVELOPING.md): ``options.Option`` / ``options.PRESETS``,
+``keys.ProjectKey``, ``pseudonyms.Pseudonymizer``, ``engine.DeidConfig`` /
+``engine.Deidentifier`` / ``engine.Action``. Imports neither Qt nor torch.
+"""

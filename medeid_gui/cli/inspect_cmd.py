@@ -1,0 +1,84 @@
+"""``medeid inspect FILE``: every header de-identification decision for one file, unchanged input.
+
+Why: a privacy officer must be able to check, attribute by attribute, what an export would do
+and why (table row, option, Type in the IOD) before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "list every de-identification decision for one DICOM file (nothing is written)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a DICOM file")
+    parser.add_argument("--profile", default="basic",
+                        help="preset: basic, research, research-clean (default basic)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME",
+                        help="add a PS3.15 option, e.g. retain-uids (repeatable)")
+    parser.add_argument("--key-file", help="project key file (default: the user's key)")
+    parser.add_argument("--safe-private", help="allowlist file for retain-safe-private")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [len(h) for h in header]
+    caps = [48, 13, 6, 28, 28, 200]
+    for r in rows:
+        for i, c in enumerate(r):
+            widths[i] = min(max(widths[i], len(c)), caps[i])
+
+    def fmt(r: list[str]) -> str:
+        cells = []
+        for i, c in enumerate(r):
+            c = c if len(c) <= widths[i] else c[: widths[i] - 1] + "…"
+            cells.append(c.ljust(widths[i]) if i < len(r) - 1 else c)
+        return "  ".join(cells)
+
+    lines = [fmt(header), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in rows]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    from medeid_gui.deid.engine import DeidConfig, Deidentifier
+    from medeid_gui.deid.keys import KeyError_, ProjectKey
+    from medeid_gui.deid.options import parse
+
+    try:
+        options = parse(args.profile, args.option)
+    except ValueError as exc:
+        print(f"medeid inspect: {exc}", file=sys.stderr)
+        return 2
+    try:
+        key = ProjectKey.load_or_create(args.key_file)
+    except KeyError_ as exc:
+        print(f"medeid inspect: {exc}", file=sys.stderr)
+        return 2
+    try:
+        ds = pydicom.dcmread(args.file, force=False)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        print(f"medeid inspect: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    deid = Deidentifier(DeidConfig(options=options, profile="basic",
+                                   safe_private_path=args.safe_private), key)
+    try:
+        actions = deid.describe(ds)
+    except Exception as exc:  # noqa: BLE001 - report, never a traceback for a bad file
+        print(f"medeid inspect: cannot process {args.file}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([a.as_dict() for a in actions], indent=1, ensure_ascii=False))
+        return 0
+    rows = [[a.path, a.tag, a.action, a.old, a.new, a.reason] for a in actions]
+    print(_table(rows, ["ATTRIBUTE", "TAG", "ACTION", "OLD", "NEW", "REASON"]))
+    print(f"\n{len(actions)} decisions; options: "
+          f"{', '.join(sorted(o.cli_name for o in options)) or 'none (Basic Profile)'}")
+    return 0

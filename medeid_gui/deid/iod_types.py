@@ -1,0 +1,117 @@
+"""Which compound action (X/Z, X/D, X/Z/D, Z/D, X/Z/U*) an attribute gets: its Type in the IOD.
+
+Why a small hand-made table instead of the full PS3.3 module tables: only the ~50 attributes with
+a compound action in Table E.1-1 need a Type, and for them what matters is "could this be Type 1
+(must keep a dummy) or Type 2 (must keep, may be empty) in the IOD of this file?". The answer is
+derived from what the dataset *is* (which modules it carries: Multi-frame Functional Groups, SR
+document content, PET series, RT plan/record, waveforms) rather than from a list of SOP classes,
+so new SOP classes that reuse those modules are covered. When in doubt the table says Type 1 or 2:
+a dummy or an empty value is never less private than removal, while removing a required attribute
+breaks the object (the peers' validator errors).
+
+The modules and Types cited are PS3.3 2024b:
+- Multi-frame Functional Groups (C.7.6.16): Content Date, Content Time Type 1.
+- Enhanced General Equipment (C.7.5.2), present in every IOD that has functional groups:
+  Device Serial Number Type 1.
+- Enhanced MR/CT/XA/PET/US Image modules: Acquisition DateTime Type 1C (required for ORIGINAL
+  images; kept as a dummy for all).
+- SR Document General (C.17.2): Content Date, Content Time Type 1; SR Document Series /
+  Key Object Document Series: Referenced Performed Procedure Step Sequence Type 2.
+- PET Series (C.8.9.1): Series Date, Series Time Type 1.
+- Waveform Identification (C.10.8) and ophthalmic photography/tomography image modules:
+  Acquisition DateTime Type 1.
+- RT General Plan (C.8.8.9): RT Plan Date, RT Plan Time Type 2; Treatment Machine Name (RT Beams)
+  Type 2; RT Treatment Record modules: Treatment Date/Time Type 2; RT Approval: Reviewer Name 2C.
+- General Image (C.7.6.1): Content Date, Content Time Type 2C; Contrast/Bolus (C.7.6.4):
+  Contrast/Bolus Agent Type 2; Patient (C.7.1.1): Patient's Sex Neutered 2C;
+  Acquisition Context (C.7.6.14): Acquisition Context Sequence Type 2;
+  Content Identification macro: Content Creator's Name Type 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
+
+_PET_IMAGE = "1.2.840.10008.5.1.4.1.1.128"
+_OPHTHALMIC_PREFIXES = ("1.2.840.10008.5.1.4.1.1.77.1.5.",)
+
+#: attributes whose Type does not depend on the IOD family (conservative: max over common IODs)
+_TYPE2_ANYWHERE = {
+    0x00400555,  # Acquisition Context Sequence
+    0x00102203,  # Patient's Sex Neutered (2C)
+    0x00700084,  # Content Creator's Name
+    0x00180010,  # Contrast/Bolus Agent
+    0x300A0006,  # RT Plan Date
+    0x300A0007,  # RT Plan Time
+    0x300A00B2,  # Treatment Machine Name
+    0x300E0008,  # Reviewer Name (2C)
+    0x30080250,  # Treatment Date
+    0x30080251,  # Treatment Time
+    0x30080105,  # Source Serial Number
+    0x00080023,  # Content Date (2C in General Image)
+    0x00080033,  # Content Time
+    0x22000005,  # Barcode Value
+    0x22000002,  # Label Text
+}
+
+
+@dataclass(frozen=True)
+class IodContext:
+    """What modules the top-level dataset carries (decides Types of compound attributes)."""
+
+    functional_groups: bool = False
+    sr_document: bool = False
+    pet_series: bool = False
+    acquisition_dt_required: bool = False
+
+
+def iod_context(ds: Dataset) -> IodContext:
+    sop = str(ds.get("SOPClassUID", "") or "")
+    fg = 0x52009229 in ds or 0x52009230 in ds
+    sr = 0x0040A040 in ds and 0x0040A043 in ds  # Value Type + Concept Name Code Sequence at top
+    pet = sop == _PET_IMAGE
+    waveform = 0x54000100 in ds
+    ophthalmic = sop.startswith(_OPHTHALMIC_PREFIXES)
+    return IodContext(fg, sr, pet, fg or waveform or ophthalmic)
+
+
+def attribute_type(tag: int, ctx: IodContext, depth: int) -> int:
+    """1, 2 or 3 (3 also for "unknown": the compound action then removes)."""
+    if depth == 0:
+        if tag in (0x00080023, 0x00080033) and (ctx.functional_groups or ctx.sr_document):
+            return 1
+        if tag == 0x00181000 and ctx.functional_groups:
+            return 1
+        if tag == 0x0008002A and ctx.acquisition_dt_required:
+            return 1
+        if tag in (0x00080021, 0x00080031) and ctx.pet_series:
+            return 1
+        if tag == 0x00081111 and ctx.sr_document:
+            return 2
+    if tag in _TYPE2_ANYWHERE:
+        return 2
+    return 3
+
+
+def resolve_compound(action: str, type_: int) -> str:
+    """Pick one of the letters of a compound action for an attribute of Type ``type_``.
+
+    PS3.15 E.1.1: X/Z = X unless Z is required (Type 2); X/D = X unless D is required (Type 1);
+    X/Z/D = X unless Z or D is required; Z/D = Z unless D is required; X/Z/U* = X unless Z or
+    "replacement of contained UIDs (U)" is required.
+    """
+    allowed = action.split("/")
+    if len(allowed) == 1:
+        return action
+    if type_ == 1:
+        for a in ("D", "U*"):
+            if a in allowed:
+                return a
+        return allowed[-1]
+    if type_ == 2:
+        if "Z" in allowed:
+            return "Z"
+        return "D" if "D" in allowed else allowed[-1]
+    return allowed[0]
