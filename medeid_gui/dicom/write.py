@@ -113,9 +113,10 @@ def write_atomic(ds: Dataset, path: str | os.PathLike[str], *, keep_preamble: bo
             pass
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and exc.errno is not None:  # a real I/O error (disk full, …)
             raise DicomWriteError(target, f"write failed ({exc.strerror or exc})") from exc
-        first_line = (str(exc).strip().splitlines() or [""])[0]  # pydicom appends a traceback
+        # pydicom reports unencodable values as OSError without errno, with a traceback appended
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         raise DicomWriteError(target, f"cannot encode dataset ({type(exc).__name__}: {first_line})") from exc
     finally:
         if had_meta:
