@@ -10,9 +10,9 @@ cancelled) is dropped, never delivered.  Delivery happens under the engine's loc
 races with the end of a computation.  The GUI adapts the callback to a queued Qt signal; this
 module has no Qt.
 
-Identity maps can be cached per frame key (e.g. ``(sop_instance_uid, frame_index)``): moving the
-slider then only re-blocks and re-compensates, when the method exposes the split API
-(``identity_map`` + ``deidentify_with_map``).
+Identity maps can be cached per frame key (e.g. ``(sop_instance_uid, frame_index, window)`` -- the
+key must change whenever the frame's pixels do): moving the slider then only re-blocks and
+re-compensates, using the method's split API (``analyse`` once per frame, ``apply_level`` per p).
 
 Device choice: ``device`` argument, else ``MEDEID_DEVICE`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``),
 else CUDA > MPS > CPU.  ``import torch`` happens only when a device or model is first needed.
@@ -73,36 +73,15 @@ class EngineResult:
 
 
 def choose_device(preferred: str | None = None) -> str:
-    """The torch device string to use: ``preferred``, ``MEDEID_DEVICE``, else CUDA > MPS > CPU.
+    """The torch device string: ``preferred``, ``MEDEID_DEVICE``, else CUDA > MPS > CPU.
 
-    Raises ``ValueError`` when an explicitly requested accelerator is not available, rather than
-    silently running somewhere slower than the user asked for.
+    Delegates to :func:`medeid_gui.ml.device.pick_device` so the app, CLI and training agree;
+    an explicitly requested accelerator that is missing raises rather than silently running
+    somewhere slower than asked.
     """
-    import torch
+    from .device import pick_device
 
-    want = (preferred or os.environ.get("MEDEID_DEVICE") or "").strip().lower()
-    if want in ("", "auto"):
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return "mps"
-        return "cpu"
-    if want.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {want!r} requested but CUDA is not available (torch {torch.__version__})")
-        idx = int(want.split(":", 1)[1]) if ":" in want else 0
-        if idx >= torch.cuda.device_count():
-            raise ValueError(f"device {want!r} requested but only {torch.cuda.device_count()} CUDA device(s)")
-        return want
-    if want == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError("device 'mps' requested but MPS is not available")
-        return want
-    if want == "cpu":
-        return want
-    raise ValueError(f"unknown device {want!r}: use cpu, cuda, cuda:N or mps")
+    return pick_device(preferred)
 
 
 class InferenceEngine:
@@ -110,8 +89,9 @@ class InferenceEngine:
 
     ``deidentify_fn(frame, p, *, seed, model) -> (frame, identity_map, mask)`` defaults to
     :func:`medeid_gui.ml.deidentify.deidentify`; a different function (e.g. a baseline, or a slow
-    fake in tests) can be injected, with ``split = (identity_map(frame, *, model),
-    deidentify_with_map(frame, identity_map, p, *, seed, model))`` for the identity-map cache.
+    fake in tests) can be injected, with ``split = (identity_fn(frame, *, model),
+    apply_fn(frame, analysis, p, *, seed, model))`` for the identity-map cache (by default the
+    method's ``analyse`` / ``apply_level``).
     ``model`` is passed through to them; by default the method's default model is loaded once, on
     the engine's device, on first use.
     """
@@ -154,6 +134,8 @@ class InferenceEngine:
             if self._fn is not None and self._model is None and self._requested_device in (None, "cpu"):
                 # an injected pure-numpy function needs no torch device
                 self._device = self._requested_device or "cpu"
+            elif self._model is not None and getattr(self._model, "device", None):
+                self._device = str(self._model.device)  # an injected model already lives somewhere
             else:
                 self._device = choose_device(self._requested_device)
         return self._device
@@ -167,14 +149,15 @@ class InferenceEngine:
                 from . import deidentify as method
 
                 self._fn = method.deidentify
-                if self._split is None and hasattr(method, "identity_map") and hasattr(method, "deidentify_with_map"):
-                    self._split = (method.identity_map, method.deidentify_with_map)
+                if self._split is None:
+                    self._split = (
+                        lambda frame, *, model: method.analyse(frame, model),
+                        lambda frame, analysis, p, *, seed, model: method.apply_level(analysis, p, seed=seed),
+                    )
             if not self._model_ready:
-                from . import deidentify as method
+                from .model import default_model
 
-                loader = getattr(method, "load_model", None) or getattr(method, "default_model", None)
-                if loader is not None:
-                    self._model = loader(device=self.device_name)
+                self._model = default_model(device=self.device_name)
                 self._model_ready = True
 
     def _one(self, frame: np.ndarray, p: float, seed: int, key: Hashable | None) -> tuple[DeidOutput, bool]:
@@ -214,8 +197,9 @@ class InferenceEngine:
     def run_batch(self, frames: Sequence[np.ndarray], p: float, *, seed: int = 0) -> list[DeidOutput]:
         """De-identify ``frames`` (working images in [0, 1]) at level ``p``, in order.
 
-        Uses the method's batched entry point (``deidentify_batch``) when it has one, in chunks of
-        ``batch_size`` (64 on CUDA, 8 elsewhere); otherwise frame by frame.  :meth:`cancel` stops
+        Frames may come from many files and may differ in size.  They run in chunks of
+        ``batch_size`` (64 on CUDA, 8 elsewhere) while holding the device; the method's batched
+        entry point (``deidentify_batch``) is used when it has one, otherwise frame by frame.  :meth:`cancel` stops
         it between chunks with ``InterruptedError``.
         """
         self._ensure()

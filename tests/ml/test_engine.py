@@ -196,5 +196,40 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="unknown device"):
         choose_device("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
             choose_device("cuda")
+
+
+@pytest.fixture(scope="module")
+def real_model():
+    torch = pytest.importorskip("torch")
+    from medeid_gui.ml.model import new_model
+
+    torch.manual_seed(0)
+    return new_model().eval()  # the method's real networks (untrained weights: plumbing only)
+
+
+def test_real_method_latest_wins_and_cache(real_model) -> None:
+    eng = InferenceEngine(model=real_model)
+    frame = np.random.default_rng(0).random((96, 80), dtype=np.float32)
+    col = Collector(eng)
+    try:
+        assert eng.device_name == "cpu"
+        last = 0
+        for p in (0.1, 0.3, 0.5, 0.7, 0.9):
+            last = eng.submit_latest(FrameRequest(frame, p, key=("f", 0)), col)
+        col.want = last
+        assert col.done.wait(60)
+        assert col.stale_seen == 0 and col.results[-1].request.p == 0.9
+        out = col.results[-1].output
+        assert out.frame.shape == frame.shape and abs(out.mask.mean() - 0.9) < 0.05
+        np.testing.assert_array_equal(out.frame[~out.mask], frame[~out.mask])  # unblocked: exact
+        assert not np.array_equal(out.frame[out.mask], frame[out.mask])
+        ev = threading.Event()
+        got: list[EngineResult] = []
+        eng.submit_latest(FrameRequest(frame, 0.2, key=("f", 0)), lambda r: (got.append(r), ev.set()))
+        assert ev.wait(60) and got[0].cached_identity  # slider move: analysis reused
+        batch = eng.run_batch([frame, frame[:64, :64]], 0.5)
+        assert [b.frame.shape for b in batch] == [(96, 80), (64, 64)]
+    finally:
+        eng.close()
