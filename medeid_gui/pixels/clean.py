@@ -1,0 +1,323 @@
+"""Pixel de-identification of one dataset: burned-in text, user rectangles, privacy level ``p``.
+
+Why one entry point: the export pipeline and the GUI both need the same decision ("does this
+image need its pixels checked, what was removed, may the header claim Clean Pixel Data / Clean
+Recognizable Visual Features?") and the same guarantee that pixels are written only when they
+actually changed, so ``--privacy 0`` on an image without burned-in PHI leaves Pixel Data
+byte-identical.
+
+Order of work on an image:
+
+1. Pass through objects without pixels or of a non-image modality (SR, RTDOSE, ECG, ...): a note.
+2. Burned-in text (``auto``/``all``): OCR on a sample of frames (8-bit via the full value range),
+   keep the boxes that match PHI (``auto``) or all of them (``all``), pad them, add the
+   modality's rule bands; then the user's rectangles.  Boxes are filled in stored values in
+   *every* frame (overlays are static in cines; the sample only finds them).
+3. Privacy ``p > 0``: every frame goes through ``deidentify(frame, p)`` in the modality's working
+   window (grey working image in [0, 1]; colour via luminance, blocked pixels become grey) and
+   only the pixels the method's mask marks as blocked are replaced, so unblocked pixels keep their
+   exact stored values even outside the working window.
+4. If any stored value changed, ``dicom.pixelwrite.replace_frames`` writes uncompressed Pixel
+   Data with consistent attributes; otherwise Pixel Data is not touched.
+
+The report never contains the recognised text (only box geometry and the reasons), so manifests
+built from it do not repeat the PHI they removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
+from .ocr import OcrEngine, TextBox, default_ocr, to_uint8
+from .phi_match import PhiMatcher
+from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, parse_rectangle, rule_rects
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..ml.engine import InferenceEngine
+
+__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "BURNED_IN_MODES"]
+
+BURNED_IN_MODES = ("auto", "all", "off")
+
+
+class PixelCleanError(Exception):
+    """The pixels needed cleaning but could not be (undecodable, unsupported format).
+
+    The dataset is left as it was; the caller must not export it as if it were clean.
+    """
+
+
+@dataclass(frozen=True)
+class PixelRequest:
+    """What to do to one image's pixels.
+
+    ``privacy``: level ``p`` in [0, 1] for identity blocking (0: off).  ``burned_in``: ``auto``
+    (check images that may carry text and redact what matches PHI), ``all`` (redact all detected
+    text) or ``off``.  ``rectangles``: user regions ``"x,y,w,h"`` / ``(x, y, w, h)`` filled in every
+    frame.  ``seed`` makes the method's tie-breaking and noise reproducible.
+    """
+
+    privacy: float = 0.0
+    burned_in: str = "auto"
+    rectangles: Sequence[Any] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        p = float(self.privacy)
+        if math.isnan(p) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"privacy must be between 0 and 1, got {self.privacy!r}")
+        object.__setattr__(self, "privacy", p)
+        mode = str(self.burned_in).lower()
+        if mode not in BURNED_IN_MODES:
+            raise ValueError(f"burned_in must be one of {', '.join(BURNED_IN_MODES)}, got {self.burned_in!r}")
+        object.__setattr__(self, "burned_in", mode)
+        object.__setattr__(self, "rectangles", tuple(parse_rectangle(r) for r in (self.rectangles or ())))
+
+    @property
+    def needs_pixels(self) -> bool:
+        return self.privacy > 0 or self.burned_in != "off" or bool(self.rectangles)
+
+
+@dataclass(frozen=True)
+class RedactedBox:
+    """A filled region (applied to every frame); ``frame`` is where OCR found it (-1: not OCR)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    source: str  # "ocr", "rule", "user"
+    reasons: tuple[str, ...] = ()
+    confidence: float = 1.0
+    frame: int = -1
+
+
+@dataclass
+class PixelReport:
+    """What :func:`clean_pixels` did.
+
+    ``pixels_cleaned``: burned-in text was checked (OCR) and what it found redacted — the header
+    may then claim Clean Pixel Data (113101) and BurnedInAnnotation NO.
+    ``visual_features_cleaned``: identity blocking at ``p > 0`` replaced pixels in every frame —
+    the header may claim Clean Recognizable Visual Features (113102).
+    """
+
+    changed: bool = False
+    text_boxes: tuple[RedactedBox, ...] = ()
+    pixels_cleaned: bool = False
+    visual_features_cleaned: bool = False
+    notes: list[str] = field(default_factory=list)
+    text_lines_seen: int = 0
+    frames: int = 0
+    frames_checked: tuple[int, ...] = ()
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _modality(ds: Dataset) -> str:
+    return str(ds.get("Modality", "") or "").strip().upper()
+
+
+def _has_pixels(ds: Dataset) -> bool:
+    return "PixelData" in ds
+
+
+def _should_check_text(ds: Dataset, mode: str, rules: ModalityRules) -> bool:
+    if mode == "off":
+        return False
+    if mode == "all":
+        return True
+    burned = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
+    return burned != "NO" or _modality(ds) in rules.text_modalities
+
+
+def sample_indices(n: int, k: int) -> list[int]:
+    """``k`` frame indices spread over ``n`` frames (first and last included)."""
+    if n <= k or k <= 0:
+        return list(range(n))
+    return sorted({int(round(i * (n - 1) / (k - 1))) for i in range(k)}) if k > 1 else [0]
+
+
+def _rescale(ds: Dataset, index: int) -> tuple[float, float]:
+    """Per-frame (slope, intercept): per-frame functional groups, shared groups, then top level."""
+    for groups, i in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
+        seq = ds.get(groups)
+        if seq and len(seq) > i:
+            pvt = seq[i].get("PixelValueTransformationSequence")
+            if pvt and "RescaleSlope" in pvt[0]:
+                return float(pvt[0].RescaleSlope or 1) or 1.0, float(pvt[0].get("RescaleIntercept", 0) or 0)
+    return float(ds.get("RescaleSlope", 1) or 1) or 1.0, float(ds.get("RescaleIntercept", 0) or 0)
+
+
+def _palette_to_rgb(ds: Dataset, stored: np.ndarray) -> np.ndarray:
+    from pydicom.pixels import apply_color_lut
+
+    rgb = apply_color_lut(stored, ds)
+    if rgb.dtype != np.uint8:
+        rgb = np.rint(rgb.astype(np.float64) / (257.0 if rgb.max(initial=0) > 255 else 1.0)).astype(np.uint8)
+    return rgb
+
+
+def _ocr_image(frame: np.ndarray, photometric: str) -> np.ndarray:
+    if frame.ndim == 3:
+        return to_uint8(frame)
+    return to_uint8(frame, invert=photometric == "MONOCHROME1")
+
+
+def _working_window(ds: Dataset, stored: np.ndarray, rules: ModalityRules, sample: list[int]) -> tuple[float, float]:
+    """(low, high) in modality units that maps to [0, 1] for the method."""
+    spec = rules.working_window.get(_modality(ds), rules.working_window.get("DEFAULT", "range"))
+    if isinstance(spec, (list, tuple)) and len(spec) == 2:
+        return float(spec[0]), float(spec[1])
+    slope, intercept = _rescale(ds, 0)
+    lo_s, hi_s = stored_range(ds)
+    if int(ds.get("BitsStored") or 8) <= 8 and (slope, intercept) == (1.0, 0.0):
+        return float(lo_s), float(hi_s)
+    values = np.concatenate([stored[i].ravel()[:: max(1, stored[i].size // 200_000)] for i in sample])
+    values = values.astype(np.float64) * slope + intercept
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max()) + 1.0
+    return float(lo), float(hi)
+
+
+# ---- main entry --------------------------------------------------------------------------
+
+
+def clean_pixels(
+    ds: Dataset,
+    request: PixelRequest,
+    *,
+    engine: InferenceEngine | None = None,
+    ocr: OcrEngine | None = None,
+    rules: ModalityRules | None = None,
+) -> PixelReport:
+    """Clean the pixels of ``ds`` in place as ``request`` asks; see the module docstring.
+
+    Raises :class:`PixelCleanError` (``ds`` unchanged) when the pixels needed work but could not
+    be decoded or written.
+    """
+    rules = rules or load_rules()
+    report = PixelReport()
+    modality = _modality(ds)
+    if not request.needs_pixels:
+        return report
+    if not _has_pixels(ds):
+        kind = "float pixel data" if ("FloatPixelData" in ds or "DoubleFloatPixelData" in ds) else "no pixel data"
+        report.notes.append(f"{kind} ({modality or 'no modality'}): pixels passed through, header only")
+        return report
+    if modality in rules.non_image_modalities:
+        report.notes.append(f"non-image object ({modality}): pixels passed through, header only")
+        return report
+
+    check_text = _should_check_text(ds, request.burned_in, rules)
+    has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
+    if not (check_text or has_rule or request.rectangles or request.privacy > 0):
+        if request.burned_in == "auto":
+            report.notes.append("BurnedInAnnotation is NO and the modality carries no text: not OCR-checked")
+        return report
+
+    try:
+        original = decode_stored(ds)
+    except PixelWriteError as exc:
+        raise PixelCleanError(str(exc)) from exc
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    n, rows, cols = original.shape[0], original.shape[1], original.shape[2]
+    report.frames = n
+    work = original.copy()
+    if photometric == "PALETTE COLOR" and (check_text or request.privacy > 0):
+        work = _palette_to_rgb(ds, original)
+        report.notes.append("PALETTE COLOR image converted to RGB")
+    boxes: list[RedactedBox] = []
+
+    if check_text:
+        sample = sample_indices(n, rules.sample_frames)
+        report.frames_checked = tuple(sample)
+        engine_ocr = ocr or default_ocr()
+        matcher = PhiMatcher.from_dataset(ds)
+        found: list[TextBox] = []
+        for i in sample:
+            found += engine_ocr.detect(_ocr_image(work[i], photometric), frame=i)
+        report.text_lines_seen = len(found)
+        for tb in found:
+            reasons = ("text",) if request.burned_in == "all" else tuple(matcher.match(tb.text))
+            if reasons:
+                r = Rect(tb.x0, tb.y0, tb.x1, tb.y1).padded(rules.padding).clipped(rows, cols)
+                if r is not None:
+                    boxes.append(RedactedBox(r.x0, r.y0, r.x1, r.y1, "ocr", reasons, tb.confidence, tb.frame))
+        if n > len(sample):
+            report.notes.append(f"text detection sampled {len(sample)} of {n} frames; boxes applied to all frames")
+        report.pixels_cleaned = True
+    if request.burned_in != "off":
+        for rect, reason in rule_rects(ds, rows, cols, rules):
+            boxes.append(RedactedBox(rect.x0, rect.y0, rect.x1, rect.y1, "rule", (reason,)))
+    for rect in request.rectangles:
+        c = rect.clipped(rows, cols)
+        if c is None:
+            report.notes.append(f"rectangle {rect} lies outside the {cols}x{rows} image: ignored")
+            continue
+        boxes.append(RedactedBox(c.x0, c.y0, c.x1, c.y1, "user", ("user-rectangle",)))
+    report.text_boxes = tuple(boxes)
+    if boxes:
+        fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))
+
+    if request.privacy > 0:
+        work = _apply_privacy(ds, work, request, rules, engine)
+        report.visual_features_cleaned = True
+
+    if work.shape == original.shape and np.array_equal(work, original):
+        return report  # nothing changed: Pixel Data stays byte-identical
+    try:
+        replace_frames(ds, work, stored=True)
+    except PixelWriteError as exc:
+        raise PixelCleanError(f"cannot write the cleaned pixels: {exc}") from exc
+    report.changed = True
+    return report
+
+
+def _apply_privacy(
+    ds: Dataset, stored: np.ndarray, request: PixelRequest, rules: ModalityRules, engine: InferenceEngine | None
+) -> np.ndarray:
+    """Identity blocking at ``request.privacy`` on every frame, replacing only blocked pixels."""
+    if engine is None:
+        from ..ml.engine import default_engine
+
+        engine = default_engine()
+    colour = stored.ndim == 4
+    n = stored.shape[0]
+    if colour:
+        lo, hi = 0.0, 255.0 if stored.dtype == np.uint8 else float(stored.max(initial=1))
+        lum = stored.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        inputs = [np.clip((lum[i] - lo) / (hi - lo), 0.0, 1.0) for i in range(n)]
+    else:
+        lo, hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
+        inputs = []
+        for i in range(n):
+            slope, intercept = _rescale(ds, i)
+            modality_values = stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
+            inputs.append(np.clip((modality_values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
+    results = engine.run_batch(inputs, request.privacy, seed=request.seed)
+    out = stored.copy()
+    s_lo, s_hi = (0, 255) if colour else stored_range(ds)
+    for i, res in enumerate(results):
+        frame_out, mask = np.asarray(res[0], dtype=np.float64), np.asarray(res[2], dtype=bool)
+        if mask.shape != stored.shape[1:3]:
+            raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
+        values = lo + np.clip(frame_out, 0.0, 1.0) * (hi - lo)
+        if not colour:
+            slope, intercept = _rescale(ds, i)
+            values = (values - intercept) / slope
+        new = np.clip(np.rint(values), s_lo, s_hi).astype(stored.dtype)
+        if colour:
+            out[i][mask] = new[mask][:, None]
+        else:
+            out[i][mask] = new[mask]
+    return out
