@@ -1,0 +1,397 @@
+"""``medeid audit IN OUT``: an independent check that the output does not give anyone away.
+
+Why independent: it does not ask the header engine what it did. It reads the *originals*, takes
+every value that PS3.15 Table E.1-1 (for the chosen options) says must not survive — names, IDs,
+dates, instance UIDs, free text — plus every private text value, and searches the output's raw
+bytes and its paths for them. A hit is reported with the output file and where in it (element,
+or byte offset). It also checks that every input is accounted for in the manifest, that every
+output the manifest lists exists with the recorded hash, that nothing else lies in the output,
+and that UIDs map consistently: each original UID to one pseudonym, and references that resolved
+within the input still resolve within the output.
+
+Limits (stated, not hidden): values shorter than ``MIN_LEN`` characters (4 for name parts) are
+not searched, they would match by chance; times (TM) and numbers are not searched; uncompressed
+pixel data is not searched (any byte string occurs in noise), encapsulated (compressed) pixel
+data is searched for values of 8+ characters because JPEG comments can carry text; values that
+an original also holds (even as part of a value) in an attribute the profile keeps are not counted (they are not the
+identifying part). Burned-in text in pixels is the pixel module's job, not this byte search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import warnings
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+MIN_LEN = 5
+MIN_NAME_PART = 4
+MIN_PIXEL_LEN = 8
+_TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "AE", "CS", "UR", "PN"}
+#: generic words that dummies and originals share; equal values are not a disclosure
+_STOP = {
+    "anonymous", "anonymized", "anonymised", "anonymize", "unknown", "removed", "deidentified",
+    "de-identified", "none", "dummy", "patient", "redacted", "test", "phantom",
+}
+_PIXEL_TAG = b"\xe0\x7f\x10\x00"
+_DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
+
+
+@dataclass(frozen=True)
+class Origin:
+    category: str  # name, id, date, uid, text, private
+    attribute: str  # keyword or tag of the original attribute
+    input_path: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    output: str  # output-relative path
+    location: str  # "path" or "<element path>" or "byte 1234"
+    category: str
+    attribute: str
+    value_masked: str
+    input_path: str
+
+    def line(self) -> str:
+        return f"LEAK {self.category} ({self.attribute}) {self.value_masked!r} in {self.output} at {self.location} [from {self.input_path}]"
+
+
+@dataclass
+class AuditReport:
+    hits: list[Hit] = field(default_factory=list)
+    inputs: int = 0
+    outputs_scanned: int = 0
+    values_collected: int = 0
+    unaccounted: list[str] = field(default_factory=list)  # inputs with no manifest row
+    missing_outputs: list[str] = field(default_factory=list)  # manifest says exported, file absent
+    hash_mismatches: list[str] = field(default_factory=list)
+    stray_outputs: list[str] = field(default_factory=list)  # files in OUT the manifest does not know
+    uid_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.hits or self.unaccounted or self.missing_outputs or self.hash_mismatches
+                    or self.stray_outputs or self.uid_problems)
+
+
+def mask(value: str) -> str:
+    """Enough of a value to find it again, not enough to read it from a report."""
+    v = str(value)
+    if len(v) <= 4:
+        return v[0] + "*" * (len(v) - 1)
+    return f"{v[:2]}{'*' * (len(v) - 3)}{v[-1]}"
+
+
+def _is_wellknown_uid(uid: str) -> bool:
+    from pydicom.uid import UID_dictionary
+
+    return uid in UID_dictionary
+
+
+def _str_values(elem: Any) -> list[str]:
+    v = elem.value
+    if v is None:
+        return []
+    if isinstance(v, (bytes, bytearray)):
+        return []
+    if isinstance(v, (list, tuple)) or type(v).__name__ == "MultiValue":
+        return [str(x) for x in v if x is not None and str(x).strip()]
+    s = str(v)
+    return [s] if s.strip() else []
+
+
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{6,}")
+
+
+def _private_values(elem: Any) -> list[str]:
+    if elem.VR in _TEXT_VRS:
+        return [s for s in _str_values(elem) if len(s.strip()) >= 6]
+    v = elem.value
+    if isinstance(v, (bytes, bytearray)) and len(v) < 4096:
+        return [m.group().decode("ascii").strip() for m in _PRINTABLE_RUN.finditer(bytes(v))]
+    return []
+
+
+class _Collector:
+    """Gathers identifying values from originals, minus values that kept attributes also hold."""
+
+    def __init__(self, rules: dict[int, Any], retain_private: bool, retain_uids: bool) -> None:
+        self.rules = rules
+        self.retain_private = retain_private
+        self.retain_uids = retain_uids
+        self.values: dict[str, Origin] = {}
+        self.kept: set[str] = set()
+
+    def _add(self, value: str, origin: Origin, min_len: int = MIN_LEN) -> None:
+        v = value.strip(" \0")
+        if len(v) < min_len or v.lower() in _STOP or not v.strip("0"):
+            return
+        self.values.setdefault(v, origin)
+
+    def add_dataset(self, ds: Any, src: str) -> None:
+        for elem in ds.iterall():
+            if elem.VR == "SQ":
+                continue
+            tag = int(elem.tag)
+            name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            if elem.tag.is_private:
+                if not self.retain_private:
+                    for s in _private_values(elem):
+                        self._add(s, Origin("private", name, src), 6)
+                continue
+            if tag >> 16 == 0x0002 and tag != 0x00020016:  # file meta except Source AE title
+                continue
+            rule = self.rules.get(tag)
+            vr = elem.VR
+            if rule is None and vr != "PN":
+                self.kept.update(s.strip() for s in _str_values(elem))
+                continue
+            action = rule.action if rule is not None else "X"
+            if vr in ("DA", "DT"):
+                if action == "K":
+                    continue
+                for s in _str_values(elem):
+                    d = s.strip()[:8]
+                    if len(d) == 8 and d.isdigit():
+                        self._add(d, Origin("date", name, src), 8)
+                continue
+            if action in ("K", "C"):
+                self.kept.update(s.strip() for s in _str_values(elem))
+                continue
+            if vr == "UI":
+                if self.retain_uids:
+                    continue
+                for s in _str_values(elem):
+                    if not _is_wellknown_uid(s.strip()):
+                        self._add(s, Origin("uid", name, src), 10)
+            elif vr == "PN":
+                for s in _str_values(elem):
+                    self._add(s, Origin("name", name, src))
+                    for part in re.split(r"[\^=]", s):
+                        self._add(part, Origin("name", name, src), MIN_NAME_PART)
+            elif vr in _TEXT_VRS:
+                cat = "id" if "ID" in name or "Number" in name else "text"
+                for s in _str_values(elem):
+                    self._add(s, Origin(cat, name, src))
+
+    def identifying(self) -> dict[str, Origin]:
+        """Collected values that no kept attribute of any original also holds (even as a part)."""
+        kept = "\0".join(sorted(self.kept))
+        return {v: o for v, o in self.values.items() if v not in kept}
+
+
+def _compile(values: Iterable[str]) -> re.Pattern[bytes] | None:
+    alts: set[bytes] = set()
+    for v in values:
+        for enc in ("utf-8", "latin-1"):
+            try:
+                alts.add(v.encode(enc))
+            except UnicodeEncodeError:
+                pass
+    if not alts:
+        return None
+    return re.compile(b"|".join(re.escape(a) for a in sorted(alts, key=len, reverse=True)))
+
+
+def _read_header(path: Path) -> Any:
+    import pydicom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(path, stop_before_pixels=True, force=True)
+
+
+def _regions(data: bytes) -> tuple[bytes, bytes, bool]:
+    """(header bytes, pixel bytes, pixels encapsulated) of a Part 10 file."""
+    idx = data.rfind(_PIXEL_TAG)
+    header, pixels = (data, b"") if idx < 0 else (data[:idx], data[idx:])
+    m = re.search(rb"\x02\x00\x10\x00(?:UI..)?([0-9.]+)", data[:2048])
+    ts = m.group(1).decode() if m else ""
+    if ts in _DEFLATED:
+        try:
+            meta_end = data.find(b"\x08\x00", 132)
+            header = header + zlib.decompress(data[meta_end:], -15)
+        except Exception:  # noqa: BLE001
+            pass
+    encapsulated = bool(pixels[4:6] == b"OB" and pixels[8:12] == b"\xff\xff\xff\xff")
+    return header, pixels, encapsulated
+
+
+def _element_of(ds: Any, value: str) -> str:
+    for elem in ds.iterall():
+        try:
+            if elem.VR != "SQ" and any(value in s for s in _str_values(elem)):
+                return elem.keyword or str(elem.tag)
+            if isinstance(elem.value, (bytes, bytearray)) and value.encode("utf-8", "ignore") in elem.value:
+                return f"{elem.keyword or elem.tag} (raw bytes)"
+        except Exception:  # noqa: BLE001
+            continue
+    return ""
+
+
+def _ui_paths(ds: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for elem in ds:
+        kw = elem.keyword or f"{int(elem.tag):08X}"
+        if elem.VR == "SQ":
+            for i, item in enumerate(elem.value or []):
+                yield from _ui_paths(item, f"{prefix}{kw}[{i}].")
+        elif elem.VR == "UI" and elem.value:
+            for v in _str_values(elem):
+                yield f"{prefix}{kw}", v.strip()
+
+
+_TOP_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
+
+
+def audit(
+    input_dir: Path,
+    output_dir: Path,
+    *,
+    manifest: Path | None = None,
+    state_dir: Path | None = None,
+    options: frozenset[Any] = frozenset(),
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Run every check; see the module docstring."""
+    from medeid_gui.deid.options import Option
+    from medeid_gui.deid.profile import load_profile
+    from medeid_gui.export.pipeline import _walk_all, display_path
+    from medeid_gui.export.rundb import EXPORTED, read_manifest_csv, run_dir_for
+
+    inp, out = Path(input_dir), Path(output_dir)
+    rep = AuditReport()
+    rules, _patterns = load_profile().compile(frozenset(options))
+    col = _Collector(rules, Option.RETAIN_SAFE_PRIVATE in options, Option.RETAIN_UIDS in options)
+
+    mpath = Path(manifest) if manifest else run_dir_for(out, state_dir) / "manifest.csv"
+    rows = read_manifest_csv(mpath) if mpath.is_file() else []
+    if not rows:
+        rep.notes.append(f"no manifest found at {mpath}; accounting and UID checks skipped")
+    by_input = {r["input_path"]: r for r in rows}
+
+    # 1. originals: collect identifying values; accounting
+    in_files = _walk_all(inp)
+    rep.inputs = len(in_files)
+    originals: dict[str, Any] = {}
+    for p in in_files:
+        key = display_path(p)
+        if rows and key not in by_input:
+            rep.unaccounted.append(key)
+        try:
+            ds = _read_header(p)
+        except Exception:  # noqa: BLE001 - not DICOM: nothing to collect
+            continue
+        if not len(ds):
+            continue
+        try:
+            col.add_dataset(ds, key)
+        except Exception as exc:  # noqa: BLE001
+            rep.notes.append(f"could not walk {key}: {type(exc).__name__}")
+        if key in by_input and by_input[key]["status"] == EXPORTED:
+            originals[key] = ds
+    values = col.identifying()
+    rep.values_collected = len(values)
+    pat = _compile(values)
+    long_pat = _compile(v for v in values if len(v) >= MIN_PIXEL_LEN)
+    enc_map: dict[bytes, str] = {}
+    for v in values:
+        for enc in ("utf-8", "latin-1"):
+            try:
+                enc_map.setdefault(v.encode(enc), v)
+            except UnicodeEncodeError:
+                pass
+
+    # 2. outputs: raw bytes and paths
+    expected = {r["output_path"]: r for r in rows if r["status"] == EXPORTED and r["output_path"]}
+    out_files = [p for p in _walk_all(out)] if out.exists() else []
+    frame_dirs = {k for k in expected if not Path(k).suffix}
+    for i, p in enumerate(out_files):
+        rel = p.relative_to(out).as_posix()
+        if progress:
+            progress(i + 1, len(out_files))
+        if rows and rel not in expected and rel not in ("DICOMDIR", "metadata.csv") and not any(
+            rel.startswith(d + "/") for d in frame_dirs
+        ):
+            rep.stray_outputs.append(rel)
+        if pat is not None:
+            for m in pat.finditer(rel.encode("utf-8", "surrogateescape")):
+                v = enc_map[m.group()]
+                o = values[v]
+                rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(v), o.input_path))
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            rep.notes.append(f"cannot read output {rel}: {exc.strerror}")
+            continue
+        rep.outputs_scanned += 1
+        if rel in expected and expected[rel]["output_sha256"] and hashlib.sha256(data).hexdigest() != expected[rel]["output_sha256"]:
+            rep.hash_mismatches.append(rel)
+        if p.suffix in (".png", ".npy"):
+            continue  # pixel values only; metadata.csv is text and searched below
+        header, pixels, encapsulated = _regions(data)
+        found: dict[str, int] = {}
+        if pat is not None:
+            for m in pat.finditer(header):
+                found.setdefault(enc_map[m.group()], m.start())
+        if long_pat is not None and encapsulated:
+            for m in long_pat.finditer(pixels):
+                found.setdefault(enc_map[m.group()], len(header) + m.start())
+        if found:
+            try:
+                ods = _read_header(p)
+            except Exception:  # noqa: BLE001
+                ods = None
+            for v, off in sorted(found.items(), key=lambda t: t[1]):
+                o = values[v]
+                where = _element_of(ods, v) if ods is not None else ""
+                rep.hits.append(Hit(rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path))
+    for rel in expected:
+        if not (out / rel).exists():
+            rep.missing_outputs.append(rel)
+
+    # 3. UID consistency: one pseudonym per original; references still resolve
+    if rows:
+        _check_uids(rep, originals, {k: out / by_input[k]["output_path"] for k in originals})
+    return rep
+
+
+def _check_uids(rep: AuditReport, originals: dict[str, Any], outputs: dict[str, Path]) -> None:
+    mapping: dict[str, set[str]] = defaultdict(set)
+    in_targets: set[str] = set()
+    out_targets: set[str] = set()
+    pairs: list[tuple[str, str, str, str]] = []  # (input key, path, orig, new)
+    for key, ids in originals.items():
+        op = outputs[key]
+        if op.suffix != ".dcm" and not op.is_file():
+            continue
+        try:
+            ods = _read_header(op)
+        except Exception:  # noqa: BLE001
+            continue
+        for kw in _TOP_UIDS:
+            if ids.get(kw):
+                in_targets.add(str(ids.get(kw)))
+            if ods.get(kw):
+                out_targets.add(str(ods.get(kw)))
+        opaths = dict(_ui_paths(ods))
+        for path, v in _ui_paths(ids):
+            if _is_wellknown_uid(v):
+                continue
+            new = opaths.get(path)
+            if new is None:
+                continue  # removed by the profile: nothing to map
+            mapping[v].add(new)
+            pairs.append((key, path, v, new))
+    for orig, news in mapping.items():
+        if len(news) > 1:
+            rep.uid_problems.append(f"UID {mask(orig)} became {len(news)} different values")
+    for key, path, orig, new in pairs:
+        if "." in path and orig in in_targets and new not in out_targets:
+            rep.uid_problems.append(f"{key}: reference {path} resolved in the input but not in the output")

@@ -1,0 +1,95 @@
+"""Run ``worker.process`` over tasks: in this process (one worker) or in a process pool.
+
+Why processes and not threads: de-identification is pure-Python CPU work (pydicom), so threads
+would serialise on the GIL. Why ``forkserver`` (or ``spawn``) rather than ``fork``: the GUI calls
+the pipeline from a thread of a Qt process, and forking a multi-threaded process can deadlock.
+At most ``2 x workers`` tasks are in flight, so cancel takes effect quickly and memory stays flat;
+results come back as they finish (the caller records them; output bytes do not depend on order).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Callable, Iterable, Iterator
+
+from medeid_gui.export.worker import FileResult, Task, WorkerSetup, init_worker, process
+
+
+def _context() -> mp.context.BaseContext:
+    methods = mp.get_all_start_methods()
+    if sys.platform.startswith("linux") and "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        try:
+            ctx.set_forkserver_preload(["pydicom", "numpy", "medeid_gui.export.worker"])
+        except Exception:  # noqa: BLE001 - preload is only an optimisation
+            pass
+        return ctx
+    return mp.get_context("spawn")
+
+
+def run_tasks(
+    tasks: Iterable[Task],
+    setup: WorkerSetup,
+    workers: int,
+    *,
+    cancel: Callable[[], bool] | None = None,
+) -> Iterator[FileResult]:
+    """Yield one ``FileResult`` per task (in completion order) until done or cancelled."""
+    if workers <= 1:
+        init_worker(setup)
+        for t in tasks:
+            if cancel is not None and cancel():
+                return
+            yield process(t)
+        return
+    pending: list[Task] = []  # tasks to retry one at a time after a worker process died
+    it = iter(tasks)
+    exhausted = False
+    while True:
+        ex = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=init_worker, initargs=(setup,))
+        inflight: dict[Future[FileResult], tuple[Task, bool]] = {}
+        broken = False
+        try:
+            while not broken:
+                while True:
+                    # after a crash, suspects run alone so the one that kills its process is known
+                    solo = bool(pending)
+                    if len(inflight) >= (1 if solo or any(s for _, s in inflight.values()) else 2 * workers):
+                        break
+                    if cancel is not None and cancel():
+                        exhausted, pending = True, []
+                        break
+                    if pending:
+                        t = pending.pop(0)
+                    elif not exhausted:
+                        try:
+                            t = next(it)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                    else:
+                        break
+                    inflight[ex.submit(process, t)] = (t, solo)
+                if not inflight:
+                    return
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t, alone = inflight.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if alone:
+                            yield FileResult(t.path, "failed", "reading this file crashed the worker process")
+                        else:
+                            pending.append(t)
+                    except Exception as exc:  # noqa: BLE001
+                        yield FileResult(t.path, "failed", f"worker process failed: {type(exc).__name__}: {exc}")
+            # the pool is broken: everything still in flight is suspect
+            pending.extend(t for t, _ in inflight.values())
+            pending.sort(key=lambda t: t.path)
+        finally:
+            ex.shutdown(wait=False, cancel_futures=True)
