@@ -197,3 +197,24 @@ def test_permission_denied_file_and_folder() -> None:
     finally:
         os.chmod(base / "closed", 0o755)
         shutil.rmtree(base)
+
+
+def test_raw_byte_fast_path_equals_pydicom_conversion() -> None:
+    """Discovery reads ASCII-only attributes from raw bytes; the result must equal pydicom's values."""
+    import dataclasses
+    import warnings
+
+    from medeid_gui.dicom.discover import instance_ref
+    from medeid_gui.dicom.read import read_partial_header
+
+    res = discover(corpora.all_corpus_files())
+    for ref in res.instances:
+        ds, has_pixels = read_partial_header(ref.path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _elem in ds:  # iterating converts every raw element, so the slow path is taken
+                pass
+            for _elem in ds.file_meta:
+                pass
+        slow = instance_ref(ref.path, ds, has_pixels)
+        assert dataclasses.asdict(slow) == dataclasses.asdict(ref), ref.path
