@@ -261,6 +261,9 @@ def _walk(root: Path, errors: list[Rejected]) -> Iterator[Path]:
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames.sort()
+        for name in dirnames:
+            if os.path.islink(os.path.join(dirpath, name)):  # os.walk lists but never enters it
+                errors.append(Rejected(Path(dirpath, name), "link to a folder: not followed (pass it directly)"))
         for name in sorted(filenames):
             yield Path(dirpath, name)
 

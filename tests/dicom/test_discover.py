@@ -85,6 +85,7 @@ def test_mixed_folder(tmp_path: Path) -> None:
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 300)
     os.mkfifo(tmp_path / "a_fifo")  # must be reported, not opened (opening would block)
     (tmp_path / "dangling").symlink_to(tmp_path / "missing")
+    (tmp_path / "sub dir" / "loop").symlink_to(tmp_path, target_is_directory=True)  # a cycle
 
     seen: list[int] = []
     res = discover(tmp_path, progress=seen.append)
@@ -97,6 +98,7 @@ def test_mixed_folder(tmp_path: Path) -> None:
     assert rej["cut.dcm"].startswith("truncated")
     assert rej["a_fifo"] == "not a regular file"
     assert rej["dangling"] == "broken symbolic link"
+    assert rej["loop"].startswith("link to a folder: not followed")
     assert seen == list(range(1, res.n_seen + 1)) and res.n_seen == 10
     raw = next(i for i in res.instances if i.path.name == "raw_no_preamble")
     assert not raw.has_preamble and raw.transfer_syntax == "1.2.840.10008.1.2" and raw.has_pixels
