@@ -43,6 +43,10 @@ META_COLUMNS = (
 )
 
 
+class NoFrames(Exception):
+    """The instance holds no image (an SR, a presentation state …): skipped, not failed."""
+
+
 def _s(ds: Any, kw: str) -> str:
     try:
         v = ds.get(kw, "")
@@ -76,6 +80,8 @@ def write_frames(ds: Any, out_root: Path, fmt: str) -> tuple[str, str, list[dict
 
     if fmt not in ("png", "npy"):
         raise ValueError(f"unknown frame format {fmt!r}")
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        raise NoFrames("no pixel data (not an image): nothing to write as frames")
     src = FrameSource(ds)
     rel_dir = dicom_relpath(ds, "0" * 16)[: -len(".dcm")]
     window = src.default_window() if fmt == "png" else None

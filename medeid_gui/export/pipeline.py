@@ -151,6 +151,17 @@ def _looks_dicom(path: Path) -> bool:
         return True  # unreadable: we cannot tell, so it counts as a failure, not a skip
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        return f"unreadable: {exc}"
+    return h.hexdigest()
+
+
 def _file_id(path: Path) -> tuple[int | None, int | None]:
     try:
         st = path.stat()
@@ -292,7 +303,13 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
         if row is not None and row.size == size and row.mtime_ns == mtime and row.status in (SKIPPED, FAILED, QUARANTINED) and sp not in instances:
             continue  # already recorded by an earlier run
         if sp in duplicate_of:
-            status, reason = FAILED, f"same SOPInstanceUID as {display_path(duplicate_of[sp])} (duplicate instance)"
+            first = duplicate_of[sp]
+            if _sha256(p) == _sha256(Path(first)):
+                status, reason = SKIPPED, f"identical copy of {display_path(first)}"
+            else:
+                status = FAILED
+                reason = (f"same SOPInstanceUID as {display_path(first)} but different content "
+                          "(duplicate instance; only the first is exported)")
         elif sp in dicomdirs:
             status, reason = SKIPPED, "DICOMDIR (an index, not an instance; regenerate with --dicomdir)"
         elif sp in rejected:
@@ -335,6 +352,8 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
             if len(link_buf) > 2000:
                 ledger.add(ledger_key, link_buf)
                 link_buf = []
+        elif res.status == SKIPPED:
+            db.record(key, status=SKIPPED, reason=res.reason, size=size, mtime_ns=mtime, sha256=res.sha256)
         else:
             failed += 1
             _record_failure(db, qdir, inp, p, key, size, mtime, FAILED, res.reason, sha=res.sha256)

@@ -20,7 +20,7 @@ from medeid_gui.export.atomic import OutputWriteError, write_bytes_atomic
 from medeid_gui.export.layout import dicom_relpath, safe_component
 
 #: ``process`` result statuses (the run database adds ``skipped``/``quarantined``)
-OK, FAIL = "exported", "failed"
+OK, FAIL, SKIP = "exported", "failed", "skipped"
 
 
 @dataclass(frozen=True)
@@ -160,9 +160,13 @@ def _process(task: Task) -> FileResult:
             write_bytes_atomic(Path(setup.out_root, rel), data)
             res.output, res.output_sha256 = rel, sha
         else:
-            from medeid_gui.export.frames_out import write_frames
+            from medeid_gui.export.frames_out import NoFrames, write_frames
 
-            rel, sha, rows = write_frames(out_ds, Path(setup.out_root), setup.fmt)
+            try:
+                rel, sha, rows = write_frames(out_ds, Path(setup.out_root), setup.fmt)
+            except NoFrames as exc:
+                res.status, res.reason = SKIP, str(exc)
+                return res
             res.output, res.output_sha256, res.meta = rel, sha, rows
     except DicomReadError as exc:
         res.reason = exc.reason
