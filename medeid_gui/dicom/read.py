@@ -100,10 +100,36 @@ def _check_start(path: Path) -> bool:
         raise DicomReadError(path, "empty file")
     kind = sniff(head)
     if kind is None:
+        what = _what_is_it(head)
+        if what:
+            raise DicomReadError(path, f"not DICOM: {what}")
         if len(head) < 132:
             raise DicomReadError(path, f"not DICOM: only {len(head)} bytes and no DICOM element at the start")
         raise DicomReadError(path, "not DICOM: no 'DICM' preamble and no DICOM element at the start")
     return kind == "no-preamble"
+
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip archive (unpack it first; archives are not opened)"),
+    (b"PK\x03\x04", "a ZIP archive (unpack it first; archives are not opened)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (unpack it first; archives are not opened)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"%PDF", "a PDF document"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+)
+
+
+def _what_is_it(head: bytes) -> str:
+    """A short name for common non-DICOM files, so a rejection reason says what was found."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    text = head.decode("utf-8", "replace")
+    if text.count("\ufffd") <= 1 and all(ch.isprintable() or ch in "\r\n\t\ufffd" for ch in text):
+        return "a text file"
+    return ""
 
 
 def _explain(path: Path, exc: BaseException) -> DicomReadError:

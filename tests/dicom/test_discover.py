@@ -79,7 +79,7 @@ def test_mixed_folder(tmp_path: Path) -> None:
     shutil.copy(src, tmp_path / "sub dir" / "IM 0001")  # space, no extension
     shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "sub dir" / "deeper" / "Müller 'quoted' \"x\".bin")
     _preambleless(get_testdata_file("MR_small.dcm"), tmp_path / "raw_no_preamble")
-    (tmp_path / "notes.txt").write_text("patient list\n" * 50)
+    (tmp_path / "notes.txt").write_text("Patientenliste für Zürich\n" * 50, encoding="utf-8")
     (tmp_path / "empty.dcm").write_bytes(b"")
     (tmp_path / "cut.dcm").write_bytes(src.read_bytes()[:5000])
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 300)
@@ -92,8 +92,8 @@ def test_mixed_folder(tmp_path: Path) -> None:
     names = sorted(i.path.name for i in res.instances)
     assert names == sorted(["plain.dcm", "IM 0001", "Müller 'quoted' \"x\".bin", "raw_no_preamble"])
     rej = {r.path.name: r.reason for r in res.rejected}
-    assert rej["notes.txt"].startswith("not DICOM")
-    assert rej["image.png"].startswith("not DICOM")
+    assert rej["notes.txt"] == "not DICOM: a text file"
+    assert rej["image.png"] == "not DICOM: a PNG image"
     assert rej["empty.dcm"] == "empty file"
     assert rej["cut.dcm"].startswith("truncated")
     assert rej["a_fifo"] == "not a regular file"
