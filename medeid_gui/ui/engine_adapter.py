@@ -12,6 +12,7 @@ Torch is imported only inside :meth:`load`, in a worker thread, after the window
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -66,6 +67,7 @@ class EngineAdapter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Any = None
+        self.model: Any = None
         self.device_name = ""
         self._reason = "the inference engine is loading"
         self._metrics_reason = ""
@@ -93,35 +95,55 @@ class EngineAdapter(QObject):
     def reason(self) -> str:
         return self._reason
 
-    def load(self, device: str | None = None) -> None:
-        """Create the engine in a worker thread (imports torch there)."""
+    def load(self, device: str | None = None, *, model: Any = None) -> None:
+        """Create the engine in a worker thread (imports torch there).
+
+        ``model``: a ``MedeidModel`` to use instead of the shipped weights (a site's own
+        training, or tests); by default the shipped weights are loaded (sha256-checked).
+        """
         dev = None if device in (None, "", "auto") else device
         old, self.engine = self.engine, None
         if old is not None:
             try:
-                old.cancel()
+                old.close(timeout=0)
             except Exception:  # noqa: BLE001
                 pass
-        self._load_pool.submit(self._load_in_worker, dev)
+        self._load_pool.submit(self._load_in_worker, dev, model)
 
-    def _load_in_worker(self, device: str | None) -> None:
+    def _load_in_worker(self, device: str | None, model: Any) -> None:
         t0 = time.perf_counter()
         try:
+            import torch
+
             from medeid_gui.ml.engine import InferenceEngine
         except ImportError as exc:
             self._load_failed.emit(
-                f"pixel de-identification is not available: the inference engine (medeid_gui.ml.engine) "
-                f"could not be imported ({exc})",
+                f"pixel de-identification is not available: the inference engine could not be imported ({exc})",
                 traceback.format_exc(),
             )
             return
         try:
-            engine = InferenceEngine(device=device)
+            if (os.cpu_count() or 1) > 1 and torch.get_num_threads() >= (os.cpu_count() or 1):
+                # leave one core to the GUI thread so the window stays fluid during inference
+                torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+            engine = InferenceEngine(device=device, model=model)
+            dev = engine.device_name  # raises when an accelerator was asked for but is absent
+            if model is None:
+                from medeid_gui.ml.model import default_model
+
+                model = default_model(device=dev)  # load + verify the weights now, not at the first slider move
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            self._load_failed.emit(f"the inference engine failed to start: {exc}", traceback.format_exc())
+            self._load_failed.emit(f"pixel de-identification is not available: {exc}", traceback.format_exc())
             return
-        log.info("inference engine ready on %s after %.2f s", getattr(engine, "device_name", "?"), time.perf_counter() - t0)
-        self._loaded.emit(engine, str(getattr(engine, "device_name", device or "cpu")))
+        try:
+            from medeid_gui.ml.device import device_name
+
+            label = f"{dev} — {device_name(dev)}"
+        except Exception:  # noqa: BLE001 - a label only
+            label = dev
+        self.model = model
+        log.info("inference engine ready on %s after %.2f s", label, time.perf_counter() - t0)
+        self._loaded.emit(engine, label)
 
     @Slot(object, str)
     def _on_loaded(self, engine: Any, device: str) -> None:
@@ -146,26 +168,15 @@ class EngineAdapter(QObject):
             token = self._token
             self._pending = {token: (key, float(p), time.perf_counter())}
         self.busyChanged.emit(True)
-        request = self._make_request(frame, float(p))
+        from medeid_gui.ml.engine import FrameRequest
 
-        def callback(result: Any, token: int = token) -> None:  # engine thread
-            if isinstance(result, BaseException):
-                self._deliver_error.emit(token, f"{type(result).__name__}: {result}",
-                                         "".join(traceback.format_exception(result)))
-                return
+        request = FrameRequest(frame=frame, p=float(p), key=key)
+
+        def callback(result: Any, token: int = token) -> None:  # engine thread: only emit
             self._deliver.emit(token, result, time.perf_counter(), None)
 
         self.engine.submit_latest(request, callback)
         return token
-
-    def _make_request(self, frame: np.ndarray, p: float) -> Any:
-        from medeid_gui.ml import engine as ml_engine
-
-        for name in ("PrivacyRequest", "Request", "EngineRequest"):
-            cls = getattr(ml_engine, name, None)
-            if cls is not None:
-                return cls(frame=frame, p=p)
-        return (frame, p)
 
     @property
     def latest_token(self) -> int:
@@ -181,7 +192,11 @@ class EngineAdapter(QObject):
         key, p, t0 = pending
         self._pending = {}
         self.busyChanged.emit(False)
-        frame, idmap, mask = _unpack(result)
+        error = getattr(result, "error", None)
+        if error is not None:
+            self.failed.emit(f"{type(error).__name__}: {error}", "".join(traceback.format_exception(error)))
+            return
+        frame, idmap, mask = _unpack(getattr(result, "output", result))
         if frame is None:
             self.failed.emit("the engine returned no frame", repr(result)[:2000])
             return
@@ -220,9 +235,12 @@ class EngineAdapter(QObject):
         self._metric_pool.submit(job)
 
     def _compute_metrics(self, a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
-        from medeid_gui.ml import metrics  # noqa: F401 - optional module of the ml package
+        if self.model is None:
+            self._metrics_reason = "no model loaded"
+            return None, None
+        from .metrics import identity_and_semantic_similarity
 
-        return metrics.reid_similarity(a, b), metrics.semantic_fidelity(a, b)
+        return identity_and_semantic_similarity(self.model, a, b)
 
     @Slot(int, object, object, object)
     def _on_metrics(self, tok: int, key: Any, risk: Any, fid: Any) -> None:
@@ -232,7 +250,7 @@ class EngineAdapter(QObject):
     def shutdown(self) -> None:
         if self.engine is not None:
             try:
-                self.engine.cancel()
+                self.engine.close(timeout=0)
             except Exception:  # noqa: BLE001
                 pass
         self._load_pool.shutdown(wait=False, cancel_futures=True)

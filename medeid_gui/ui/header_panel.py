@@ -14,10 +14,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -27,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from .bridge import LatestRunner
+from .options_editor import OptionsEditor
 from .settings import Settings
 
 log = logging.getLogger("medeid.ui")
@@ -127,9 +124,11 @@ class HeaderPanel(QWidget):
         self.runner.finished.connect(self._on_described)
         self.runner.failed.connect(self._on_failed)
 
-        self.profile = QComboBox()
-        self.profile.setObjectName("profileCombo")
-        self.option_boxes: dict[Any, QCheckBox] = {}
+        self.editor = OptionsEditor(
+            settings.profile if settings else "basic", set(settings.options) if settings else set()
+        )
+        self.editor.changed.connect(self._changed)
+        self.profile = self.editor.profile
         self.filter = QLineEdit()
         self.filter.setObjectName("headerFilter")
         self.filter.setPlaceholderText("Filter: tag, name, action, value…")
@@ -155,96 +154,29 @@ class HeaderPanel(QWidget):
         for c, w in enumerate((92, 150, 48, 110)):
             self.table.setColumnWidth(c, w)
 
-        form = QFormLayout()
-        form.addRow("Profile", self.profile)
-        self.options_grid = QGridLayout()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(form)
-        lay.addLayout(self.options_grid)
+        lay.addWidget(self.editor)
         lay.addWidget(self.filter)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.summary)
-        self._build_options()
+        if self.editor.error:
+            self.summary.setText(self.editor.error)
 
     # -- configuration --------------------------------------------------------------------
-    def _build_options(self) -> None:
-        try:
-            from medeid_gui.deid.options import PRESETS, Option
-        except ImportError as exc:  # the deid package is not there: say so, show nothing fake
-            self._deid_error = f"header de-identification is not available ({exc})"
-            self.profile.setEnabled(False)
-            self.profile.setToolTip(self._deid_error)
-            self.summary.setText(self._deid_error)
-            return
-        self.profile.addItems(list(PRESETS) + ["custom"])
-        for i, opt in enumerate(Option):
-            cb = QCheckBox(opt.cli_name)
-            cb.setToolTip(f"{opt.meaning} (DCM {opt.code})")
-            cb.toggled.connect(lambda on, o=opt: self._on_option(o, on))
-            self.option_boxes[opt] = cb
-            self.options_grid.addWidget(cb, i // 2, i % 2)
-        start = self.settings.profile if self.settings else "basic"
-        chosen = set(self.settings.options) if self.settings else set()
-        if start not in PRESETS and start != "custom":
-            start = "basic"
-        self._apply_profile(start, extra={o for o in Option if o.cli_name in chosen})
-        self.profile.currentTextChanged.connect(self._on_profile)
-
-    def _apply_profile(self, name: str, extra: set[Any] = frozenset()) -> None:
-        from medeid_gui.deid.options import PRESETS
-
-        opts = set(PRESETS.get(name, frozenset())) | set(extra)
-        self.profile.blockSignals(True)
-        self.profile.setCurrentText(name)
-        self.profile.blockSignals(False)
-        for o, cb in self.option_boxes.items():
-            cb.blockSignals(True)
-            cb.setChecked(o in opts)
-            cb.blockSignals(False)
-
-    def _on_profile(self, name: str) -> None:
-        if name != "custom":
-            self._apply_profile(name)
-        self._changed()
-
-    def _on_option(self, opt: Any, on: bool) -> None:
-        from medeid_gui.deid.options import PRESETS, Option
-
-        exclusive = {Option.RETAIN_LONGITUDINAL_FULL_DATES, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
-        if on and opt in exclusive:
-            for other in exclusive - {opt}:
-                cb = self.option_boxes[other]
-                cb.blockSignals(True)
-                cb.setChecked(False)
-                cb.blockSignals(False)
-        chosen = self.options()
-        match = [n for n, s in PRESETS.items() if set(s) == chosen]
-        self.profile.blockSignals(True)
-        self.profile.setCurrentText(match[0] if match else "custom")
-        self.profile.blockSignals(False)
-        self._changed()
+    def options(self) -> set[Any]:
+        return self.editor.options()
 
     def set_option(self, opt: Any, on: bool) -> None:
-        """Tick or untick one option as a user would."""
-        self.option_boxes[opt].setChecked(on)
-
-    def options(self) -> set[Any]:
-        return {o for o, cb in self.option_boxes.items() if cb.isChecked()}
+        self.editor.set_option(opt, on)
 
     def config(self) -> Any:
-        """The ``DeidConfig`` the panel shows (None when the deid engine is unavailable)."""
-        try:
-            from medeid_gui.deid.engine import DeidConfig
-        except ImportError:
-            return None
-        name = self.profile.currentText()
-        return DeidConfig(options=frozenset(self.options()), profile=name if name != "custom" else "basic")
+        return self.editor.config()
 
     def _changed(self) -> None:
         if self.settings is not None:
             self.settings.profile = self.profile.currentText()
-            self.settings.options = sorted(o.cli_name for o in self.options())
+            self.settings.options = sorted(o.cli_name for o in self.editor.options())
         self.configChanged.emit(self.config())
         self._describe()
 

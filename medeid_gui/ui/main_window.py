@@ -80,7 +80,8 @@ class MainWindow(QMainWindow):
     frameShown = Signal(object)  # LoadedFrame
     resultShown = Signal(object)  # PrivacyResult
 
-    def __init__(self, settings: Settings | None = None, *, device: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, device: str | None = None, model: Any = None) -> None:
+        """``model``: a ``MedeidModel`` to run instead of the shipped weights (a site's own, tests)."""
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("medeid — medical image de-identification")
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.engine.busyChanged.connect(lambda b: self.privacy.set_busy(b))
         self.engine.metricsReady.connect(self._on_metrics)
         self._device = device or self.settings.device
+        self._engine_model = model
 
         # -- widgets ------------------------------------------------------------------------
         self.browser = StudyBrowser()
@@ -121,9 +123,9 @@ class MainWindow(QMainWindow):
         self.slice_slider.setEnabled(False)
         self.slice_slider.valueChanged.connect(self.show_frame)
         self.slice_label = QLabel("no image")
-        self.slice_label.setMinimumWidth(170)
+        self.slice_label.setFixedWidth(330)
         self.window_label = QLabel("")
-        self.window_label.setMinimumWidth(150)
+        self.window_label.setFixedWidth(150)
         nav = QHBoxLayout()
         nav.setContentsMargins(4, 0, 4, 0)
         nav.addWidget(QLabel("Slice"))
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.scan_cancel.setVisible(False)
         self.scan_cancel.clicked.connect(self.cancel_scan)
         self.hover_label = QLabel("")
+        self.hover_label.setFixedWidth(330)
         self.statusBar().addPermanentWidget(self.hover_label)
         self.statusBar().addPermanentWidget(self.scan_bar)
         self.statusBar().addPermanentWidget(self.scan_cancel)
@@ -290,7 +293,7 @@ class MainWindow(QMainWindow):
     def _after_first_show(self) -> None:
         self.shown.emit()
         # torch and the networks load only now, in a worker thread, after the window is visible
-        self.engine.load(self._device)
+        self.engine.load(self._device, model=self._engine_model)
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802
         self.settings.save_window(self.saveGeometry(), self.saveState())
@@ -307,7 +310,7 @@ class MainWindow(QMainWindow):
         self._device = name
         self.settings.device = name
         self.privacy.set_device("engine: loading…")
-        self.engine.load(name)
+        self.engine.load(name, model=self._engine_model)
 
     # ---------------------------------------------------------------------------------------
     # opening
@@ -569,11 +572,12 @@ class MainWindow(QMainWindow):
             self,
             inputs=self.input_paths(),
             settings=self.settings,
-            deid_config=self.header_panel.config(),
+            options_from=self.header_panel.editor,
             privacy=self.privacy.p,
             rectangles=self.textboxes.export_rectangles(),
         )
         dlg.show()
+        self._export_dialog = dlg
         return dlg
 
     # ---------------------------------------------------------------------------------------

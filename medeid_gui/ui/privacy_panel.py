@@ -7,7 +7,7 @@ so sending each position costs nothing but a superseded request, and the image f
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
 
@@ -34,13 +34,12 @@ class PrivacyPanel(QWidget):
         )
         self.slider.valueChanged.connect(self.privacyChanged.emit)
 
-        self.busy = QProgressBar()
+        # a static "working" mark rather than an animated bar: an indeterminate QProgressBar
+        # repaints ~60x/s, which costs the event loop time exactly while the engine is busy
+        self.busy = QLabel("")
         self.busy.setObjectName("engineBusy")
-        self.busy.setRange(0, 0)  # indeterminate: a moving bar while a request is in flight
-        self.busy.setFixedWidth(70)
-        self.busy.setMaximumHeight(12)
-        self.busy.setTextVisible(False)
-        self.busy.setVisible(False)
+        self.busy.setFixedWidth(78)
+        self.busy.setToolTip("a de-identification request is being computed")
         self.latency = QLabel("—")
         self.latency.setObjectName("latencyLabel")
         self.latency.setToolTip("Time from request to the de-identified frame on screen")
@@ -50,8 +49,10 @@ class PrivacyPanel(QWidget):
         self.risk.setObjectName("riskLabel")
         self.fidelity = QLabel("semantic fidelity: —")
         self.fidelity.setObjectName("fidelityLabel")
-        for lab in (self.latency, self.device, self.risk, self.fidelity):
+        # fixed widths: a label whose text changes width would re-layout (and repaint) the row
+        for lab, w in ((self.latency, 70), (self.device, 260), (self.risk, 120), (self.fidelity, 170)):
             lab.setStyleSheet("padding: 0 6px;")
+            lab.setFixedWidth(w)
 
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
@@ -79,7 +80,11 @@ class PrivacyPanel(QWidget):
         self.set_percent(self.percent + delta)
 
     def set_busy(self, busy: bool) -> None:
-        self.busy.setVisible(busy)
+        self.busy.setText("⏳ working" if busy else "")
+
+    @property
+    def is_busy(self) -> bool:
+        return bool(self.busy.text())
 
     def set_latency(self, seconds: float) -> None:
         self.latency.setText(f"{seconds * 1000:.0f} ms")

@@ -86,9 +86,9 @@ class TextBoxEditor(QObject):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #8a9099;")
         help_ = QLabel(
-            "Orange: detected text. Green: drawn by you. Drag to move, handles resize. "
-            "Every rectangle on an image is blanked in the export (with the header-derived "
-            "and OCR detection the export runs itself)."
+            "Orange: text found by OCR (the export finds it again on every image when burned-in "
+            "text is 'auto'). Green: your rectangles — drawn, or detected ones you moved or "
+            "resized; the export blanks them in every frame of every image."
         )
         help_.setWordWrap(True)
         row = QHBoxLayout()
@@ -226,6 +226,9 @@ class TextBoxEditor(QObject):
                 pos, size = roi.pos(), roi.size()
                 r.x0, r.y0 = int(round(pos.x())), int(round(pos.y()))
                 r.x1, r.y1 = r.x0 + int(round(size.x())), r.y0 + int(round(size.y()))
+                if r.source == "ocr":  # adjusted by the user: now the user's rectangle
+                    r.source = "user"
+                    roi.setPen(USER_PEN)
                 item = self.list.item(i)
                 if item is not None:
                     item.setText(self._label(r))
@@ -245,16 +248,23 @@ class TextBoxEditor(QObject):
             roi.setPen(pg.mkPen(pen.color(), width=4 if i == row else 2))
 
     # -- export ---------------------------------------------------------------------------
-    def export_rectangles(self) -> dict[str, list[tuple[int, int, int, int, int]]]:
-        """{SOPInstanceUID: [(frame, x0, y0, x1, y1), ...]} for every image that has rectangles."""
-        out: dict[str, list[tuple[int, int, int, int, int]]] = {}
-        for key, rects in self._rects.items():
-            if not rects:
-                continue
-            sop = self._sop.get(key)
-            if not sop:
-                continue
-            out.setdefault(sop, []).extend((key[1], *r.as_tuple()) for r in rects)
+    def export_rectangles(self) -> list[tuple[int, int, int, int]]:
+        """User rectangles as ``(x, y, width, height)``, the export's (pixels') rectangle format.
+
+        The pipeline blanks each rectangle in every frame of every exported image, so only
+        rectangles the user drew or adjusted go here; text the OCR finds is found again by the
+        export's own ``burned_in="auto"`` step on each image.
+        """
+        out: list[tuple[int, int, int, int]] = []
+        for rects in self._rects.values():
+            for r in rects:
+                if r.source != "user":
+                    continue
+                x0, y0 = max(0, min(r.x0, r.x1)), max(0, min(r.y0, r.y1))
+                w, h = abs(r.x1 - r.x0), abs(r.y1 - r.y0)
+                t = (x0, y0, w, h)
+                if w > 0 and h > 0 and t not in out:
+                    out.append(t)
         return out
 
     def shutdown(self) -> None:

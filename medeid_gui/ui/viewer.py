@@ -60,9 +60,18 @@ def as_display_array(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame, dtype=np.float32)
 
 
+OVERLAY_MAX = 256  #: overlays are patch-grid maps; this many pixels per side show them exactly
+
+
+def _thin(a: np.ndarray) -> np.ndarray:
+    """Subsample a (patch-constant) map so building its overlay costs the same for any frame size."""
+    step = max(1, int(np.ceil(max(a.shape[:2]) / OVERLAY_MAX)))
+    return a[::step, ::step] if step > 1 else a
+
+
 def heat_rgba(identity_map: np.ndarray, alpha: float = 0.6) -> np.ndarray:
     """Identity relevance in [0, 1] (any resolution) → an RGBA heat overlay (inferno)."""
-    m = np.asarray(identity_map, dtype=np.float32)
+    m = _thin(np.asarray(identity_map, dtype=np.float32))
     if m.ndim == 3:
         m = m.mean(axis=2)
     lo, hi = float(np.nanmin(m)), float(np.nanmax(m))
@@ -76,7 +85,7 @@ def heat_rgba(identity_map: np.ndarray, alpha: float = 0.6) -> np.ndarray:
 
 def mask_rgba(mask: np.ndarray, color: tuple[int, int, int] = (0, 200, 255), alpha: int = 110) -> np.ndarray:
     """Blocked patches → a translucent tint; unblocked pixels stay fully transparent."""
-    m = np.asarray(mask)
+    m = _thin(np.asarray(mask))
     if m.ndim == 3:
         m = m.any(axis=2)
     m = m.astype(bool)
@@ -122,6 +131,8 @@ class ImagePane(QWidget):
         self.title.setStyleSheet("font-weight: 600; padding: 2px 4px;")
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: #8a9099; padding: 2px 4px;")
+        self.caption.setFixedWidth(300)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.title)

@@ -47,3 +47,40 @@ def close_dialogs():
     yield
     for d in error_dialogs():
         d.close()
+
+
+@pytest.fixture(scope="session")
+def method_model():
+    """The method's real networks with seeded, untrained weights.
+
+    Why not the shipped weights: the GUI tests check the plumbing (requests, latest-wins,
+    display of what the method returns), which must not depend on whether trained weights are
+    installed; results are compared against a direct call of ``ml.deidentify`` with this model.
+    """
+    import torch
+
+    from medeid_gui.ml.model import new_model
+
+    torch.manual_seed(0)
+    return new_model(0).to("cpu").eval()
+
+
+@pytest.fixture
+def engine_window(qtbot, settings, method_model):
+    """A shown main window whose engine runs ``method_model`` on the CPU, with CT_small open."""
+    from pathlib import Path
+
+    from pydicom.data import get_testdata_file
+
+    from medeid_gui.ui.main_window import MainWindow
+
+    win = MainWindow(settings, device="cpu", model=method_model)
+    win.textboxes.auto.setChecked(False)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.engine.ready, timeout=60000):
+        with qtbot.waitSignal(win.shown, timeout=5000):
+            win.show()
+    with qtbot.waitSignal(win.resultShown, timeout=60000):
+        win.open_paths([Path(get_testdata_file("CT_small.dcm"))])
+    yield win
+    win.close()

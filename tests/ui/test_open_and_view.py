@@ -77,19 +77,22 @@ def test_broken_file_gives_error_dialog_with_details(qtbot, window, tmp_path, cl
     assert "broken.dcm" in dialogs[-1].detailedText()
 
 
-def test_truncated_pixel_data_gives_error_dialog(qtbot, window, tmp_path, close_dialogs) -> None:
-    src = Path(get_testdata_file("CT_small.dcm"))
-    cut = tmp_path / "truncated.dcm"
-    data = src.read_bytes()
-    cut.write_bytes(data[: len(data) - 20000])  # the header survives, the pixels do not
-    res = _open(qtbot, window, [cut])
-    if res.n_instances == 0:  # discovery already refused it: the dialog says so
-        assert error_dialogs()
-        return
+def test_undecodable_pixels_give_error_dialog(qtbot, window, tmp_path, close_dialogs) -> None:
+    """A header discovery accepts, a JPEG 2000 codestream no decoder can read."""
+    src = Path(get_testdata_file("MR_small_jp2klossless.dcm"))
+    data = bytearray(src.read_bytes())
+    soc = data.find(b"\xff\x4f\xff\x51")  # start of codestream + SIZ marker
+    assert soc > 0
+    data[soc : soc + 64] = b"\0" * 64
+    bad = tmp_path / "corrupt_j2k.dcm"
+    bad.write_bytes(bytes(data))
+    res = _open(qtbot, window, [bad])
+    assert res.n_instances == 1  # the header is fine; the failure comes when the pixels are shown
     qtbot.waitUntil(lambda: bool(error_dialogs()), timeout=10000)
     d = error_dialogs()[-1]
-    assert "truncated.dcm" in d.text()
-    assert d.detailedText()  # traceback / reason in the details section
+    assert d.windowTitle() == "Cannot show image"
+    assert "corrupt_j2k.dcm" in d.text()
+    assert "decode" in d.detailedText()
     assert window.viewer.original_frame is None
 
 

@@ -1,0 +1,411 @@
+"""Export dialog: destination, format, profile/options, privacy, burned-in text → ``run_export``.
+
+Why it calls exactly ``export.pipeline.run_export``: the command line runs the same function, so
+what the GUI writes is what a scripted batch would write (same manifest, ledger, resume rules).
+The run happens in a worker thread; progress events cross to the main thread as queued signals
+and the Cancel button sets a flag the pipeline polls between files.
+
+Several opened items (e.g. the demo: a folder plus sample files) are exported one run each, into
+one sub-folder per item, because a run has exactly one input (the pipeline's contract).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+from .errors import show_error
+from .options_editor import OptionsEditor
+from .settings import Settings
+
+log = logging.getLogger("medeid.ui")
+
+
+@dataclass
+class ExportOutcome:
+    """The summaries of all runs of one export (one per opened item)."""
+
+    runs: list[tuple[Path, Path, Any]] = field(default_factory=list)  # (input, output, ExportSummary)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(s, name, 0) or 0) for _i, _o, s in self.runs)
+
+    def failures(self) -> list[tuple[str, str]]:
+        return [f for _i, _o, s in self.runs for f in getattr(s, "failures", [])]
+
+
+def plan_runs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    """One (input, output) pair per opened item; sub-folders when there are several."""
+    if len(inputs) == 1:
+        return [(inputs[0], output)]
+    seen: set[str] = set()
+    out = []
+    for i, p in enumerate(inputs, 1):
+        name = p.stem if p.is_file() else p.name
+        name = f"{i:02d}-{name or 'input'}"
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        out.append((p, output / name))
+    return out
+
+
+class ExportJob(QObject):
+    """Runs the export runs sequentially in a worker; Qt signals carry progress to the dialog."""
+
+    progress = Signal(object, int, int)  # ProgressEvent, run index, number of runs
+    finished = Signal(object)  # ExportOutcome
+    failed = Signal(str, str)
+
+    def __init__(self, configs: list[Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.configs = configs
+        self.cancel_flag = threading.Event()
+        self.worker: Any = None
+
+    def start(self) -> None:
+        self.worker = create_worker(
+            self._run, _start_thread=False,
+            _connect={"returned": self.finished.emit, "errored": self._on_error},
+        )
+        self.worker.start()
+
+    def cancel(self) -> None:
+        self.cancel_flag.set()
+
+    def _run(self) -> ExportOutcome:
+        from medeid_gui.export.pipeline import run_export
+
+        t0 = time.perf_counter()
+        outcome = ExportOutcome()
+        n = len(self.configs)
+        for k, cfg in enumerate(self.configs):
+            if self.cancel_flag.is_set():
+                outcome.cancelled = True
+                break
+            last = [0.0]
+
+            def progress(ev: Any, k: int = k) -> None:
+                now = time.perf_counter()
+                if ev.phase in ("done", "finalize") or now - last[0] >= 0.05:
+                    last[0] = now
+                    self.progress.emit(ev, k, n)
+
+            summary = run_export(cfg, progress=progress, cancel=self.cancel_flag.is_set)
+            outcome.runs.append((Path(cfg.input), Path(cfg.output), summary))
+            if getattr(summary, "cancelled", False):
+                outcome.cancelled = True
+                break
+        outcome.seconds = time.perf_counter() - t0
+        return outcome
+
+    def _on_error(self, exc: Exception) -> None:
+        self.failed.emit(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+
+
+class ExportDialog(QDialog):
+    """``exportFinished(outcome)`` when a run ends (done, cancelled or partly failed)."""
+
+    exportFinished = Signal(object)
+    exportStarted = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        *,
+        inputs: list[Path],
+        settings: Settings,
+        options_from: OptionsEditor | None = None,
+        privacy: float = 0.0,
+        rectangles: list[tuple[int, int, int, int]] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("exportDialog")
+        self.setWindowTitle("Export de-identified copies")
+        self.setModal(False)
+        self.inputs = [Path(p) for p in inputs]
+        self.settings = settings
+        self.rectangles = list(rectangles or [])
+        self.job: ExportJob | None = None
+        self.outcome: ExportOutcome | None = None
+        self._t0 = 0.0
+
+        from medeid_gui.export.pipeline import FORMATS
+
+        # -- what ---------------------------------------------------------------------------
+        self.inputs_label = QLabel("\n".join(str(p) for p in self.inputs) or "(nothing opened)")
+        self.inputs_label.setWordWrap(True)
+        self.inputs_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dest = QLineEdit(self._suggest_destination())
+        self.dest.setObjectName("exportDestination")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        drow = QHBoxLayout()
+        drow.addWidget(self.dest, 1)
+        drow.addWidget(browse)
+        self.fmt = QComboBox()
+        self.fmt.setObjectName("exportFormat")
+        self.fmt.addItems(list(FORMATS))
+        self.dicomdir = QCheckBox("write a DICOMDIR")
+        self.fmt.currentTextChanged.connect(lambda f: self.dicomdir.setEnabled(f == "dicom"))
+        self.editor = OptionsEditor(settings.profile, set(settings.options))
+        if options_from is not None and not options_from.error:
+            self.editor.set_from(options_from)
+        self.privacy = QDoubleSpinBox()
+        self.privacy.setObjectName("exportPrivacy")
+        self.privacy.setRange(0.0, 100.0)
+        self.privacy.setDecimals(0)
+        self.privacy.setSuffix(" %")
+        self.privacy.setValue(round(privacy * 100))
+        self.privacy.setToolTip("Pixel privacy level for every image of this export (the viewer's current level)")
+        self.burned = QComboBox()
+        self.burned.setObjectName("exportBurnedIn")
+        self.burned.addItems(["auto", "off"])
+        self.burned.setToolTip(
+            "auto: detect burned-in text (OCR) and blank what matches the header's PHI; off: leave text"
+        )
+        self.rect_label = QLabel(self._rect_text())
+        self.rect_label.setWordWrap(True)
+        self.workers = QSpinBox()
+        self.workers.setRange(0, 64)
+        self.workers.setSpecialValueText("automatic")
+        form = QFormLayout()
+        form.addRow("Opened", self.inputs_label)
+        form.addRow("Destination", drow)
+        form.addRow("Format", self.fmt)
+        form.addRow("", self.dicomdir)
+        form.addRow("Privacy level", self.privacy)
+        form.addRow("Burned-in text", self.burned)
+        form.addRow("Your rectangles", self.rect_label)
+        form.addRow("Worker processes", self.workers)
+        prof = QGroupBox("Header profile and options")
+        pl = QVBoxLayout(prof)
+        pl.addWidget(self.editor)
+
+        # -- progress -----------------------------------------------------------------------
+        self.bar = QProgressBar()
+        self.bar.setObjectName("exportProgress")
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.status = QLabel("")
+        self.status.setObjectName("exportStatus")
+        self.summary = QPlainTextEdit()
+        self.summary.setObjectName("exportSummary")
+        self.summary.setReadOnly(True)
+        self.summary.setVisible(False)
+        self.summary.setMinimumHeight(140)
+
+        self.buttons = QDialogButtonBox()
+        self.start_btn = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_btn.setObjectName("exportStart")
+        self.cancel_btn = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_btn.setObjectName("exportCancel")
+        self.open_btn = self.buttons.addButton("Open folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_btn.setObjectName("exportOpenFolder")
+        self.open_btn.setEnabled(False)
+        self.start_btn.clicked.connect(self.start)
+        self.cancel_btn.clicked.connect(self._cancel_or_close)
+        self.open_btn.clicked.connect(self.open_folder)
+        self.start_btn.setEnabled(bool(self.inputs) and not self.editor.error)
+        if self.editor.error:
+            self.start_btn.setToolTip(self.editor.error)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(prof)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.status)
+        lay.addWidget(self.summary, 1)
+        lay.addWidget(self.buttons)
+        self.resize(640, 620)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _suggest_destination(self) -> str:
+        base = Path(self.settings.last_export_dir)
+        stamp = time.strftime("%Y%m%d-%H%M")
+        cand = base / f"medeid-export-{stamp}"
+        k = 2
+        while cand.exists():
+            cand = base / f"medeid-export-{stamp}-{k}"
+            k += 1
+        return str(cand)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export into", str(Path(self.dest.text()).parent))
+        if d:
+            self.dest.setText(d)
+
+    def _rect_text(self) -> str:
+        n = len(self.rectangles)
+        if not n:
+            return "none (draw them in the Burned-in text tab)"
+        return f"{n} rectangle(s), blanked in every frame of every exported image"
+
+    def configs(self) -> list[Any]:
+        """The ``ExportConfig`` of each run, from the dialog's current values."""
+        from medeid_gui.export.pipeline import ExportConfig
+
+        deid = self.editor.config()
+        out = Path(self.dest.text()).expanduser()
+        return [
+            ExportConfig(
+                input=i,
+                output=o,
+                deid=deid,
+                workers=self.workers.value() or None,
+                fmt=self.fmt.currentText(),
+                dicomdir=self.dicomdir.isChecked() and self.fmt.currentText() == "dicom",
+                privacy=self.privacy.value() / 100.0,
+                burned_in=self.burned.currentText(),
+                rectangles=list(self.rectangles) or None,
+            )
+            for i, o in plan_runs(self.inputs, out)
+        ]
+
+    # -- running ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def start(self) -> ExportJob | None:
+        if self.running:
+            return self.job
+        if not self.dest.text().strip():
+            show_error(self, "No destination", "Choose a folder to export into.")
+            return None
+        try:
+            configs = self.configs()
+        except Exception as exc:  # noqa: BLE001 - bad settings are shown, not raised
+            show_error(self, "Cannot export", str(exc), exc)
+            return None
+        self.settings.last_export_dir = str(Path(self.dest.text()).expanduser().parent)
+        self.job = ExportJob(configs, self)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
+        self._t0 = time.perf_counter()
+        self.bar.setRange(0, 0)
+        self.status.setText("starting…")
+        self.summary.setVisible(False)
+        self.open_btn.setEnabled(False)
+        self.start_btn.setEnabled(False)
+        self.cancel_btn.setText("Cancel")
+        log.info("export started: %s", [(str(c.input), str(c.output)) for c in configs])
+        self.job.start()
+        self.exportStarted.emit()
+        return self.job
+
+    def _on_progress(self, ev: Any, k: int, n: int) -> None:
+        run = f"item {k + 1}/{n}: " if n > 1 else ""
+        if ev.phase == "scan":
+            self.bar.setRange(0, 0)
+            self.status.setText(f"{run}scanning… {ev.done} files")
+            return
+        if ev.phase in ("export", "finalize") and ev.total:
+            self.bar.setRange(0, ev.total)
+            self.bar.setValue(ev.done)
+            elapsed = time.perf_counter() - self._t0
+            left = ""
+            if ev.done and ev.phase == "export":
+                rest = elapsed / ev.done * (ev.total - ev.done)
+                left = f", about {int(rest // 60)}:{int(rest % 60):02d} left"
+            failed = f", {ev.failed} failed" if ev.failed else ""
+            self.status.setText(f"{run}{ev.phase}: {ev.done} / {ev.total} files{failed}{left}")
+        elif ev.phase == "done":
+            self.status.setText(f"{run}done")
+
+    def _cancel_or_close(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("cancelling… (the file in progress is finished first)")
+            self.cancel_btn.setEnabled(False)
+        else:
+            self.close()
+
+    def cancel(self) -> None:
+        self._cancel_or_close()
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self.job = None
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.start_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(True)
+        self.cancel_btn.setText("Close")
+        self.status.setText(f"export failed: {message}")
+        show_error(self, "Export failed", message, details)
+        self.exportFinished.emit(None)
+
+    def _on_finished(self, outcome: ExportOutcome) -> None:
+        self.job = None
+        self.outcome = outcome
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.cancel_btn.setEnabled(True)
+        self.cancel_btn.setText("Close")
+        self.start_btn.setEnabled(False)
+        self.open_btn.setEnabled(any(o.exists() for _i, o, _s in outcome.runs))
+        lines = [
+            ("Cancelled — " if outcome.cancelled else "Finished — ")
+            + f"{outcome.total('exported')} exported, {outcome.total('skipped')} skipped, "
+            f"{outcome.total('failed')} failed, {outcome.total('quarantined')} quarantined "
+            f"in {outcome.seconds:.1f} s"
+        ]
+        for i, o, s in outcome.runs:
+            lines.append(f"\n{i}\n  → {o}")
+            if getattr(s, "resumed", 0):
+                lines.append(f"  {s.resumed} already exported by an earlier run")
+            if getattr(s, "manifest_path", None):
+                lines.append(f"  manifest: {s.manifest_path}")
+            for note in getattr(s, "notes", []) or []:
+                lines.append(f"  note: {note}")
+        fails = outcome.failures()
+        if fails:
+            lines.append("\nFailures:")
+            lines.extend(f"  {p}: {why}" for p, why in fails[:500])
+        self.status.setText(lines[0])
+        self.summary.setPlainText("\n".join(lines))
+        self.summary.setVisible(True)
+        log.info("export finished: %s", lines[0])
+        self.exportFinished.emit(outcome)
+
+    def output_folder(self) -> Path:
+        return Path(self.dest.text()).expanduser()
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_folder())))
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        if self.job is not None:
+            self.job.cancel()
+        super().closeEvent(ev)
