@@ -311,7 +311,9 @@ def safe_value(ds: Dataset, keyword: str, default: Any = "", convert: Callable[[
             if isinstance(value, pydicom.multival.MultiValue):
                 if len(value) == 0:
                     return default
-                value = value[0] if convert is not str or keyword not in _JOIN else value
+                if keyword in _JOIN and convert is str:
+                    return "\\".join(str(v) for v in value)
+                value = value[0]
             return convert(value)
     except Exception:  # noqa: BLE001
         return default

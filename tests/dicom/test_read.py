@@ -98,3 +98,14 @@ def test_copied_file_reads_identically(tmp_path: Path) -> None:
     dst = tmp_path / "name with spaces ü 'q'.dcm"
     shutil.copy(get_testdata_file("MR_small.dcm"), dst)
     assert read_header(dst).PatientName == pydicom.dcmread(dst).PatientName
+
+
+def test_safe_value_tolerates_invalid_and_multi_values() -> None:
+    from medeid_gui.dicom.read import safe_value
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    assert safe_value(ds, "ImageType") == "ORIGINAL\\PRIMARY\\AXIAL"
+    assert safe_value(ds, "Rows", 0, int) == 128
+    assert safe_value(ds, "NotThere", "dflt") == "dflt"
+    bad = read_header(get_testdata_file("badVR.dcm"))  # NumberOfFrames is "1A"
+    assert safe_value(bad, "NumberOfFrames", -1, int) == -1
