@@ -182,7 +182,11 @@ def _process(task: Task) -> FileResult:
             "encode": "cannot encode the de-identified file",
             "write": "cannot write output",
         }[stage]
-        res.reason = f"{prefix}: {_explain_exception(exc)}"
+        if stage in ("write",) or not isinstance(exc, OSError):
+            why = _explain_exception(exc)
+        else:  # pydicom raises OSError subclasses for encoding problems: not an I/O failure
+            why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+        res.reason = f"{prefix}: {why}"
         if os.environ.get("MEDEID_DEBUG"):
             res.notes.append(traceback.format_exc())
         return res
