@@ -276,7 +276,7 @@ class FrameSource:
             except Exception as exc:  # noqa: BLE001
                 raise PixelDecodeError(f"palette colour lookup failed: {exc}", self.path) from exc
             return np.ascontiguousarray(raw, dtype=np.float32)
-        if self.is_color or self._float_pixels:
+        if self.is_color or self._float_pixels or raw.dtype.kind == "f":  # float pixels carry no rescale
             return np.ascontiguousarray(raw, dtype=np.float32)
         if self.header.get("ModalityLUTSequence"):
             from pydicom.pixels import apply_modality_lut
