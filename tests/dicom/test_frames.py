@@ -251,3 +251,19 @@ def test_apply_window_exact_sigmoid_and_colour() -> None:
     assert out.shape == rgb.shape and out.flags.c_contiguous
     np.testing.assert_array_less(np.abs(out - rgb / 255.0), 0.01)
     assert set(np.unique(apply_window(x, Window(50, 0.5)))) <= {0.0, 1.0}
+
+
+def test_float_pixel_data_is_not_rescaled(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(f("CT_small.dcm"))
+    values = np.linspace(-1.5, 2.5, 128 * 128, dtype=np.float32).reshape(128, 128)
+    del ds.PixelData
+    for kw in ("BitsStored", "HighBit", "PixelRepresentation", "WindowCenter", "WindowWidth"):
+        if kw in ds:
+            delattr(ds, kw)
+    ds.BitsAllocated = 32
+    ds.FloatPixelData = values.tobytes()
+    ds.save_as(tmp_path / "float.dcm")
+    assert ds.RescaleIntercept == -1024  # still present: must not be applied to float data
+    src = FrameSource(tmp_path / "float.dcm")
+    np.testing.assert_array_equal(src.frame(0), values)
+    assert src.default_window().name == "Auto"
