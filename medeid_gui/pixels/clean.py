@@ -75,6 +75,7 @@ class PixelRequest:
             raise ValueError(f"privacy must be between 0 and 1, got {self.privacy!r}")
         object.__setattr__(self, "privacy", p)
         mode = str(self.burned_in).lower()
+        mode = {"on": "all"}.get(mode, mode)  # the export CLI spells "all" as "on"
         if mode not in BURNED_IN_MODES:
             raise ValueError(f"burned_in must be one of {', '.join(BURNED_IN_MODES)}, got {self.burned_in!r}")
         object.__setattr__(self, "burned_in", mode)
