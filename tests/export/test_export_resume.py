@@ -1,0 +1,58 @@
+"""Kill the exporting process with SIGKILL mid-run, rerun the same command: same bytes as a clean run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import replicate, tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cmd(inp: Path, out: Path, env: dict[str, Path], workers: int, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "medeid_gui", "export", str(inp), str(out), "--workers", str(workers),
+        "--burned-in", "off", "--key-file", str(env["key"]), "--ledger", str(env["ledger"]),
+        "--state-dir", str(env["state"]), *extra,
+    ]
+
+
+def _kill_midway(cmd: list[str], out: Path, at_least: int) -> None:
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            n = sum(1 for _ in out.rglob("*.dcm")) if out.exists() else 0
+            if n >= at_least:
+                break
+            if proc.poll() is not None:
+                pytest.fail("export finished before it could be killed; make the input larger")
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and any worker processes, at once
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("workers,extra", [(1, ()), (2, ("--dicomdir",))])
+def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, env: dict[str, Path], workers: int, extra: tuple[str, ...]) -> None:
+    inp = tmp_path / "in"
+    replicate(inp, 100)
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    done = subprocess.run(_cmd(inp, ref, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _kill_midway(_cmd(inp, out, env, workers, *extra), out, at_least=15)
+    partial = sum(1 for _ in out.rglob("*.dcm"))
+    assert 0 < partial < 100
+    again = subprocess.run(_cmd(inp, out, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already done by an earlier run" in again.stdout
+    assert tree(out) == tree(ref)
+    assert len(tree(ref)) == 100 + (1 if extra else 0)
