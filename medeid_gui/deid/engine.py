@@ -43,7 +43,13 @@ from medeid_gui import __version__
 from medeid_gui.deid.actions import Action, short, tag_str
 from medeid_gui.deid.clean_text import TextCleaner, identifying_tokens
 from medeid_gui.deid.dates import DUMMY_DA, DUMMY_DT, shift_da, shift_dt
-from medeid_gui.deid.iod_types import IodContext, attribute_type, iod_context, resolve_compound
+from medeid_gui.deid.iod_types import (
+    GUARDED_X,
+    IodContext,
+    attribute_type,
+    iod_context,
+    resolve_compound,
+)
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import (
     BASIC_PROFILE_CODE,
@@ -115,7 +121,7 @@ class DeidResult:
 def _vr_of(ds: Dataset, tag: int) -> str:
     raw = ds.get_item(tag)
     vr = getattr(raw, "VR", None)
-    if vr:
+    if vr and vr != "UN":
         return str(vr)
     try:
         return str(dictionary_VR(tag))
@@ -218,6 +224,13 @@ class _Run:
             if vr == "SQ":
                 elem = ds[tag]
                 kw = elem.keyword or tag_str(tag)
+                if elem.VR != "SQ":  # encoded as UN and not decodable as a sequence
+                    old = elem.value
+                    del ds[tag]
+                    self.record(prefix + kw, tag, "X",
+                                "sequence stored as UN could not be decoded: its content cannot "
+                                "be checked", old, "")
+                    continue
                 for i, item in enumerate(elem.value or ()):
                     self.walk(item, f"{prefix}{kw}[{i}].", depth + 1, mode)
                 continue
@@ -264,6 +277,11 @@ class _Run:
                 chosen = resolve_compound(act, t)
                 reason += f" -> {chosen} (Type {t if t < 3 else '3 or not required'} here)"
                 act = chosen
+        if act == "X" and tag in GUARDED_X:
+            t = attribute_type(tag, self.ctx, depth)
+            if t < 3:
+                act = "Z" if t == 2 else "D"
+                reason += f" -> {act}: Type {t} in this IOD, removal would break it"
         path = prefix + (rule.keyword or tag_str(tag))
         if act == "X":
             old = ds[tag].value
@@ -598,7 +616,9 @@ class Deidentifier:
                 run.record("file_meta." + kw, tag, "X",
                            "file meta: names the sending system or carries private data", old, "")
         sop = ds.get("SOPInstanceUID")
-        if sop and "MediaStorageSOPInstanceUID" in meta:
+        # Retain UIDs keeps (0002,0003) as it was (K in the table); otherwise it must follow the
+        # new SOP Instance UID or the file contradicts itself
+        if sop and "MediaStorageSOPInstanceUID" in meta and Option.RETAIN_UIDS not in self.options:
             old = meta.MediaStorageSOPInstanceUID
             meta.MediaStorageSOPInstanceUID = sop
             run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U",

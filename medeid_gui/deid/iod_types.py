@@ -22,6 +22,9 @@ The modules and Types cited are PS3.3 2024b:
   Acquisition DateTime Type 1.
 - RT General Plan (C.8.8.9): RT Plan Date, RT Plan Time Type 2; Treatment Machine Name (RT Beams)
   Type 2; RT Treatment Record modules: Treatment Date/Time Type 2; RT Approval: Reviewer Name 2C.
+- Waveform Identification (C.10.8): Content Date, Content Time Type 1.
+- RT Series (C.8.8.1): Operators' Name Type 2.
+- Patient (C.7.1.1): Responsible Person, Responsible Organization Type 2C for animals.
 - General Image (C.7.6.1): Content Date, Content Time Type 2C; Contrast/Bolus (C.7.6.4):
   Contrast/Bolus Agent Type 2; Patient (C.7.1.1): Patient's Sex Neutered 2C;
   Acquisition Context (C.7.6.14): Acquisition Context Sequence Type 2;
@@ -34,8 +37,31 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
+from pydicom.uid import UID_dictionary
+
 _PET_IMAGE = "1.2.840.10008.5.1.4.1.1.128"
 _OPHTHALMIC_PREFIXES = ("1.2.840.10008.5.1.4.1.1.77.1.5.",)
+
+#: SOP classes whose IOD includes the Multi-frame Functional Groups and Enhanced General
+#: Equipment modules (PS3.3 A.36 ff., A.51 Segmentation, A.75 Parametric Map, A.32.8 WSI, ...).
+#: Matched by name in pydicom's UID dictionary so the list needs no hand-typed UIDs.
+_FG_NAMES = (
+    "Enhanced CT Image Storage", "Enhanced MR Image Storage", "Enhanced MR Color Image Storage",
+    "Enhanced PET Image Storage", "Enhanced XA Image Storage", "Enhanced XRF Image Storage",
+    "Enhanced US Volume Storage", "Enhanced RT Image Storage", "Enhanced Continuous RT Image Storage",
+    "Legacy Converted Enhanced CT Image Storage", "Legacy Converted Enhanced MR Image Storage",
+    "Legacy Converted Enhanced PET Image Storage", "Breast Tomosynthesis Image Storage",
+    "Breast Projection X-Ray Image Storage - For Presentation",
+    "Breast Projection X-Ray Image Storage - For Processing", "Segmentation Storage",
+    "Parametric Map Storage", "VL Whole Slide Microscopy Image Storage",
+    "Ophthalmic Tomography Image Storage",
+    "Intravascular Optical Coherence Tomography Image Storage - For Presentation",
+    "Intravascular Optical Coherence Tomography Image Storage - For Processing",
+    "X-Ray 3D Angiographic Image Storage", "X-Ray 3D Craniofacial Image Storage",
+    "Photoacoustic Image Storage", "Label Map Segmentation Storage", "Height Map Segmentation Storage",
+)
+_FG_SOP_CLASSES = frozenset(uid for uid, v in UID_dictionary.items() if v[0] in _FG_NAMES)
+_RT_MODALITIES = frozenset({"RTPLAN", "RTSTRUCT", "RTDOSE", "RTRECORD", "RTIMAGE", "RTTREATSUM"})
 
 #: attributes whose Type does not depend on the IOD family (conservative: max over common IODs)
 _TYPE2_ANYWHERE = {
@@ -57,6 +83,13 @@ _TYPE2_ANYWHERE = {
 }
 
 
+#: plain-X rows of Table E.1-1 that are Type 2C in the Patient Module when the patient is an
+#: animal (Patient Species present): removing them would break the IOD, so they are emptied (Z)
+_ANIMAL_2C = frozenset({0x00102297, 0x00102299})  # Responsible Person, Responsible Organization
+#: plain-X rows whose Type must be checked (everything else with X is Type 3 in every IOD)
+GUARDED_X = _ANIMAL_2C
+
+
 @dataclass(frozen=True)
 class IodContext:
     """What modules the top-level dataset carries (decides Types of compound attributes)."""
@@ -65,22 +98,29 @@ class IodContext:
     sr_document: bool = False
     pet_series: bool = False
     acquisition_dt_required: bool = False
+    waveform: bool = False
+    rt_series: bool = False
+    animal: bool = False
 
 
 def iod_context(ds: Dataset) -> IodContext:
     sop = str(ds.get("SOPClassUID", "") or "")
-    fg = 0x52009229 in ds or 0x52009230 in ds
+    fg = sop in _FG_SOP_CLASSES or 0x52009229 in ds or 0x52009230 in ds
     sr = 0x0040A040 in ds and 0x0040A043 in ds  # Value Type + Concept Name Code Sequence at top
     pet = sop == _PET_IMAGE
     waveform = 0x54000100 in ds
     ophthalmic = sop.startswith(_OPHTHALMIC_PREFIXES)
-    return IodContext(fg, sr, pet, fg or waveform or ophthalmic)
+    rt = str(ds.get("Modality", "") or "").upper() in _RT_MODALITIES
+    animal = 0x00102201 in ds or 0x00102202 in ds  # Patient Species Description / Code Sequence
+    return IodContext(fg, sr, pet, fg or waveform or ophthalmic, waveform, rt, animal)
 
 
 def attribute_type(tag: int, ctx: IodContext, depth: int) -> int:
     """1, 2 or 3 (3 also for "unknown": the compound action then removes)."""
     if depth == 0:
-        if tag in (0x00080023, 0x00080033) and (ctx.functional_groups or ctx.sr_document):
+        if tag in (0x00080023, 0x00080033) and (
+            ctx.functional_groups or ctx.sr_document or ctx.waveform
+        ):
             return 1
         if tag == 0x00181000 and ctx.functional_groups:
             return 1
@@ -89,6 +129,10 @@ def attribute_type(tag: int, ctx: IodContext, depth: int) -> int:
         if tag in (0x00080021, 0x00080031) and ctx.pet_series:
             return 1
         if tag == 0x00081111 and ctx.sr_document:
+            return 2
+        if tag == 0x00081070 and ctx.rt_series:  # RT Series: Operators' Name Type 2
+            return 2
+        if tag in _ANIMAL_2C and ctx.animal:
             return 2
     if tag in _TYPE2_ANYWHERE:
         return 2
