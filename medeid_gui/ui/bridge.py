@@ -23,6 +23,29 @@ from PySide6.QtCore import QObject, Signal, Slot
 log = logging.getLogger("medeid.ui")
 
 
+_niced = threading.local()
+
+
+def lower_thread_priority(nice: int = 5) -> None:
+    """Make the calling (worker) thread yield the CPU to the GUI thread under load.
+
+    Why: on a busy 2-core machine the GUI thread competes with decoding and inference threads;
+    the scheduler should favour the thread that keeps the window responsive. Linux applies
+    ``setpriority`` to the calling thread (who=0); elsewhere this is a no-op. Best effort.
+    """
+    if getattr(_niced, "done", False):
+        return
+    _niced.done = True
+    import os
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
+        except (OSError, AttributeError):
+            pass
+
+
 class LatestRunner(QObject):
     """Run ``fn()`` on a worker thread; deliver only the newest request's result.
 
@@ -78,6 +101,7 @@ class LatestRunner(QObject):
         self.busyChanged.emit(False)
 
     def _drain(self) -> None:
+        lower_thread_priority()
         with self._lock:
             job, self._pending = self._pending, None
         if job is None:

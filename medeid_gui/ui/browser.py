@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
@@ -147,6 +147,10 @@ class StudyBrowser(QTreeWidget):
             for i in range(p_item.childCount()):
                 p_item.child(i).setExpanded(True)
         return jobs
+
+    @Slot(object)
+    def on_thumbnail(self, key_and_array: tuple[str, np.ndarray]) -> None:
+        self.set_thumbnail(*key_and_array)
 
     def set_thumbnail(self, series_uid: str, arr: np.ndarray) -> None:
         item = self._series_items.get(series_uid)

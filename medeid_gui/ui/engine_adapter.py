@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from .bridge import lower_thread_priority
+
 log = logging.getLogger("medeid.ui")
 
 
@@ -173,6 +175,7 @@ class EngineAdapter(QObject):
         request = FrameRequest(frame=frame, p=float(p), key=key)
 
         def callback(result: Any, token: int = token) -> None:  # engine thread: only emit
+            lower_thread_priority()  # the inference thread yields to the GUI thread under load
             self._deliver.emit(token, result, time.perf_counter(), None)
 
         self.engine.submit_latest(request, callback)
@@ -222,6 +225,7 @@ class EngineAdapter(QObject):
         tok = self._metric_token
 
         def job() -> None:
+            lower_thread_priority()
             if tok != self._metric_token:
                 return
             try:

@@ -109,6 +109,11 @@ class MainWindow(QMainWindow):
         self.engine.busyChanged.connect(lambda b: self.privacy.set_busy(b))
         self.engine.metricsReady.connect(self._on_metrics)
         self._device = device or self.settings.device
+        self._metrics_for: tuple[np.ndarray, PrivacyResult] | None = None
+        self._metrics_timer = QTimer(self)
+        self._metrics_timer.setSingleShot(True)
+        self._metrics_timer.setInterval(200)
+        self._metrics_timer.timeout.connect(self._request_metrics)
         self._engine_model = model
 
         # -- widgets ------------------------------------------------------------------------
@@ -300,6 +305,11 @@ class MainWindow(QMainWindow):
         self.settings.privacy = self.privacy.percent
         self.settings.sync()
         self.cancel_scan()
+        if self._thumb_worker is not None:
+            try:
+                self._thumb_worker.quit()
+            except RuntimeError:
+                pass
         self.frame_runner.shutdown()
         self.header_panel.shutdown()
         self.textboxes.shutdown()
@@ -408,7 +418,7 @@ class MainWindow(QMainWindow):
                 self._thumb_worker.quit()
             except Exception:  # noqa: BLE001
                 pass
-        self._thumb_worker = start_thumbnails(jobs, self.browser.set_thumbnail) if jobs else None
+        self._thumb_worker = start_thumbnails(jobs, self.browser.on_thumbnail) if jobs else None
         n_series = len(jobs)
         msg = f"{result.n_instances} images in {n_series} series ({result.seconds:.1f} s)"
         if result.rejected:
@@ -551,7 +561,18 @@ class MainWindow(QMainWindow):
         self.privacy.set_latency(res.seconds)
         self.viewer.deid.caption.setText(f"p = {res.p:.2f}")
         self.resultShown.emit(res)
-        self.engine.request_metrics(lf.frame, res)
+        # readouts only once the slider rests: no competing computation during a drag
+        self._metrics_for = (lf.frame, res)
+        self._metrics_timer.start()
+
+    def _request_metrics(self) -> None:
+        lf = self._current
+        if self._metrics_for is None or lf is None:
+            return
+        frame, res = self._metrics_for
+        self._metrics_for = None
+        if res.key == lf.ref.key:
+            self.engine.request_metrics(frame, res)
 
     def _on_metrics(self, key: Any, risk: float | None, fidelity: float | None) -> None:
         if self._current is None or key != self._current.ref.key:

@@ -60,6 +60,9 @@ def scan_paths(paths: Sequence[Path], cancel: threading.Event, report) -> ScanRe
     from medeid_gui.dicom.discover import discover
     from medeid_gui.dicom.studies import group
 
+    from .bridge import lower_thread_priority
+
+    lower_thread_priority()
     t0 = time.perf_counter()
     last = [0.0]
 
@@ -160,6 +163,9 @@ def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
 
 
 def _thumbnails(jobs: list[tuple[Any, Path]]):
+    from .bridge import lower_thread_priority
+
+    lower_thread_priority()
     for key, path in jobs:
         try:
             yield key, thumbnail_array(path)
@@ -168,10 +174,14 @@ def _thumbnails(jobs: list[tuple[Any, Path]]):
 
 
 def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
-    """Compute thumbnails one by one in a worker; ``on_thumb(key, array)`` runs on the main thread."""
+    """Compute thumbnails one by one in a worker.
+
+    ``on_thumb((key, array))`` must be a bound slot of a QObject: Qt then drops the connection
+    when that object is destroyed, so a late thumbnail never reaches a deleted widget.
+    """
     worker = create_worker(
         _thumbnails, jobs, _start_thread=False,
-        _connect={"yielded": lambda kv: on_thumb(*kv), "errored": lambda e: log.warning("thumbnails: %s", e)},
+        _connect={"yielded": on_thumb, "errored": lambda e: log.warning("thumbnails: %s", e)},
     )
     worker.start()
     return worker
