@@ -29,6 +29,8 @@ from .settings import Settings
 log = logging.getLogger("medeid.ui")
 
 COLUMNS = ("Tag", "Name", "Action", "Original", "De-identified")
+#: item role holding everything a filter may match (tag, keyword, name, path, action, values)
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 10
 ACTION_NAMES = {
     "D": "replace with dummy",
     "Z": "empty (or dummy)",
@@ -95,6 +97,10 @@ class ActionModel(QAbstractTableModel):
                 return _short(getattr(a, "old", ""))
             if col == 4:
                 return "(removed)" if code == "X" else _short(getattr(a, "new", ""))
+        if role == SEARCH_ROLE:
+            return " ".join(
+                str(getattr(a, f, "") or "") for f in ("tag", "keyword", "name", "path", "action", "old", "new")
+            )
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"{getattr(a, 'path', '')}  {getattr(a, 'tag', '')}\n{getattr(a, 'name', '')}\n"
@@ -138,7 +144,8 @@ class HeaderPanel(QWidget):
         self.model = ActionModel()
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterKeyColumn(0)
+        self.proxy.setFilterRole(SEARCH_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter.textChanged.connect(self._on_filter)
         self.table = QTableView()
