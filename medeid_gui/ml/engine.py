@@ -209,6 +209,8 @@ class InferenceEngine:
             from . import deidentify as method
 
             batch_fn = getattr(method, "deidentify_batch", None)
+            if batch_fn is None and hasattr(self._model, "identity_logits"):
+                batch_fn = _tensor_batch
         size = self._batch_size or (64 if self.device_name.startswith("cuda") else 8)
         out: list[DeidOutput] = []
         for start in range(0, len(frames), size):
@@ -299,6 +301,88 @@ class InferenceEngine:
                     import logging
 
                     logging.getLogger(__name__).exception("inference callback failed")
+
+
+def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, model: Any = None) -> list[tuple]:
+    """``deidentify`` for a list of frames with the networks run once per batch.
+
+    Why here: on a GPU, one frame per forward pass is dominated by kernel-launch overhead; stacking
+    the working images of many frames (of any size, from any file) into one (B, 1, R, R) tensor
+    runs each network once per batch.  The per-frame steps (normalisation, patch ranking, mask,
+    writing blocked pixels back at full resolution) follow ``ml.deidentify.analyse`` /
+    ``apply_level`` exactly; ``tests/ml/test_engine.py`` checks the results match frame by frame.
+    2-D grey frames are batched; anything else (colour, stacks) goes through ``deidentify``.
+    """
+    import torch
+
+    from . import deidentify as method
+    from .nets import GRID, WORK_SIZE
+    from .patches import grid_mask, rank_patches, upsample_grid
+
+    results: list[tuple | None] = [None] * len(frames)
+    prepared: list[tuple[int, np.ndarray, float, float, Any]] = []
+    for k, frame in enumerate(frames):
+        a = np.asarray(frame)
+        if a.ndim != 2:
+            results[k] = method.deidentify(a, p, seed=seed, model=model)
+            continue
+        a, _ = method._check_frame(a)
+        grey = a.astype(np.float32, copy=False)
+        finite = np.isfinite(grey)
+        if not finite.all():
+            if not finite.any():
+                raise ValueError("frame has no finite pixel values")
+            grey = np.where(finite, grey, np.float32(np.nanmedian(grey[finite])))
+        lo, hi = (float(v) for v in np.percentile(grey, (0.5, 99.5)))
+        if hi - lo < 1e-6:
+            lo, hi = float(grey.min()), float(grey.min()) + 1.0
+        norm = np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(norm))[None, None].to(model.device)
+            work = method._resize(t, (WORK_SIZE, WORK_SIZE)).clamp_(0.0, 1.0)
+        prepared.append((k, a, lo, hi, work))
+    if not prepared:
+        return results  # type: ignore[return-value]
+
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 3])
+    noise1 = torch.from_numpy(rng.standard_normal((WORK_SIZE, WORK_SIZE)).astype(np.float32))
+    with torch.inference_mode():
+        work = torch.cat([w for *_, w in prepared], 0)
+        logits = model.identity_logits(work)
+        code = model.semantic_code(model.features(work))
+        masks_work, plans = [], []
+        for j, (k, a, lo, hi, _) in enumerate(prepared):
+            rel = torch.softmax(logits[j].flatten(), 0).view_as(logits[j])
+            g = min(GRID, a.shape[0], a.shape[1])
+            if g != GRID:
+                rel = torch.nn.functional.adaptive_avg_pool2d(rel[None, None], g)[0, 0]
+            rel_np = (rel / rel.max().clamp_min(1e-12)).float().cpu().numpy().astype(np.float32)
+            mgrid = grid_mask(rank_patches(rel_np, seed), p, g)
+            plans.append((mgrid, rel_np))
+            masks_work.append(torch.from_numpy(upsample_grid(mgrid, (WORK_SIZE, WORK_SIZE)).astype(np.float32)))
+        need = [j for j, (mgrid, _) in enumerate(plans) if mgrid.any()]
+        fills = None
+        if need:
+            idx = torch.tensor(need, device=work.device)
+            mw = torch.stack(masks_work)[:, None].to(model.device)[idx]
+            noise = noise1[None, None].to(model.device).expand(len(need), 1, WORK_SIZE, WORK_SIZE)
+            fills = model.compensate(work[idx], mw, code[idx], noise).float()
+    pos = {j: n for n, j in enumerate(need)}
+    for j, (k, a, lo, hi, _) in enumerate(prepared):
+        mgrid, rel_np = plans[j]
+        h, w = a.shape
+        idmap = upsample_grid(rel_np, (h, w)).astype(np.float32)
+        if not mgrid.any():
+            results[k] = (a.copy(), idmap, np.zeros((h, w), dtype=bool))
+            continue
+        mask = upsample_grid(mgrid, (h, w))
+        with torch.inference_mode():
+            fill_norm = method._resize(fills[pos[j] : pos[j] + 1], (h, w))[0, 0].clamp_(0.0, 1.0).cpu().numpy()
+        values = lo + fill_norm[mask].astype(np.float64) * (hi - lo)
+        out = a.copy()
+        out[mask] = method._cast(values, a.dtype)
+        results[k] = (out, idmap, mask)
+    return results  # type: ignore[return-value]
 
 
 _default: InferenceEngine | None = None
