@@ -61,7 +61,7 @@ from medeid_gui.deid.options import (
 from medeid_gui.deid.private import SafePrivateList, load_safe_private, raw_bytes_fit
 from medeid_gui.deid.profile import Rule, load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
-from medeid_gui.deid.values import FREE_TEXT_VRS, TEXT_VRS, dummy_for
+from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, TEXT_VRS, dummy_for
 
 __all__ = ["Action", "DeidConfig", "DeidResult", "Deidentifier", "IMPLEMENTATION_CLASS_UID"]
 
@@ -93,7 +93,7 @@ _META_REMOVE = {
 _ID_SUFFIXES = ("ID", "Identifier", "Number", "IDs")
 _WELL_KNOWN_UIDS = frozenset(UID_dictionary)
 
-#: the Type-1 guard: attributes (by tag) whose dummies must stay valid when nested modes apply
+_REMOVE = object()  #: returned by a clean step that can only remove the value
 _DATE_VRS = frozenset({"DA", "DT", "TM"})
 
 
@@ -328,6 +328,10 @@ class _Run:
             new, act, why = self.clean(elem, rule)
             if why:
                 reason += f"; {why}"
+            if new is _REMOVE:
+                del ds[tag]
+                self.record(path, tag, "X", reason, old, "", rule.keyword, rule.name)
+                return
             if new is not old:
                 elem.value = new
         else:  # pragma: no cover - the profile builder rejects unknown codes
@@ -405,6 +409,8 @@ class _Run:
             if old in (None, ""):
                 return old, "C", "empty"
             return self.ps.token(rule.keyword or "dev", old, 16), "C", "keyed pseudonym (device stays distinct)"
+        if vr in BYTES_VRS:
+            return _REMOVE, "X", "binary value cannot be cleaned: removed"
         if vr in TEXT_VRS and vr != "PN" and self.cleaner is not None:
             return self.cleaner.clean_value(old), "C", "identifiers and PHI patterns removed"
         if vr == "PN":
