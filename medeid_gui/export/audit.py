@@ -10,7 +10,8 @@ and that UIDs map consistently: each original UID to one pseudonym, and referenc
 within the input still resolve within the output.
 
 Limits (stated, not hidden): values shorter than ``MIN_LEN`` characters (4 for name parts) are
-not searched, they would match by chance; times (TM) and numbers are not searched; uncompressed
+not searched in bytes, they would match by chance (paths are still checked for them as whole
+tokens, down to 3 characters); times (TM) and numbers are not searched; uncompressed
 pixel data is not searched (any byte string occurs in noise), encapsulated (compressed) pixel
 data is searched for values of 8+ characters because JPEG comments can carry text; values that
 an original also holds (even as part of a value) in an attribute the profile keeps are not counted (they are not the
@@ -37,6 +38,8 @@ _TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "AE", "CS", "UR", "PN"}
 _STOP = {
     "anonymous", "anonymized", "anonymised", "anonymize", "unknown", "removed", "deidentified",
     "de-identified", "none", "dummy", "patient", "redacted", "test", "phantom",
+    # conventional dummy dates (a dummy in an original equals a dummy written by de-identification)
+    "19000101", "00010101", "19700101",
 }
 _PIXEL_TAG = b"\xe0\x7f\x10\x00"
 _DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
@@ -127,15 +130,37 @@ class _Collector:
         self.retain_private = retain_private
         self.retain_uids = retain_uids
         self.values: dict[str, Origin] = {}
-        self.kept: set[str] = set()
+        #: values too short for a byte search (3+ characters): matched against whole path tokens
+        self.short: dict[str, Origin] = {}
+        # what our own writer puts in every file is not a value from an original
+        from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+        self.kept: set[str] = {str(PYDICOM_IMPLEMENTATION_UID)}
 
     def _add(self, value: str, origin: Origin, min_len: int = MIN_LEN) -> None:
         v = value.strip(" \0")
-        if len(v) < min_len or v.lower() in _STOP or not v.strip("0"):
-            return
-        self.values.setdefault(v, origin)
+        if len(v) < 3 or v.lower() in _STOP or len(set(v)) <= 2:
+            return  # too short, a dummy word, or a filler like 11111111 that occurs in binary data
+        if len(v) < min_len or (v.isdigit() and len(v) < 8):
+            # too short to search in bytes; pure digits also occur inside every 2.25 UID
+            self.short.setdefault(v, origin)
+        else:
+            self.values.setdefault(v, origin)
 
     def add_dataset(self, ds: Any, src: str) -> None:
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            for elem in meta:
+                tag = int(elem.tag)
+                name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+                if tag == 0x00020003 and not self.retain_uids:
+                    for s in _str_values(elem):
+                        self._add(s, Origin("uid", name, src), 10)
+                elif tag in (0x00020016, 0x00020017, 0x00020018, 0x00020102):
+                    for s in _str_values(elem) + _private_values(elem):
+                        self._add(s, Origin("text", name, src))
+                else:
+                    self.kept.update(s.strip() for s in _str_values(elem))
         for elem in ds.iterall():
             if elem.VR == "SQ":
                 continue
@@ -145,8 +170,6 @@ class _Collector:
                 if not self.retain_private:
                     for s in _private_values(elem):
                         self._add(s, Origin("private", name, src), 6)
-                continue
-            if tag >> 16 == 0x0002 and tag != 0x00020016:  # file meta except Source AE title
                 continue
             rule = self.rules.get(tag)
             vr = elem.VR
@@ -186,6 +209,9 @@ class _Collector:
         kept = "\0".join(sorted(self.kept))
         return {v: o for v, o in self.values.items() if v not in kept}
 
+    def short_identifying(self) -> dict[str, Origin]:
+        return {v: o for v, o in self.short.items() if v not in self.kept}
+
 
 def _compile(values: Iterable[str]) -> re.Pattern[bytes] | None:
     alts: set[bytes] = set()
@@ -224,16 +250,23 @@ def _regions(data: bytes) -> tuple[bytes, bytes, bool]:
     return header, pixels, encapsulated
 
 
-def _element_of(ds: Any, value: str) -> str:
-    for elem in ds.iterall():
+def _element_of(ds: Any, value: str) -> tuple[str, str]:
+    """(element name, kind) holding ``value``: kind is text, raw (private/UN bytes) or binary."""
+    meta = getattr(ds, "file_meta", None)
+    elems = list(meta.iterall()) if meta is not None else []
+    for elem in elems + list(ds.iterall()):
         try:
-            if elem.VR != "SQ" and any(value in s for s in _str_values(elem)):
-                return elem.keyword or str(elem.tag)
+            if elem.VR == "SQ":
+                continue
+            name = elem.keyword or str(elem.tag)
+            if any(value in s for s in _str_values(elem)):
+                return name, "text"
             if isinstance(elem.value, (bytes, bytearray)) and value.encode("utf-8", "ignore") in elem.value:
-                return f"{elem.keyword or elem.tag} (raw bytes)"
+                raw = elem.tag.is_private or elem.VR == "UN"
+                return f"{name} (raw bytes)", "raw" if raw else "binary"
         except Exception:  # noqa: BLE001
             continue
-    return ""
+    return "", ""
 
 
 def _ui_paths(ds: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -297,6 +330,7 @@ def audit(
         if key in by_input and by_input[key]["status"] == EXPORTED:
             originals[key] = ds
     values = col.identifying()
+    short = col.short_identifying()
     rep.values_collected = len(values)
     pat = _compile(values)
     long_pat = _compile(v for v in values if len(v) >= MIN_PIXEL_LEN)
@@ -325,6 +359,10 @@ def audit(
                 v = enc_map[m.group()]
                 o = values[v]
                 rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(v), o.input_path))
+        for tok in re.split(r"[/_.\-\s]+", rel):
+            if tok in short:
+                o = short[tok]
+                rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(tok), o.input_path))
         try:
             data = p.read_bytes()
         except OSError as exc:
@@ -350,7 +388,9 @@ def audit(
                 ods = None
             for v, off in sorted(found.items(), key=lambda t: t[1]):
                 o = values[v]
-                where = _element_of(ods, v) if ods is not None else ""
+                where, kind = _element_of(ods, v) if ods is not None else ("", "")
+                if kind == "binary" and len(v) < MIN_PIXEL_LEN:
+                    continue  # a short string inside a LUT/overlay/waveform array: chance
                 rep.hits.append(Hit(rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path))
     for rel in expected:
         if not (out / rel).exists():
@@ -382,7 +422,7 @@ def _check_uids(rep: AuditReport, originals: dict[str, Any], outputs: dict[str, 
                 out_targets.add(str(ods.get(kw)))
         opaths = dict(_ui_paths(ods))
         for path, v in _ui_paths(ids):
-            if _is_wellknown_uid(v):
+            if _is_wellknown_uid(v) or len(v) < 10 or v.count(".") < 2:
                 continue
             new = opaths.get(path)
             if new is None:

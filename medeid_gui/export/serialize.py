@@ -37,8 +37,11 @@ def _meta(ds: Dataset) -> FileMetaDataset:
         meta.MediaStorageSOPClassUID = ds.SOPClassUID
     if ds.get("SOPInstanceUID", None):
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.ImplementationClassUID = pydicom.uid.PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    # the header engine names itself here; files that did not pass through it get pydicom's UID
+    if not meta.get("ImplementationClassUID", None):
+        meta.ImplementationClassUID = pydicom.uid.PYDICOM_IMPLEMENTATION_UID
+    if not meta.get("ImplementationVersionName", None):
+        meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     return meta
 
 
