@@ -117,3 +117,33 @@ def test_user_rectangle_applied_to_all_frames() -> None:
     stored = decode_stored(ds)
     assert (stored[:, 200:300, 300:400] == 0).all()
     np.testing.assert_array_equal(stored[:, 320:, :], before[:, 320:, :])
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("examples_palette.dcm", {"header:StudyDate", "header:PatientID", "header:InstitutionName"}),
+        ("US1_UNCR.dcm", {"header:InstitutionName"}),
+    ],
+)
+def test_pydicom_ultrasounds_palette_and_rgb(name: str, expected: set[str], ocr: OcrEngine, tmp_path: Path) -> None:
+    """Palette colour (written back as RGB) and plain RGB ultrasounds from pydicom's test files."""
+    from pydicom.data import get_testdata_file
+    from pydicom.pixels import apply_color_lut
+
+    path = get_testdata_file(name)
+    original = pydicom.dcmread(path)
+    matcher = PhiMatcher.from_dataset(original)
+    shown = decode_stored(original)
+    if original.PhotometricInterpretation == "PALETTE COLOR":
+        shown = apply_color_lut(shown, original)
+    before = {r for b in ocr.detect(to_uint8(shown[0])) for r in matcher.match(b.text)}
+    assert expected <= before, before
+
+    ds = pydicom.dcmread(path)
+    report = clean_pixels(ds, PixelRequest(), ocr=ocr)
+    assert report.changed and report.pixels_cleaned
+    ds.save_as(tmp_path / "out.dcm")
+    written = pydicom.dcmread(tmp_path / "out.dcm")
+    assert written.PhotometricInterpretation == "RGB" and "RedPaletteColorLookupTableData" not in written
+    assert _ocr_phi(ocr, written, matcher, [0]) == []
