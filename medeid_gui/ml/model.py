@@ -1,0 +1,164 @@
+"""The trained method as one object: load, verify, run the networks on working images.
+
+Why: ``deidentify`` and the GUI want "the model" — identity map, semantic code, compensation —
+without caring that it is stored as three sha256-checked files:
+
+* ``medeid-identity.pt``    ReID encoder + distilled identity-map head
+* ``medeid-semantic.pt``    semantic encoder (the MFM role) or a timm adapter's projection
+* ``medeid-compensator.pt`` MDL decoupler + compensator (+ the no-MDL ablation's compensator)
+
+Each file holds ``{"config": {...}, "<part>": state_dict, ...}`` and is loaded with
+``torch.load(weights_only=True)`` after its sha256 is checked against ``models/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medeid_gui.ml.nets import FEAT, WORK_SIZE, nets
+
+IDENTITY_FILE = "medeid-identity.pt"
+SEMANTIC_FILE = "medeid-semantic.pt"
+COMPENSATOR_FILE = "medeid-compensator.pt"
+WEIGHT_FILES = (IDENTITY_FILE, SEMANTIC_FILE, COMPENSATOR_FILE)
+
+
+@dataclass
+class MedeidModel:
+    """All networks of the method, on one device, in eval mode."""
+
+    reid: Any
+    idmap: Any
+    encoder: Any
+    decoupler: Any
+    compensator: Any
+    compensator_raw: Any | None = None  #: no-MDL ablation (fed raw features)
+    device: str = "cpu"
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def modules(self) -> list[Any]:
+        return [m for m in (self.reid, self.idmap, self.encoder, self.decoupler, self.compensator,
+                            self.compensator_raw) if m is not None]
+
+    def to(self, device: str) -> MedeidModel:
+        for m in self.modules():
+            m.to(device)
+        self.device = device
+        return self
+
+    def eval(self) -> MedeidModel:
+        for m in self.modules():
+            m.eval()
+        return self
+
+    # -- torch-level steps (inputs: (B, 1, R, R) tensors in [0, 1] on self.device)
+
+    def identity_logits(self, x):
+        """(B, GRID, GRID) identity relevance logits from the distilled head."""
+        return self.idmap(x)
+
+    def features(self, x):
+        """Semantic features, divided by the training-set scale the decoupler was trained on."""
+        return self.encoder(x) / float(self.config.get("feature_scale", 1.0))
+
+    def semantic_code(self, f):
+        """Decoupled semantic code s (posterior mean) from features."""
+        s, _ = self.decoupler.encode_s(f, sample=False)
+        return s
+
+    def compensate(self, x, mask, code, noise, *, raw: bool = False):
+        net = self.compensator_raw if raw else self.compensator
+        if net is None:
+            raise RuntimeError("this model has no no-MDL compensator (ablation not trained)")
+        return net(x, mask, code, noise)
+
+
+def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True) -> MedeidModel:
+    """Untrained networks (for training)."""
+    from medeid_gui.ml.adapters import build_backbone
+    from medeid_gui.ml.nets import FEAT_CH
+
+    N = nets()
+    return MedeidModel(
+        reid=N.ReIDNet(n_ids), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
+        decoupler=N.Decoupler(n_ids), compensator=N.Compensator(),
+        compensator_raw=N.Compensator(code_ch=FEAT_CH) if with_raw else None,
+        config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone},
+    )
+
+
+def _strip(sd: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """Drop training-only parameters (classifiers over training patients)."""
+    return {k: v for k, v in sd.items() if not k.startswith(prefixes)}
+
+
+def export_states(model: MedeidModel, extra_config: dict[str, Any] | None = None) -> dict[str, dict]:
+    """File name -> state to save. Training-only heads that name training patients are dropped."""
+    cfg = {**model.config, **(extra_config or {})}
+    enc = model.encoder
+    enc_sd = enc.trainable_state() if hasattr(enc, "trainable_state") else enc.state_dict()
+    comp = {"config": cfg, "decoupler": _strip(model.decoupler.state_dict(), ("adv", "id_fc")),
+            "compensator": model.compensator.state_dict()}
+    if model.compensator_raw is not None:
+        comp["compensator_raw"] = model.compensator_raw.state_dict()
+    return {
+        IDENTITY_FILE: {"config": cfg, "reid": _strip(model.reid.state_dict(), ("classifier",)),
+                        "idmap": model.idmap.state_dict()},
+        SEMANTIC_FILE: {"config": cfg, "encoder": enc_sd},
+        COMPENSATOR_FILE: comp,
+    }
+
+
+def load_model(models: str | Path | None = None, device: str | None = None) -> MedeidModel:
+    """Load and verify the shipped (or a site's) weights; raises ``WeightsError`` on mismatch."""
+    from medeid_gui._resources import models_dir
+    from medeid_gui.ml.adapters import build_backbone
+    from medeid_gui.ml.device import pick_device
+    from medeid_gui.ml.nets import FEAT_CH
+    from medeid_gui.ml.weights import WeightsError, load_state
+
+    root = Path(models) if models is not None else models_dir()
+    ident = load_state(root, IDENTITY_FILE)
+    sem = load_state(root, SEMANTIC_FILE)
+    comp = load_state(root, COMPENSATOR_FILE)
+    cfg = dict(comp.get("config", {}))
+    if cfg.get("work_size") != WORK_SIZE or cfg.get("feat") != FEAT:
+        raise WeightsError(f"weights in {root} were made for another network layout: {cfg}")
+    N = nets()
+    reid = N.ReIDNet(0)
+    reid.load_state_dict(ident["reid"])
+    idmap = N.IdentityMapHead()
+    idmap.load_state_dict(ident["idmap"])
+    encoder = build_backbone(cfg.get("backbone", "medeid"))
+    encoder.load_state_dict(sem["encoder"], strict=not hasattr(encoder, "trainable_state"))
+    dec = N.Decoupler(0)
+    missing, unexpected = dec.load_state_dict(comp["decoupler"], strict=False)
+    if unexpected or any(not k.startswith(("adv", "id_fc")) for k in missing):
+        raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "
+                           f"unexpected {unexpected}")
+    compensator = N.Compensator()
+    compensator.load_state_dict(comp["compensator"])
+    raw = None
+    if "compensator_raw" in comp:
+        raw = N.Compensator(code_ch=FEAT_CH)
+        raw.load_state_dict(comp["compensator_raw"])
+    model = MedeidModel(reid, idmap, encoder, dec, compensator, raw, config=cfg)
+    return model.to(pick_device(device)).eval()
+
+
+_default: dict[tuple[str, str | None], MedeidModel] = {}
+_lock = threading.Lock()
+
+
+def default_model(device: str | None = None) -> MedeidModel:
+    """The shipped model, loaded once per process (thread-safe)."""
+    from medeid_gui._resources import models_dir
+
+    key = (str(models_dir()), device)
+    with _lock:
+        if key not in _default:
+            _default[key] = load_model(device=device)
+        return _default[key]
