@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "attacker": "medeid_gui.lab.attacker_cmd",
     "tasks": "medeid_gui.lab.tasks_cmd",
     "evaluate": "medeid_gui.lab.evaluate_cmd",
-    # the method helper (issue 5) adds: "train": "medeid_gui.lab.train_method",
+    "train": "medeid_gui.lab.train_method",
 }
 
 

@@ -58,7 +58,7 @@ def nets() -> SimpleNamespace:
     class ReIDNet(nn.Module):
         """Identity embedding; cosine classifier over training patients during training only."""
 
-        def __init__(self, n_ids: int = 0, width: int = 24, emb: int = EMB_DIM) -> None:
+        def __init__(self, n_ids: int = 0, width: int = 16, emb: int = EMB_DIM) -> None:
             super().__init__()
             w = width
             self.body = nn.Sequential(

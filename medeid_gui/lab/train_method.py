@@ -1,0 +1,606 @@
+"""``medeid ml train``: train the method's networks (identity, semantics, MDL, compensation).
+
+Stages, each resumable (checkpoint every ``--ckpt-every`` steps in ``--work``):
+
+1. ``reid``   pipeline ReID encoder, cosine-margin softmax over training patients (P x K batches)
+2. ``idmap``  identity-map targets = SmoothGrad |grad x (x - blur x)| of the ReID similarity to the
+              patient's other images, pooled per patch; a fast head distilled onto them
+3. ``ssl``    semantic encoder pre-trained by masked-patch reconstruction (skipped, except for
+              the projection, when ``--backbone timm:...`` brings a foundation model)
+4. ``mdl``    decoupler: s pays a KL rate, carries the findings (finding head), hides identity
+              (adversary behind gradient reversal); i + identity head; (s, i) -> features
+5. ``comp``   compensators (from s, and the no-MDL ablation's from raw features): L1 in the
+              blocked patches (lesions weighted), findings kept (finding head on s of the output),
+              identity pushed away (ReID cosine to the source above a margin is penalised)
+
+Reproducible: every random draw of step ``k`` of stage ``j`` comes from a generator seeded by
+``(seed, j, k)``, so a resumed run takes the same batches as an uninterrupted one. CUDA is used
+when present (``--device`` to force). Writes the three weight files + manifest entries into
+``--out`` (default: the project's ``models/``) and ``medeid-training.json`` with the config,
+timings and validation metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HELP = "train the de-identification method (ReID, identity map, semantic encoder, MDL, compensator)"
+
+STAGES = ("reid", "idmap", "ssl", "mdl", "comp")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    work: str
+    seed: int = 0
+    device: str | None = None
+    backbone: str = "medeid"
+    scale: float = 1.0  #: multiplies every stage's step count
+    batch: int = 24
+    ssl_batch: int = 16
+    comp_batch: int = 8
+    steps: dict[str, int] = field(default_factory=lambda: {
+        "reid": 1200, "idmap": 500, "ssl": 900, "mdl": 1000, "comp": 1500})
+    lr: float = 2e-3
+    beta_rate: float = 0.003  #: weight of the KL rate of s (nats)
+    lam_adv: float = 0.5  #: identity adversary on s (gradient reversal strength)
+    lam_id_comp: float = 1.0  #: compensator identity push-away weight
+    id_margin: float = 0.3  #: cosine to the source above this is penalised
+    lesion_weight: float = 4.0
+    ckpt_every: int = 100
+    threads: int | None = None
+
+    def stage_steps(self, name: str) -> int:
+        return max(1, int(round(self.steps[name] * self.scale)))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a generated cohort folder (its train split is used) or a folder "
+                                "of DICOM files (PatientID = identity label)")
+    p.add_argument("--out", default=None, help="where the weights go (default: models/)")
+    p.add_argument("--work", default=None, help="checkpoint folder (default: OUT/.train-work)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: best available)")
+    p.add_argument("--backbone", default="medeid",
+                   help="semantic encoder: 'medeid' (pre-trained here) or 'timm:ARCH:CHECKPOINT'")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply every stage's steps (1.0 = default size, ~1 h on 2 CPU cores)")
+    p.add_argument("--steps", default="",
+                   help="per-stage step counts before --scale, e.g. 'reid=600,comp=800' "
+                        f"(stages: {', '.join(STAGES)})")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--fresh", action="store_true", help="ignore checkpoints in --work")
+
+
+def run(args: argparse.Namespace) -> int:
+    from medeid_gui._resources import models_dir
+
+    out = Path(args.out) if args.out else models_dir()
+    cfg = TrainConfig(data=str(args.data), out=str(out),
+                      work=str(args.work or (out / ".train-work")), seed=args.seed,
+                      device=args.device, backbone=args.backbone, scale=args.scale,
+                      threads=args.threads)
+    try:
+        cfg.steps.update(parse_steps(args.steps))
+        summary = train(cfg, fresh=args.fresh, log=lambda m: print(m, flush=True))
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"medeid ml train: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary["metrics"], indent=1))
+    return 0
+
+
+def parse_steps(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, num = item.partition("=")
+        if name not in STAGES or not num.strip().isdigit():
+            raise ValueError(f"bad --steps item {item!r}; use STAGE=N with STAGE in {STAGES}")
+        out[name] = int(num)
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _gen(seed: int, stage: int, step: int):
+    import torch
+
+    g = torch.Generator()
+    g.manual_seed(int(np.random.default_rng([seed, stage, step]).integers(0, 2**62)))
+    return g, np.random.default_rng([seed, stage, step, 1])
+
+
+def _pk_batch(rng: np.random.Generator, patients: np.ndarray, p: int, k: int) -> np.ndarray:
+    ids = np.unique(patients)
+    chosen = rng.choice(ids, size=min(p, len(ids)), replace=False)
+    out = []
+    for c in chosen:
+        idx = np.flatnonzero(patients == c)
+        out.extend(rng.choice(idx, size=k, replace=len(idx) < k))
+    return np.array(out)
+
+
+def _augment(x, g):
+    """Acquisition-like jitter: small shift/scale/rotation, gamma, noise (not identity)."""
+    import torch
+    import torch.nn.functional as F
+
+    b = x.shape[0]
+    r = torch.rand(b, 5, generator=g).to(x.device)
+    ang = (r[:, 0] - 0.5) * 0.1
+    sc = 1.0 + (r[:, 1] - 0.5) * 0.1
+    tx, ty = (r[:, 2] - 0.5) * 0.1, (r[:, 3] - 0.5) * 0.1
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    y = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    gamma = (0.8 + 0.4 * r[:, 4]).view(b, 1, 1, 1)
+    y = y.clamp(1e-4, 1).pow(gamma)
+    return (y + 0.01 * torch.randn(y.shape, generator=g).to(x.device)).clamp(0, 1)
+
+
+def _blur(x, k: int = 9):
+    import torch.nn.functional as F
+
+    return F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, 1)
+
+
+def _masks_for(idmap_logits, rng: np.random.Generator, device, *, random_frac: float = 0.5):
+    """Training masks: p mixture (30 % full blocking), identity-ranked or random order."""
+    import torch
+
+    from medeid_gui.ml.nets import GRID, WORK_SIZE
+    from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
+
+    b = idmap_logits.shape[0]
+    scores = idmap_logits.detach().float().cpu().numpy()
+    out = np.zeros((b, WORK_SIZE, WORK_SIZE), np.float32)
+    ps = np.where(rng.random(b) < 0.3, 1.0, rng.uniform(0.05, 1.0, b))
+    for j in range(b):
+        seed = int(rng.integers(0, 2**31))
+        order = random_order(GRID * GRID, seed) if rng.random() < random_frac else \
+            rank_patches(scores[j], seed)
+        out[j] = upsample_grid(grid_mask(order, float(ps[j]), GRID), (WORK_SIZE, WORK_SIZE))
+    return torch.from_numpy(out)[:, None].to(device), torch.from_numpy(ps.astype(np.float32)).to(device)
+
+
+def verification_auc(emb: np.ndarray, labels: np.ndarray) -> float:
+    """AUC of cosine similarity for same-patient vs different-patient pairs (all pairs)."""
+    sim = emb @ emb.T
+    iu = np.triu_indices(len(emb), 1)
+    s = sim[iu]
+    same = (labels[:, None] == labels[None, :])[iu]
+    if same.all() or not same.any():
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    n1 = same.sum()
+    n0 = len(s) - n1
+    return float((ranks[same].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def binary_auc(score: np.ndarray, y: np.ndarray) -> float:
+    y = y.astype(bool)
+    if y.all() or not y.any():
+        return float("nan")
+    order = np.argsort(score, kind="mergesort")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(1, len(score) + 1)
+    n1 = y.sum()
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+
+
+# --------------------------------------------------------------------------- checkpointing
+
+
+class Checkpoint:
+    """One file per run: finished stages, current stage/step, module + optimiser states."""
+
+    def __init__(self, work: Path, cfg: TrainConfig, fresh: bool) -> None:
+        import torch
+
+        self.path = work / "checkpoint.pt"
+        self.state: dict[str, Any] = {"done": [], "stage": None, "step": 0, "model": {},
+                                      "opt": None, "extra": {}, "metrics": {}, "seconds": {}}
+        work.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file() and not fresh:
+            st = torch.load(self.path, map_location="cpu", weights_only=False)
+            if st.get("config") != _cfg_key(cfg):
+                raise RuntimeError(f"checkpoint {self.path} belongs to another configuration; "
+                                   "use --fresh or another --work folder")
+            self.state = st
+        self.state["config"] = _cfg_key(cfg)
+
+    def save(self, model, stage: str, step: int, opt) -> None:
+        import torch
+
+        self.state.update(stage=stage, step=step, opt=opt.state_dict() if opt else None,
+                          model=_model_states(model))
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(self.state, tmp)
+        tmp.replace(self.path)
+
+
+def _cfg_key(cfg: TrainConfig) -> dict:
+    d = asdict(cfg)
+    for k in ("out", "work", "device", "threads", "ckpt_every"):
+        d.pop(k, None)
+    return d
+
+
+def _model_states(model) -> dict:
+    names = ("reid", "idmap", "encoder", "decoupler", "compensator", "compensator_raw")
+    return {n: getattr(model, n).state_dict() for n in names if getattr(model, n) is not None}
+
+
+def _load_model_states(model, states: dict) -> None:
+    for n, sd in states.items():
+        getattr(model, n).load_state_dict(sd)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train(cfg: TrainConfig, *, fresh: bool = False, log=print) -> dict[str, Any]:
+    import torch
+
+    from medeid_gui.lab.method_data import is_cohort, load_cohort, load_training_data
+    from medeid_gui.ml.device import pick_device
+    from medeid_gui.ml.model import export_states, new_model
+    from medeid_gui.ml.weights import save_state
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    t_load = time.perf_counter()
+    data = load_training_data(cfg.data, "train")
+    val = load_cohort(cfg.data, "val") if is_cohort(cfg.data) else None
+    log(f"data: {data.source}: {len(data)} images, {data.n_ids} patients "
+        f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
+    torch.manual_seed(cfg.seed)
+    model = new_model(data.n_ids, cfg.backbone, with_raw=True).to(device)
+    ck = Checkpoint(Path(cfg.work), cfg, fresh)
+    if ck.state["model"]:
+        _load_model_states(model, ck.state["model"])
+        log(f"resuming: done {ck.state['done']}, at {ck.state['stage']} step {ck.state['step']}")
+    X = torch.from_numpy(data.images)[:, None]
+    stages = {"reid": _stage_reid, "idmap": _stage_idmap, "ssl": _stage_ssl, "mdl": _stage_mdl,
+              "comp": _stage_comp}
+    for j, name in enumerate(STAGES):
+        if name in ck.state["done"]:
+            continue
+        t0 = time.perf_counter()
+        start = ck.state["step"] if ck.state["stage"] == name else 0
+        stages[name](model, data, X, cfg, j, start, ck, device, log)
+        ck.state["done"].append(name)
+        ck.state["seconds"][name] = ck.state["seconds"].get(name, 0.0) + time.perf_counter() - t0
+        ck.save(model, name, cfg.stage_steps(name), None)
+        log(f"stage {name} done in {time.perf_counter() - t0:.0f} s")
+    model.config["feature_scale"] = ck.state["extra"].get("feature_scale", 1.0)
+    model.eval()
+    metrics = evaluate_trained(model, data, val, cfg, device)
+    ck.state["metrics"] = metrics
+    ck.save(model, "done", 0, None)
+    extra = {"train_config": _cfg_key(cfg), "data": data.source, "n_train_images": len(data),
+             "n_train_patients": data.n_ids}
+    out = Path(cfg.out)
+    model.to("cpu")
+    cards = {"medeid-identity.pt": "medeid-identity.md", "medeid-semantic.pt": "medeid-semantic.md",
+             "medeid-compensator.pt": "medeid-compensator.md"}
+    for fname, state in export_states(model, extra).items():
+        save_state(out, fname, state, model=fname[:-3], card=cards[fname])
+    summary = {"config": asdict(cfg), "data": data.source, "device": device,
+               "seconds": ck.state["seconds"], "metrics": metrics,
+               "torch": torch.__version__}
+    (out / "medeid-training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
+def _loop(name, model, cfg, j, start, ck, modules, params, step_fn, log):
+    import torch
+
+    n = cfg.stage_steps(name)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: min(1.0, (k + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(k, n) / n)))
+    if start and ck.state.get("opt"):
+        opt.load_state_dict(ck.state["opt"])
+        for _ in range(start):
+            sched.step()
+    for m in modules:
+        m.train()
+    t0 = time.perf_counter()
+    for step in range(start, n):
+        g, rng = _gen(cfg.seed, j, step)
+        loss, parts = step_fn(g, rng, step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        sched.step()
+        if (step + 1) % cfg.ckpt_every == 0 or step + 1 == n:
+            ck.save(model, name, step + 1, opt)
+            rate = (step + 1 - start) / max(time.perf_counter() - t0, 1e-9)
+            log(f"[{name}] {step + 1}/{n} loss {loss.item():.4f} "
+                + " ".join(f"{k} {v:.3f}" for k, v in parts.items()) + f" ({rate:.1f} it/s)")
+    for m in modules:
+        m.eval()
+
+
+def _stage_reid(model, data, X, cfg, j, start, ck, device, log):
+    import torch
+    import torch.nn.functional as F
+
+    reid = model.reid
+
+    def step(g, rng, k):
+        idx = _pk_batch(rng, data.patients, max(2, cfg.batch // 4), 4)
+        x = _augment(X[idx].to(device), g)
+        y = torch.from_numpy(data.patients[idx]).to(device)
+        cos = reid.logits(reid(x), scale=1.0)
+        margin = F.one_hot(y, cos.shape[1]) * 0.25
+        loss = F.cross_entropy(16.0 * (cos - margin), y)
+        return loss, {"acc": (cos.argmax(1) == y).float().mean().item()}
+
+    _loop("reid", model, cfg, j, start, ck, [reid], list(reid.parameters()), step, log)
+
+
+def identity_targets(model, data, X, cfg, device, n_noise: int = 2):
+    """(N, GRID, GRID) attribution of ReID similarity to the patient's other images."""
+    import torch
+    import torch.nn.functional as F
+
+    from medeid_gui.ml.nets import GRID
+
+    reid = model.reid.eval()
+    with torch.no_grad():
+        emb = torch.cat([reid(X[i:i + 64].to(device)) for i in range(0, len(X), 64)])
+    targets = torch.zeros(len(X), GRID, GRID)
+    g = torch.Generator().manual_seed(cfg.seed + 17)
+    for i0 in range(0, len(X), 32):
+        idx = np.arange(i0, min(i0 + 32, len(X)))
+        anchors = []
+        for i in idx:
+            same = np.flatnonzero((data.patients == data.patients[i]) & (np.arange(len(X)) != i))
+            a = emb[same].mean(0) if len(same) else emb[i]
+            anchors.append(F.normalize(a, dim=0))
+        anchors = torch.stack(anchors)
+        x0 = X[idx].to(device)
+        base = _blur(x0)
+        acc = torch.zeros(len(idx), 1, x0.shape[2], x0.shape[3], device=device)
+        for _ in range(n_noise):
+            x = (x0 + 0.02 * torch.randn(x0.shape, generator=g).to(device)).requires_grad_(True)
+            sim = (reid(x) * anchors).sum()
+            (grad,) = torch.autograd.grad(sim, x)
+            acc += (grad * (x0 - base)).abs()
+        targets[idx] = F.adaptive_avg_pool2d(acc, GRID)[:, 0].cpu()
+    targets = targets.flatten(1)
+    return (targets / targets.sum(1, keepdim=True).clamp_min(1e-12)).view(-1, GRID, GRID)
+
+
+def _stage_idmap(model, data, X, cfg, j, start, ck, device, log):
+    import torch
+
+    if "idmap_targets" not in ck.state["extra"]:
+        t0 = time.perf_counter()
+        ck.state["extra"]["idmap_targets"] = identity_targets(model, data, X, cfg, device)
+        log(f"[idmap] attribution targets for {len(X)} images in {time.perf_counter() - t0:.0f} s")
+    T = ck.state["extra"]["idmap_targets"]
+    head = model.idmap
+
+    def step(g, rng, k):
+        idx = rng.choice(len(X), size=min(cfg.batch, len(X)), replace=False)
+        x = X[idx].to(device)
+        t = T[idx].to(device).flatten(1)
+        logp = torch.log_softmax(head(x).flatten(1), 1)
+        loss = -(t * logp).sum(1).mean() + (t * t.clamp_min(1e-12).log()).sum(1).mean()  # KL
+        return loss, {}
+
+    _loop("idmap", model, cfg, j, start, ck, [head], list(head.parameters()), step, log)
+
+
+def _patch_mask(b: int, ratio: float, g, device):
+    import torch
+    import torch.nn.functional as F
+
+    from medeid_gui.ml.nets import GRID, WORK_SIZE
+
+    m = (torch.rand(b, 1, GRID, GRID, generator=g) < ratio).float()
+    return F.interpolate(m, size=(WORK_SIZE, WORK_SIZE), mode="nearest").to(device)
+
+
+def _stage_ssl(model, data, X, cfg, j, start, ck, device, log):
+    import torch
+
+    from medeid_gui.ml.nets import nets
+
+    enc = model.encoder
+    if hasattr(enc, "trainable_state"):
+        log("[ssl] foundation-model backbone: no self-supervised pre-training (projection is "
+            "trained with the decoupler)")
+        return
+    dec = nets().MaskedDecoder().to(device)
+
+    def step(g, rng, k):
+        idx = rng.choice(len(X), size=min(cfg.ssl_batch, len(X)), replace=False)
+        x = _augment(X[idx].to(device), g)
+        m = _patch_mask(len(idx), 0.6, g, device)
+        rec = dec(enc(x * (1 - m)))
+        err = (rec - x).pow(2)
+        loss = (err * m).sum() / m.sum().clamp_min(1) + 0.1 * (err * (1 - m)).mean()
+        return loss, {}
+
+    _loop("ssl", model, cfg, j, start, ck, [enc, dec], list(enc.parameters()) + list(dec.parameters()),
+          step, log)
+
+
+def _finding_losses(dec, s, findings, lesions):
+    import torch.nn.functional as F
+
+    loc, img = dec.findings(s)
+    return F.binary_cross_entropy_with_logits(img, findings) + \
+        F.binary_cross_entropy_with_logits(loc, lesions) * 4.0
+
+
+def _stage_mdl(model, data, X, cfg, j, start, ck, device, log):
+    import torch
+    import torch.nn.functional as F
+
+    enc, dec = model.encoder, model.decoupler
+    with torch.no_grad():
+        enc.eval()
+        fstd = torch.cat([enc(X[i:i + 64].to(device)) for i in range(0, min(len(X), 256), 64)]).std()
+    params = list(dec.parameters()) + ([p for p in enc.parameters() if p.requires_grad]
+                                       if hasattr(enc, "trainable_state") else [])
+
+    def step(g, rng, k):
+        idx = _pk_batch(rng, data.patients, max(2, cfg.batch // 4), 4)
+        x = _augment(X[idx].to(device), g)
+        y = torch.from_numpy(data.patients[idx]).to(device)
+        f = enc(x)
+        if not hasattr(enc, "trainable_state"):
+            f = f.detach()
+        f = f / fstd
+        s, rate = dec.encode_s(f, sample=True)
+        i = dec.encode_i(f)
+        l_rec = F.mse_loss(dec.decode_f(s, i), f)
+        l_id = F.cross_entropy(dec.id_fc(F.normalize(i, dim=1)) * 1.0, y)
+        warm = min(1.0, k / 200)
+        l_adv = F.cross_entropy(dec.adversary(s, cfg.lam_adv * warm), y)
+        loss = l_rec + l_id + l_adv + cfg.beta_rate * rate.mean()
+        parts = {"rec": l_rec.item(), "id": l_id.item(), "adv": l_adv.item(), "rate": rate.mean().item()}
+        if data.findings is not None:
+            l_find = _finding_losses(dec, s, torch.from_numpy(data.findings[idx]).to(device),
+                                     torch.from_numpy(data.lesions[idx]).to(device))
+            loss = loss + l_find
+            parts["find"] = l_find.item()
+        return loss, parts
+
+    _loop("mdl", model, cfg, j, start, ck, [dec], params, step, log)
+    model.config["feature_scale"] = float(fstd)
+    ck.state["extra"]["feature_scale"] = float(fstd)
+
+
+def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
+    import torch
+    import torch.nn.functional as F
+
+    enc, dec, reid, idmap = model.encoder, model.decoupler, model.reid, model.idmap
+    fscale = ck.state["extra"].get("feature_scale", 1.0)
+    model.config["feature_scale"] = fscale
+    for m in (enc, dec, reid, idmap):
+        m.eval()
+        for q in m.parameters():
+            q.requires_grad_(False)
+    comps = [model.compensator, model.compensator_raw]
+    Lp = torch.from_numpy(data.lesion_px)[:, None] if data.lesion_px is not None else None
+
+    def step(g, rng, k):
+        idx = rng.choice(len(X), size=min(cfg.comp_batch, len(X)), replace=False)
+        x = X[idx].to(device)
+        with torch.no_grad():
+            f = enc(x) / fscale
+            s = dec.encode_s(f, sample=False)[0]
+            e_src = reid(x)
+            mask, ps = _masks_for(idmap(x), rng, device)
+        noise = torch.randn(x.shape, generator=g).to(device)
+        w = 1.0 + (cfg.lesion_weight * Lp[idx].to(device) if Lp is not None else 0.0)
+        total, parts = 0.0, {}
+        for tag, comp, code in (("s", comps[0], s), ("raw", comps[1], f)):
+            fill = comp(x, mask, code, noise)
+            y = x * (1 - mask) + fill * mask
+            l_rec = ((fill - x).abs() * mask * w).sum() / (mask * w).sum().clamp_min(1)
+            cos = (reid(y) * e_src).sum(1)
+            l_id = F.relu(cos - cfg.id_margin).mean()
+            loss = l_rec + cfg.lam_id_comp * l_id
+            if data.findings is not None:
+                s_y = dec.encode_s(enc(y) / fscale, sample=False)[0]
+                loss = loss + 0.2 * _finding_losses(
+                    dec, s_y, torch.from_numpy(data.findings[idx]).to(device),
+                    torch.from_numpy(data.lesions[idx]).to(device))
+            total = total + loss
+            parts[f"rec_{tag}"] = l_rec.item()
+            parts[f"cos_{tag}"] = cos.mean().item()
+        return total, parts
+
+    params = list(comps[0].parameters()) + list(comps[1].parameters())
+    _loop("comp", model, cfg, j, start, ck, comps, params, step, log)
+    for m in (enc, dec, reid, idmap):
+        for q in m.parameters():
+            q.requires_grad_(True)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def evaluate_trained(model, data, val, cfg, device) -> dict[str, Any]:
+    """Validation figures for the model cards (patient-disjoint val split when a cohort)."""
+    import torch
+
+    from medeid_gui.ml.nets import GRID, WORK_SIZE
+    from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
+
+    ev = val if val is not None else data
+    X = torch.from_numpy(ev.images)[:, None].to(device)
+    out: dict[str, Any] = {"split": "val" if val is not None else "train (no val split)",
+                           "n_images": len(ev)}
+    fscale = model.config.get("feature_scale", 1.0)
+    with torch.no_grad():
+        emb = torch.cat([model.reid(X[i:i + 64]) for i in range(0, len(X), 64)]).cpu().numpy()
+        out["reid_verification_auc"] = verification_auc(emb, ev.patients)
+        f = torch.cat([model.encoder(X[i:i + 64]) for i in range(0, len(X), 64)]) / fscale
+        s = model.decoupler.encode_s(f)[0]
+        rate = model.decoupler.encode_s(f)[1]
+        out["rate_nats_per_image"] = float(rate.mean())
+        if ev.findings is not None:
+            _, img = model.decoupler.findings(s)
+            out["finding_auc_from_s"] = {n: binary_auc(img[:, c].cpu().numpy(), ev.findings[:, c])
+                                         for c, n in enumerate(("nodule", "effusion", "opacity"))}
+        # identity left in s vs in raw features: verification AUC of pooled codes (probe-free)
+        def pooled(t):
+            v = torch.cat([t.mean((2, 3)), t.flatten(1)], 1)
+            v = v - v.mean(0, keepdim=True)
+            return torch.nn.functional.normalize(v, dim=1).cpu().numpy()
+        out["verification_auc_raw_features"] = verification_auc(pooled(f), ev.patients)
+        out["verification_auc_semantic_code"] = verification_auc(pooled(s), ev.patients)
+        # identity map: own-ReID similarity to the unaltered image after grey-filling 25 %
+        logits = model.idmap(X)
+        for name in ("identity", "random"):
+            sims = []
+            for j in range(len(X)):
+                order = rank_patches(logits[j].cpu().numpy(), j) if name == "identity" else \
+                    random_order(GRID * GRID, j)
+                m = torch.from_numpy(upsample_grid(grid_mask(order, 0.25, GRID),
+                                                   (WORK_SIZE, WORK_SIZE)).astype(np.float32)).to(device)
+                xb = X[j:j + 1] * (1 - m) + X[j:j + 1].mean() * m
+                sims.append(float((model.reid(xb) * model.reid(X[j:j + 1])).sum()))
+            out[f"own_reid_cos_after_grey_25pct_{name}"] = float(np.mean(sims))
+        # compensation at p = 0.5 and 1: L1 in blocked patches, own-ReID cosine to the source
+        for p in (0.5, 1.0):
+            rec, cos = [], []
+            for j in range(len(X)):
+                order = rank_patches(logits[j].cpu().numpy(), j)
+                m = torch.from_numpy(upsample_grid(grid_mask(order, p, GRID),
+                                                   (WORK_SIZE, WORK_SIZE)).astype(np.float32)).to(device)[None, None]
+                noise = torch.from_numpy(np.random.default_rng([j, 3]).standard_normal(
+                    (WORK_SIZE, WORK_SIZE)).astype(np.float32))[None, None].to(device)
+                fill = model.compensator(X[j:j + 1], m, s[j:j + 1], noise)
+                y = X[j:j + 1] * (1 - m) + fill * m
+                rec.append(float(((fill - X[j:j + 1]).abs() * m).sum() / m.sum()))
+                cos.append(float((model.reid(y) * model.reid(X[j:j + 1])).sum()))
+            out[f"comp_p{p:g}_l1_blocked"] = float(np.mean(rec))
+            out[f"comp_p{p:g}_own_reid_cos"] = float(np.mean(cos))
+    return out
