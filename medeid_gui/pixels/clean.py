@@ -271,7 +271,12 @@ def clean_pixels(
         fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))
 
     if request.privacy > 0:
-        work = _apply_privacy(ds, work, request, rules, engine)
+        try:
+            work = _apply_privacy(ds, work, request, rules, engine)
+        except PixelCleanError:
+            raise
+        except Exception as exc:  # model weights missing, device errors...: say so, keep ds as is
+            raise PixelCleanError(f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}") from exc
         report.visual_features_cleaned = True
 
     if work.shape == original.shape and np.array_equal(work, original):
@@ -285,9 +290,14 @@ def clean_pixels(
 
 
 def _apply_privacy(
-    ds: Dataset, stored: np.ndarray, request: PixelRequest, rules: ModalityRules, engine: InferenceEngine | None
+    ds: Dataset, stored: np.ndarray, request: PixelRequest, rules: ModalityRules, engine: InferenceEngine | None,
+    *, chunk: int = 32,
 ) -> np.ndarray:
-    """Identity blocking at ``request.privacy`` on every frame, replacing only blocked pixels."""
+    """Identity blocking at ``request.privacy`` on every frame, replacing only blocked pixels.
+
+    Works through the frames in chunks (long cines stay within memory: one chunk of float working
+    images at a time) and writes the blocked pixels into ``stored`` in place.
+    """
     if engine is None:
         from ..ml.engine import default_engine
 
@@ -296,29 +306,33 @@ def _apply_privacy(
     n = stored.shape[0]
     if colour:
         lo, hi = 0.0, 255.0 if stored.dtype == np.uint8 else float(stored.max(initial=1))
-        lum = stored.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        inputs = [np.clip((lum[i] - lo) / (hi - lo), 0.0, 1.0) for i in range(n)]
+        weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     else:
         lo, hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
-        inputs = []
-        for i in range(n):
-            slope, intercept = _rescale(ds, i)
-            modality_values = stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
-            inputs.append(np.clip((modality_values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
-    results = engine.run_batch(inputs, request.privacy, seed=request.seed)
-    out = stored.copy()
     s_lo, s_hi = (0, 255) if colour else stored_range(ds)
-    for i, res in enumerate(results):
-        frame_out, mask = np.asarray(res[0], dtype=np.float64), np.asarray(res[2], dtype=bool)
-        if mask.shape != stored.shape[1:3]:
-            raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
-        values = lo + np.clip(frame_out, 0.0, 1.0) * (hi - lo)
-        if not colour:
-            slope, intercept = _rescale(ds, i)
-            values = (values - intercept) / slope
-        new = np.clip(np.rint(values), s_lo, s_hi).astype(stored.dtype)
+
+    def working(i: int) -> np.ndarray:
         if colour:
-            out[i][mask] = new[mask][:, None]
+            values = stored[i].astype(np.float32) @ weights
         else:
-            out[i][mask] = new[mask]
-    return out
+            slope, intercept = _rescale(ds, i)
+            values = stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
+        return np.clip((values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+    for start in range(0, n, chunk):
+        idx = range(start, min(n, start + chunk))
+        results = engine.run_batch([working(i) for i in idx], request.privacy, seed=request.seed)
+        for i, res in zip(idx, results):
+            frame_out, mask = np.asarray(res[0], dtype=np.float64), np.asarray(res[2], dtype=bool)
+            if mask.shape != stored.shape[1:3]:
+                raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
+            values = lo + np.clip(frame_out[mask], 0.0, 1.0) * (hi - lo)
+            if not colour:
+                slope, intercept = _rescale(ds, i)
+                values = (values - intercept) / slope
+            new = np.clip(np.rint(values), s_lo, s_hi).astype(stored.dtype)
+            if colour:
+                stored[i][mask] = new[:, None]
+            else:
+                stored[i][mask] = new
+    return stored

@@ -131,3 +131,16 @@ def test_request_validation() -> None:
     with pytest.raises(ValueError, match="rectangle"):
         PixelRequest(rectangles=["10,10,-5,5"])
     assert PixelRequest(privacy="0.25", rectangles=[(1, 2, 3, 4)]).rectangles[0].x1 == 4
+
+
+def test_engine_failure_is_a_clear_error_and_keeps_dataset() -> None:
+    from medeid_gui.ml.engine import InferenceEngine
+
+    def broken(frame, p, *, seed=0, model=None):
+        raise RuntimeError("CUDA out of memory")
+
+    ds = pydicom.dcmread(_file("CT_small.dcm"))
+    before = ds.PixelData
+    with pytest.raises(PixelCleanError, match="identity blocking at p=0.5 failed: RuntimeError: CUDA out of memory"):
+        clean_pixels(ds, PixelRequest(privacy=0.5, burned_in="off"), engine=InferenceEngine(deidentify_fn=broken))
+    assert ds.PixelData == before
