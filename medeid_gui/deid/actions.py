@@ -32,6 +32,8 @@ class Action:
 
 def short(value: object) -> str:
     """Printable, bounded form of a value for reports (bytes and sequences summarised)."""
+    if type(value) is str and len(value) <= _MAX and "\n" not in value and "\r" not in value:
+        return value  # the common case, kept cheap: every removed attribute passes here
     if value is None:
         return ""
     if isinstance(value, (bytes, bytearray)):

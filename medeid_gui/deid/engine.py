@@ -93,6 +93,10 @@ _META_REMOVE = {
 _ID_SUFFIXES = ("ID", "Identifier", "Number", "IDs")
 _WELL_KNOWN_UIDS = frozenset(UID_dictionary)
 
+_MARK_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00020012, 0x00020013)
+_MARK_KEYWORDS = {t: get_entry(t)[4] for t in _MARK_TAGS}
+_MARK_NAMES = {t: get_entry(t)[2] for t in _MARK_TAGS}
+_NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
 _REMOVE = object()  #: returned by a clean step that can only remove the value
 _DATE_VRS = frozenset({"DA", "DT", "TM"})
 
@@ -155,8 +159,9 @@ def _name_of(tag: int) -> tuple[str, str]:
 class _Run:
     """State of one ``deidentify`` call (one dataset)."""
 
-    def __init__(self, eng: Deidentifier, ds: Dataset) -> None:
+    def __init__(self, eng: Deidentifier, ds: Dataset, detailed: bool = False) -> None:
         self.eng = eng
+        self.detailed = detailed
         self.ds = ds
         self.ctx: IodContext = iod_context(ds)
         self.actions: list[Action] = []
@@ -178,6 +183,31 @@ class _Run:
             TextCleaner(identifying_tokens(ds)) if eng.needs_cleaner else None
         )
 
+    def take(self, ds: Dataset, tag: int) -> object:
+        """Remove ``tag`` and return a printable form of its old value.
+
+        Removal is the commonest action (whole private blocks); decoding every removed value
+        through pydicom would cost more than the rest of the engine, so by default the raw bytes
+        are shown when they are plain ASCII. ``describe`` asks for fully decoded values.
+        """
+        if self.detailed:
+            old = ds[tag].value
+            del ds[tag]
+            return old
+        item = ds.get_item(tag)
+        del ds[tag]
+        v = getattr(item, "value", None)
+        if isinstance(v, (bytes, bytearray)):
+            vr = getattr(item, "VR", None)
+            if vr in BYTES_VRS or vr in _NUMBER_VRS:
+                return f"<{len(v)} bytes>"
+            try:
+                text = v.decode("ascii").strip(" \0")
+            except UnicodeDecodeError:
+                return f"<{len(v)} bytes>"
+            return text if text.isprintable() else f"<{len(v)} bytes>"
+        return v
+
     # -- recording -------------------------------------------------------------------------
     def record(
         self, path: str, tag: int, action: str, reason: str, old: object = "", new: object = "",
@@ -197,8 +227,7 @@ class _Run:
         rules = self.eng.rules
         privates: list[int] = []
         overlay_groups: set[int] = set()
-        for tag in list(ds.keys()):
-            tag = int(tag)
+        for tag in list(ds.keys()):  # BaseTag: int subclass, the fast path in pydicom's indexing
             group = tag >> 16
             if group & 1:
                 privates.append(tag)
@@ -214,8 +243,7 @@ class _Run:
                 self.remove_pattern(ds, tag, prefix, self.eng.patterns.get("50xxxxxx"), "curve")
                 continue
             if tag & 0xFFFF == 0 and group != 0x0002:
-                old = ds[tag].value
-                del ds[tag]
+                old = self.take(ds, tag)
                 self.record(prefix + f"GroupLength{group:04X}", tag, "X",
                             "group length element: retired, and wrong once attributes change",
                             old, "")
@@ -235,8 +263,7 @@ class _Run:
                     self.walk(item, f"{prefix}{kw}[{i}].", depth + 1, mode)
                 continue
             if not _in_dictionary(tag):
-                old = ds[tag].value
-                del ds[tag]
+                old = self.take(ds, tag)
                 self.record(prefix + tag_str(tag), tag, "X",
                             "not in the DICOM data dictionary: its meaning (and risk) is unknown",
                             old, "", keyword="", name="Unknown attribute")
@@ -284,8 +311,7 @@ class _Run:
                 reason += f" -> {act}: Type {t} in this IOD, removal would break it"
         path = prefix + (rule.keyword or tag_str(tag))
         if act == "X":
-            old = ds[tag].value
-            del ds[tag]
+            old = self.take(ds, tag)
             self.record(path, tag, "X", reason, old, "", rule.keyword, rule.name)
             return
         elem = ds[tag]
@@ -431,8 +457,7 @@ class _Run:
 
     # -- patterns ---------------------------------------------------------------------------
     def remove_pattern(self, ds: Dataset, tag: int, prefix: str, rule: Rule | None, what: str) -> None:
-        old = ds[tag].value
-        del ds[tag]
+        old = self.take(ds, tag)
         reason = "Basic Profile: X (curve data group, (50xx,xxxx))"
         if rule is not None and rule.action == "C":
             reason = "Clean Graphics: retired curve data cannot be cleaned here; removed"
@@ -443,7 +468,7 @@ class _Run:
         data_rule = pats.get("60xx3000")
         clean = data_rule is not None and data_rule.action == "C"
         for g in groups:
-            tags = [int(t) for t in ds.keys() if int(t) >> 16 == g]
+            tags = [t for t in ds.keys() if t >> 16 == g]
             has_data = (g << 16 | 0x3000) in tags
             for t in tags:
                 el = t & 0xFFFF
@@ -457,8 +482,7 @@ class _Run:
                     reason = "rest of the Overlay Plane removed with its Overlay Data (not conformant without it)"
                 else:
                     reason = "overlay plane (data in pixel bits) removed: its content cannot be checked"
-                old = ds[t].value
-                del ds[t]
+                old = self.take(ds, t)
                 self.record(prefix + tag_str(t), t, "X", reason, old, "")
 
     def handle_privates(self, ds: Dataset, tags: list[int], prefix: str) -> None:
@@ -497,9 +521,7 @@ class _Run:
         for t in tags:
             if t in keep:
                 continue
-            elem = ds[t]
-            old = elem.value
-            del ds[t]
+            old = self.take(ds, t)
             reason = ("private attribute (odd group): X" if allow is None else
                       "private attribute not on the safe allowlist: X")
             self.record(prefix + tag_str(t), t, "X", reason, old, "",
@@ -531,6 +553,7 @@ class Deidentifier:
             if Option.RETAIN_SAFE_PRIVATE in self.options
             else None
         )
+        self._method = self.method_description()
         self.needs_cleaner = bool(
             self.options
             & {
@@ -548,13 +571,18 @@ class Deidentifier:
         *,
         pixels_cleaned: bool = False,
         visual_features_cleaned: bool = False,
+        detailed: bool = False,
     ) -> DeidResult:
-        """De-identify ``ds`` **in place** and return it with every decision taken."""
+        """De-identify ``ds`` **in place** and return it with every decision taken.
+
+        ``detailed`` decodes removed values fully for the report (slower; ``describe`` uses it);
+        otherwise removed values are shown from their raw bytes when those are plain ASCII.
+        """
         orig = {
             kw: str(ds.get(kw, "") or "").strip()
             for kw in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
         }
-        run = _Run(self, ds)
+        run = _Run(self, ds, detailed)
         run.walk(ds, "", 0, "")
         self._mark(run, ds, pixels_cleaned, visual_features_cleaned)
         self._file_meta(run, ds)
@@ -563,7 +591,7 @@ class Deidentifier:
 
     def describe(self, ds: Dataset, **kwargs: bool) -> list[Action]:
         """Every decision ``deidentify`` would take, without changing ``ds``."""
-        return self.deidentify(copy.deepcopy(ds), **kwargs).actions
+        return self.deidentify(copy.deepcopy(ds), detailed=True, **kwargs).actions
 
     def method_description(self) -> list[str]:
         """Values of De-identification Method (LO, each at most 64 characters)."""
@@ -585,31 +613,30 @@ class Deidentifier:
         return sorted(codes)
 
     # -- marking -----------------------------------------------------------------------------
-    def _set(self, run: _Run, ds: Dataset, keyword: str, value: object, reason: str) -> None:
-        old = ds.get(keyword)
-        old_v = getattr(ds, keyword) if keyword in ds else ""
-        setattr(ds, keyword, value)
-        tag = int(ds.data_element(keyword).tag)  # type: ignore[union-attr]
-        run.record(keyword, tag, "set", reason, old_v if old is not None else "", ds[tag].value)
+    def _set(self, run: _Run, ds: Dataset, tag: int, vr: str, value: object, reason: str) -> None:
+        # DataElement by tag: much cheaper than setattr-by-keyword, which matters per file
+        old = run.take(ds, tag) if tag in ds else ""
+        ds[tag] = DataElement(tag, vr, value)
+        run.record(_MARK_KEYWORDS[tag], tag, "set", reason, old, value,
+                   keyword=_MARK_KEYWORDS[tag], name=_MARK_NAMES[tag])
 
     def _mark(self, run: _Run, ds: Dataset, pixels_cleaned: bool, visual: bool) -> None:
-        self._set(run, ds, "PatientIdentityRemoved", "YES", "PS3.15 E.1.1: output is de-identified")
-        self._set(run, ds, "DeidentificationMethod", self.method_description(),
+        self._set(run, ds, 0x00120062, "CS", "YES", "PS3.15 E.1.1: output is de-identified")
+        self._set(run, ds, 0x00120063, "LO", self._method,
                   "PS3.15 E.1.1: profile, options and tool")
         seq = Sequence()
         for code, meaning in self.method_codes(pixels_cleaned, visual):
             item = Dataset()
-            item.CodeValue = code
-            item.CodingSchemeDesignator = "DCM"
-            item.CodeMeaning = meaning
+            item[0x00080100] = DataElement(0x00080100, "SH", code)
+            item[0x00080102] = DataElement(0x00080102, "SH", "DCM")
+            item[0x00080104] = DataElement(0x00080104, "LO", meaning)
             seq.append(item)
-        self._set(run, ds, "DeidentificationMethodCodeSequence", seq,
+        self._set(run, ds, 0x00120064, "SQ", seq,
                   "CID 7050 codes of the profile and options applied")
         ltim = "MODIFIED" if self.modified_dates else ("UNMODIFIED" if self.full_dates else "REMOVED")
-        self._set(run, ds, "LongitudinalTemporalInformationModified", ltim,
-                  "PS3.15 E.3.6: how dates were treated")
+        self._set(run, ds, 0x00280303, "CS", ltim, "PS3.15 E.3.6: how dates were treated")
         if pixels_cleaned:
-            self._set(run, ds, "BurnedInAnnotation", "NO", "pixel data cleaned by the caller")
+            self._set(run, ds, 0x00280301, "CS", "NO", "pixel data cleaned by the caller")
 
     def _file_meta(self, run: _Run, ds: Dataset) -> None:
         meta = getattr(ds, "file_meta", None)
@@ -629,12 +656,13 @@ class Deidentifier:
             meta.MediaStorageSOPInstanceUID = sop
             run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U",
                        "kept equal to the new SOP Instance UID", old, sop)
-        for kw, val in (("ImplementationClassUID", IMPLEMENTATION_CLASS_UID),
-                        ("ImplementationVersionName", IMPLEMENTATION_VERSION_NAME)):
-            old = meta.get(kw, "")
-            setattr(meta, kw, val)
-            tag = 0x00020012 if kw == "ImplementationClassUID" else 0x00020013
-            run.record("file_meta." + kw, tag, "set", "this file was written by medeid", old, val)
+        for tag, vr, val in ((0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
+                             (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)):
+            old = meta[tag].value if tag in meta else ""
+            meta[tag] = DataElement(tag, vr, val)
+            run.record("file_meta." + _MARK_KEYWORDS[tag], tag, "set",
+                       "this file was written by medeid", old, val,
+                       keyword=_MARK_KEYWORDS[tag], name=_MARK_NAMES[tag])
 
 
 def deidentify_many(deid: Deidentifier, datasets: Iterable[Dataset]) -> list[DeidResult]:
