@@ -20,7 +20,6 @@ else CUDA > MPS > CPU.  ``import torch`` happens only when a device or model is 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence

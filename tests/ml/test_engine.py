@@ -7,7 +7,6 @@ forced with events instead of hoped for with sleeps; the real method runs in
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 
