@@ -42,7 +42,7 @@ from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, par
 if TYPE_CHECKING:  # pragma: no cover
     from ..ml.engine import InferenceEngine
 
-__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "BURNED_IN_MODES"]
+__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "find_boxes", "BURNED_IN_MODES"]
 
 BURNED_IN_MODES = ("auto", "all", "off")
 
@@ -190,6 +190,73 @@ def _working_window(ds: Dataset, stored: np.ndarray, rules: ModalityRules, sampl
     return float(lo), float(hi)
 
 
+def _find_boxes(
+    ds: Dataset,
+    work: np.ndarray,
+    photometric: str,
+    request: PixelRequest,
+    rules: ModalityRules,
+    check_text: bool,
+    ocr: OcrEngine | None,
+    report: PixelReport,
+) -> list[RedactedBox]:
+    """OCR boxes that match PHI (or all text), the modality's rule bands and the user rectangles."""
+    n, rows, cols = work.shape[0], work.shape[1], work.shape[2]
+    boxes: list[RedactedBox] = []
+    if check_text:
+        sample = sample_indices(n, rules.sample_frames)
+        report.frames_checked = tuple(sample)
+        engine_ocr = ocr or default_ocr()
+        matcher = PhiMatcher.from_dataset(ds)
+        found: list[TextBox] = []
+        for i in sample:
+            found += engine_ocr.detect(_ocr_image(work[i], photometric), frame=i)
+        report.text_lines_seen = len(found)
+        for tb in found:
+            reasons = ("text",) if request.burned_in == "all" else tuple(matcher.match(tb.text))
+            if reasons:
+                r = Rect(tb.x0, tb.y0, tb.x1, tb.y1).padded(rules.padding).clipped(rows, cols)
+                if r is not None:
+                    boxes.append(RedactedBox(r.x0, r.y0, r.x1, r.y1, "ocr", reasons, tb.confidence, tb.frame))
+        if n > len(sample):
+            report.notes.append(f"text detection sampled {len(sample)} of {n} frames; boxes applied to all frames")
+        report.pixels_cleaned = True
+    if request.burned_in != "off":
+        for rect, reason in rule_rects(ds, rows, cols, rules):
+            boxes.append(RedactedBox(rect.x0, rect.y0, rect.x1, rect.y1, "rule", (reason,)))
+    for rect in request.rectangles:
+        c = rect.clipped(rows, cols)
+        if c is None:
+            report.notes.append(f"rectangle {rect} lies outside the {cols}x{rows} image: ignored")
+            continue
+        boxes.append(RedactedBox(c.x0, c.y0, c.x1, c.y1, "user", ("user-rectangle",)))
+    return boxes
+
+
+def find_boxes(
+    ds: Dataset, request: PixelRequest, *, ocr: OcrEngine | None = None, rules: ModalityRules | None = None
+) -> PixelReport:
+    """What :func:`clean_pixels` would redact, without changing ``ds`` (for previews in the GUI).
+
+    The report's ``text_boxes`` are the regions; ``changed`` stays False.
+    """
+    rules = rules or load_rules()
+    report = PixelReport()
+    if not _has_pixels(ds) or _modality(ds) in rules.non_image_modalities:
+        return report
+    try:
+        stored = decode_stored(ds)
+    except PixelWriteError as exc:
+        raise PixelCleanError(str(exc)) from exc
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    if photometric == "PALETTE COLOR":
+        stored = _palette_to_rgb(ds, stored)
+    report.frames = stored.shape[0]
+    check = _should_check_text(ds, request.burned_in, rules)
+    report.text_boxes = tuple(_find_boxes(ds, stored, photometric, request, rules, check, ocr, report))
+    return report
+
+
 # ---- main entry --------------------------------------------------------------------------
 
 
@@ -231,41 +298,12 @@ def clean_pixels(
     except PixelWriteError as exc:
         raise PixelCleanError(str(exc)) from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    n, rows, cols = original.shape[0], original.shape[1], original.shape[2]
-    report.frames = n
+    report.frames = original.shape[0]
     work = original.copy()
     if photometric == "PALETTE COLOR" and (check_text or request.privacy > 0):
         work = _palette_to_rgb(ds, original)
         report.notes.append("PALETTE COLOR image converted to RGB")
-    boxes: list[RedactedBox] = []
-
-    if check_text:
-        sample = sample_indices(n, rules.sample_frames)
-        report.frames_checked = tuple(sample)
-        engine_ocr = ocr or default_ocr()
-        matcher = PhiMatcher.from_dataset(ds)
-        found: list[TextBox] = []
-        for i in sample:
-            found += engine_ocr.detect(_ocr_image(work[i], photometric), frame=i)
-        report.text_lines_seen = len(found)
-        for tb in found:
-            reasons = ("text",) if request.burned_in == "all" else tuple(matcher.match(tb.text))
-            if reasons:
-                r = Rect(tb.x0, tb.y0, tb.x1, tb.y1).padded(rules.padding).clipped(rows, cols)
-                if r is not None:
-                    boxes.append(RedactedBox(r.x0, r.y0, r.x1, r.y1, "ocr", reasons, tb.confidence, tb.frame))
-        if n > len(sample):
-            report.notes.append(f"text detection sampled {len(sample)} of {n} frames; boxes applied to all frames")
-        report.pixels_cleaned = True
-    if request.burned_in != "off":
-        for rect, reason in rule_rects(ds, rows, cols, rules):
-            boxes.append(RedactedBox(rect.x0, rect.y0, rect.x1, rect.y1, "rule", (reason,)))
-    for rect in request.rectangles:
-        c = rect.clipped(rows, cols)
-        if c is None:
-            report.notes.append(f"rectangle {rect} lies outside the {cols}x{rows} image: ignored")
-            continue
-        boxes.append(RedactedBox(c.x0, c.y0, c.x1, c.y1, "user", ("user-rectangle",)))
+    boxes = _find_boxes(ds, work, photometric, request, rules, check_text, ocr, report)
     report.text_boxes = tuple(boxes)
     if boxes:
         fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))

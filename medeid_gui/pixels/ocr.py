@@ -76,7 +76,8 @@ class OcrEngine:
 
     def __init__(self, *, threads: int | None = None, min_confidence: float = 0.5, cache_size: int = 256) -> None:
         env = os.environ.get("MEDEID_OCR_THREADS")
-        self.threads = threads or (int(env) if env else min(4, os.cpu_count() or 1))
+        # export runs one OCR per worker process: leave cores to the other workers by default
+        self.threads = threads or (int(env) if env else max(1, min(4, (os.cpu_count() or 2) // 2)))
         self.min_confidence = min_confidence
         self._engine: Any = None
         self._lock = threading.Lock()

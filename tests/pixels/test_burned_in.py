@@ -99,6 +99,18 @@ def test_multiframe_echo_all_text_removed_from_every_frame(ocr: OcrEngine, tmp_p
     assert len(after_lines) <= 2, [t.text for t in after_lines]
 
 
+def test_find_boxes_previews_without_changing(ocr: OcrEngine) -> None:
+    from medeid_gui.pixels.clean import find_boxes
+
+    path = deid_data_file("ultrasounds", "RGB_IMAGE.dcm")
+    ds = pydicom.dcmread(path)
+    before = ds.PixelData
+    preview = find_boxes(ds, PixelRequest(), ocr=ocr)
+    assert ds.PixelData == before and not preview.changed
+    cleaned = clean_pixels(pydicom.dcmread(path), PixelRequest(), ocr=ocr)
+    assert preview.text_boxes == cleaned.text_boxes and len(preview.text_boxes) >= 5
+
+
 def test_burned_in_off_leaves_pixels(ocr: OcrEngine) -> None:
     ds = pydicom.dcmread(deid_data_file("ultrasounds", "RGB_IMAGE.dcm"))
     before = ds.PixelData
