@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -108,8 +109,14 @@ def _values(ds: Dataset, keyword: str) -> list[str]:
     return [str(elem)] if str(elem).strip() else []
 
 
+def _fold(text: str) -> str:
+    """Upper case without accents (MÜLLER -> MULLER): OCR models often drop diacritics."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
 def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[^0-9A-Z]+", text.upper()) if t]
+    return [t for t in re.split(r"[^0-9A-Z]+", _fold(text)) if t]
 
 
 def _parse_da(value: str) -> _dt.date | None:
@@ -132,7 +139,7 @@ def header_values(ds: Dataset) -> HeaderValues:
                         hv.name_tokens.setdefault(tok, kw)
     for kw in _ID_KEYWORDS:
         for raw in _values(ds, kw):
-            compact = re.sub(r"[^0-9A-Z]", "", raw.upper())
+            compact = re.sub(r"[^0-9A-Z]", "", _fold(raw))
             if len(compact) >= 3:
                 hv.ids.setdefault(compact, kw)
     for item in ds.get("OtherPatientIDsSequence") or []:
@@ -257,7 +264,7 @@ class PhiMatcher:
 
     def dates_in(self, text: str) -> list[_dt.date]:
         """Every date the text can be read as (numeric, month-name and compact YYYYMMDD forms)."""
-        up = text.upper()
+        up = _fold(text)
         found: list[_dt.date] = []
         for m in _NUMERIC_DATE_RE.finditer(up):
             found += _date_from_numeric(*m.groups())
@@ -274,7 +281,7 @@ class PhiMatcher:
     def match(self, text: str) -> list[str]:
         """Why this text is PHI (empty list: it is not).  Reasons name the header keyword or the
         generic pattern, never the text itself."""
-        up = text.upper()
+        up = _fold(text)
         reasons: list[str] = []
         toks = _tokens(up)
         hv = self.values

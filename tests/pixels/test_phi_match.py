@@ -75,6 +75,14 @@ def test_clinical_overlay_text_is_not_phi(matcher: PhiMatcher, text: str) -> Non
     assert matcher.match(text) == []
 
 
+def test_accents_and_case_do_not_hide_a_name() -> None:
+    ds = Dataset()
+    ds.PatientName = "Müller-Lüdenscheidt^José"
+    m = PhiMatcher.from_dataset(ds, generic=False)
+    for text in ("MULLER-LUDENSCHEIDT", "mueller jose", "Jose MULLER"):
+        assert "header:PatientName" in m.match(text), text
+
+
 def test_reasons_never_contain_the_text(matcher: PhiMatcher) -> None:
     reasons = matcher.match("BERG, ANNELIES 08/29/1951 MRN0042137")
     assert reasons and not any("BERG" in r or "1951" in r or "0042137" in r for r in reasons)
