@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydicom.datadict import dictionary_VR, get_entry
-from pydicom.dataelem import DataElement
+from pydicom.datadict import DicomDictionary, get_entry, tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -41,7 +41,7 @@ from pydicom.uid import UID_dictionary
 
 from medeid_gui import __version__
 from medeid_gui.deid.actions import Action, short, tag_str
-from medeid_gui.deid.clean_text import TextCleaner, identifying_tokens
+from medeid_gui.deid.clean_text import IDENTIFYING_KEYWORDS, TextCleaner, identifying_tokens
 from medeid_gui.deid.dates import DUMMY_DA, DUMMY_DT, shift_da, shift_dt
 from medeid_gui.deid.iod_types import (
     GUARDED_X,
@@ -93,6 +93,9 @@ _META_REMOVE = {
 _ID_SUFFIXES = ("ID", "Identifier", "Number", "IDs")
 _WELL_KNOWN_UIDS = frozenset(UID_dictionary)
 
+_IDENTIFYING_TAGS = tuple(
+    sorted({0x00080005} | {int(tag_for_keyword(k)) for k in IDENTIFYING_KEYWORDS if tag_for_keyword(k)})
+)
 _MARK_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00020012, 0x00020013)
 _MARK_KEYWORDS = {t: get_entry(t)[4] for t in _MARK_TAGS}
 _MARK_NAMES = {t: get_entry(t)[2] for t in _MARK_TAGS}
@@ -124,16 +127,24 @@ class DeidResult:
 
 def _vr_of(ds: Dataset, tag: int) -> str:
     raw = ds.get_item(tag)
-    vr = getattr(raw, "VR", None)
+    vr = raw.VR
     if vr and vr != "UN":
         return str(vr)
-    try:
-        return str(dictionary_VR(tag))
-    except KeyError:
-        return "UN"
+    return "SQ" if tag in _SQ_TAGS else "UN"
+
+
+def _text(ds: Dataset, tag: int) -> str:
+    """Stripped string value of a top-level attribute, '' when absent (by tag: no keyword lookup)."""
+    if tag not in ds:
+        return ""
+    v = ds[tag].value
+    return "" if v is None else str(v).strip(" \0")
 
 
 _KNOWN_CACHE: dict[int, bool] = {}
+_SQ_TAGS = frozenset(t for t, entry in DicomDictionary.items() if entry[0] == "SQ")
+_LINKAGE = (("PatientID", 0x00100020), ("StudyInstanceUID", 0x0020000D),
+            ("SeriesInstanceUID", 0x0020000E), ("SOPInstanceUID", 0x00080018))
 
 
 def _in_dictionary(tag: int) -> bool:
@@ -166,22 +177,41 @@ class _Run:
         self.ctx: IodContext = iod_context(ds)
         self.actions: list[Action] = []
         self.ps = eng.pseudonymizer
-        pid = str(ds.get("PatientID", "") or "").strip()
+        pid = _text(ds, PATIENT_ID)
+        self.orig_study_uid = _text(ds, STUDY_UID)
         if pid:
             self.patient_key = pid
         else:
-            name = str(ds.get("PatientName", "") or "").strip()
+            name = _text(ds, PATIENT_NAME)
             if name:
-                self.patient_key = f"name:{name}|{ds.get('PatientBirthDate', '') or ''}"
+                self.patient_key = f"name:{name}|{_text(ds, 0x00100030)}"
             else:
-                self.patient_key = f"study:{str(ds.get('StudyInstanceUID', '') or '').strip()}"
-        self.orig_study_uid = str(ds.get("StudyInstanceUID", "") or "").strip()
+                self.patient_key = f"study:{self.orig_study_uid}"
         self.offset = (
             self.ps.date_offset_days(self.patient_key) if eng.modified_dates else 0
         )
-        self.cleaner: TextCleaner | None = (
-            TextCleaner(identifying_tokens(ds)) if eng.needs_cleaner else None
-        )
+        # The cleaner needs the *original* identifying values, but building it costs more than
+        # the rest of a file's work and most files never need it: keep the (immutable) raw
+        # elements now, decode them only if a Clean action occurs.
+        self._snapshot: Dataset | None = None
+        self._cleaner: TextCleaner | None = None
+        if eng.needs_cleaner:
+            snap = {}
+            for t in _IDENTIFYING_TAGS:
+                item = ds.get_item(t)
+                if item is not None:
+                    snap[t] = item if isinstance(item, RawDataElement) else copy.deepcopy(item)
+            self._snapshot = Dataset(snap)
+            if getattr(ds, "is_little_endian", None) is not None:
+                self._snapshot.set_original_encoding(
+                    ds.is_implicit_VR, ds.is_little_endian, ds.get("SpecificCharacterSet")
+                )
+
+    @property
+    def cleaner(self) -> TextCleaner | None:
+        if self._cleaner is None and self._snapshot is not None:
+            self._cleaner = TextCleaner(identifying_tokens(self._snapshot))
+        return self._cleaner
 
     def take(self, ds: Dataset, tag: int) -> object:
         """Remove ``tag`` and return a printable form of its old value.
@@ -578,15 +608,12 @@ class Deidentifier:
         ``detailed`` decodes removed values fully for the report (slower; ``describe`` uses it);
         otherwise removed values are shown from their raw bytes when those are plain ASCII.
         """
-        orig = {
-            kw: str(ds.get(kw, "") or "").strip()
-            for kw in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-        }
+        orig = {kw: _text(ds, tag) for kw, tag in _LINKAGE}
         run = _Run(self, ds, detailed)
         run.walk(ds, "", 0, "")
         self._mark(run, ds, pixels_cleaned, visual_features_cleaned)
         self._file_meta(run, ds)
-        linkage = {kw: (o, str(ds.get(kw, "") or "")) for kw, o in orig.items() if o}
+        linkage = {kw: (o, _text(ds, tag)) for (kw, tag), o in zip(_LINKAGE, orig.values()) if o}
         return DeidResult(ds, run.actions, linkage)
 
     def describe(self, ds: Dataset, **kwargs: bool) -> list[Action]:

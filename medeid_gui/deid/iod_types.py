@@ -104,13 +104,14 @@ class IodContext:
 
 
 def iod_context(ds: Dataset) -> IodContext:
-    sop = str(ds.get("SOPClassUID", "") or "")
+    sop = str(ds[0x00080016].value or "").strip(" \0") if 0x00080016 in ds else ""
     fg = sop in _FG_SOP_CLASSES or 0x52009229 in ds or 0x52009230 in ds
     sr = 0x0040A040 in ds and 0x0040A043 in ds  # Value Type + Concept Name Code Sequence at top
     pet = sop == _PET_IMAGE
     waveform = 0x54000100 in ds
     ophthalmic = sop.startswith(_OPHTHALMIC_PREFIXES)
-    rt = str(ds.get("Modality", "") or "").upper() in _RT_MODALITIES
+    modality = str(ds[0x00080060].value or "") if 0x00080060 in ds else ""
+    rt = modality.strip().upper() in _RT_MODALITIES
     animal = 0x00102201 in ds or 0x00102202 in ds  # Patient Species Description / Code Sequence
     return IodContext(fg, sr, pet, fg or waveform or ophthalmic, waveform, rt, animal)
 
