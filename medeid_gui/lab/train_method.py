@@ -97,8 +97,19 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"medeid ml train: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(summary["metrics"], indent=1))
+    print(json.dumps(_finite(summary["metrics"]), indent=1))
     return 0
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: NaN (e.g. an AUC without negative pairs) becomes null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def parse_steps(text: str) -> dict[str, int]:
@@ -224,11 +235,12 @@ class Checkpoint:
             self.state = st
         self.state["config"] = _cfg_key(cfg)
 
-    def save(self, model, stage: str, step: int, opt) -> None:
+    def save(self, model, stage: str, step: int, opt, aux: dict | None = None) -> None:
         import torch
 
         self.state.update(stage=stage, step=step, opt=opt.state_dict() if opt else None,
-                          model=_model_states(model))
+                          model=_model_states(model),
+                          aux={k: m.state_dict() for k, m in (aux or {}).items()})
         tmp = self.path.with_suffix(".tmp")
         torch.save(self.state, tmp)
         tmp.replace(self.path)
@@ -305,21 +317,25 @@ def train(cfg: TrainConfig, *, fresh: bool = False, log=print) -> dict[str, Any]
     summary = {"config": asdict(cfg), "data": data.source, "device": device,
                "seconds": ck.state["seconds"], "metrics": metrics,
                "torch": torch.__version__}
-    (out / "medeid-training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    (out / "medeid-training.json").write_text(json.dumps(_finite(summary), indent=1) + "\n",
+                                              encoding="utf-8")
     return summary
 
 
-def _loop(name, model, cfg, j, start, ck, modules, params, step_fn, log):
+def _loop(name, model, cfg, j, start, ck, modules, params, step_fn, log, aux=None):
     import torch
 
     n = cfg.stage_steps(name)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: min(1.0, (k + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(k, n) / n)))
+
+    def lr_at(k: int) -> float:
+        return min(1.0, (k + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(k, n) / n))
+
     if start and ck.state.get("opt"):
         opt.load_state_dict(ck.state["opt"])
-        for _ in range(start):
-            sched.step()
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at, last_epoch=start - 1)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     for m in modules:
         m.train()
     t0 = time.perf_counter()
@@ -332,7 +348,7 @@ def _loop(name, model, cfg, j, start, ck, modules, params, step_fn, log):
         opt.step()
         sched.step()
         if (step + 1) % cfg.ckpt_every == 0 or step + 1 == n:
-            ck.save(model, name, step + 1, opt)
+            ck.save(model, name, step + 1, opt, aux)
             rate = (step + 1 - start) / max(time.perf_counter() - t0, 1e-9)
             log(f"[{name}] {step + 1}/{n} loss {loss.item():.4f} "
                 + " ".join(f"{k} {v:.3f}" for k, v in parts.items()) + f" ({rate:.1f} it/s)")
@@ -432,7 +448,10 @@ def _stage_ssl(model, data, X, cfg, j, start, ck, device, log):
         log("[ssl] foundation-model backbone: no self-supervised pre-training (projection is "
             "trained with the decoupler)")
         return
+    torch.manual_seed(cfg.seed * 1000 + j)  # the pre-training decoder's initial weights
     dec = nets().MaskedDecoder().to(device)
+    if start and "ssl_decoder" in ck.state.get("aux", {}):
+        dec.load_state_dict(ck.state["aux"]["ssl_decoder"])
 
     def step(g, rng, k):
         idx = rng.choice(len(X), size=min(cfg.ssl_batch, len(X)), replace=False)
@@ -444,7 +463,7 @@ def _stage_ssl(model, data, X, cfg, j, start, ck, device, log):
         return loss, {}
 
     _loop("ssl", model, cfg, j, start, ck, [enc, dec], list(enc.parameters()) + list(dec.parameters()),
-          step, log)
+          step, log, aux={"ssl_decoder": dec})
 
 
 def _finding_losses(dec, s, findings, lesions):
@@ -474,7 +493,7 @@ def _stage_mdl(model, data, X, cfg, j, start, ck, device, log):
         if not hasattr(enc, "trainable_state"):
             f = f.detach()
         f = f / fstd
-        s, rate = dec.encode_s(f, sample=True)
+        s, rate = dec.encode_s(f, sample=True, generator=g)
         i = dec.encode_i(f)
         l_rec = F.mse_loss(dec.decode_f(s, i), f)
         l_id = F.cross_entropy(dec.id_fc(F.normalize(i, dim=1)) * 1.0, y)

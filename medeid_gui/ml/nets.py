@@ -156,10 +156,15 @@ def nets() -> SimpleNamespace:
             self.adv_fc = nn.Linear(2 * w, max(n_ids, 1))
             self.id_fc = nn.Linear(ID_DIM, max(n_ids, 1))
 
-        def encode_s(self, f: torch.Tensor, sample: bool = False):
+        def encode_s(self, f: torch.Tensor, sample: bool = False,
+                     generator: torch.Generator | None = None):
             mu, logvar = self.s_enc(f).chunk(2, 1)
             logvar = logvar.clamp(-8.0, 4.0)
-            s = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+            if sample:  # reparameterised sample; noise from the caller's generator (reproducible)
+                eps = torch.randn(mu.shape, generator=generator).to(mu.device)
+                s = mu + eps * (0.5 * logvar).exp()
+            else:
+                s = mu
             # KL(q(s|f) || N(0, 1)) in nats per image: the description length of s
             rate = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum((1, 2, 3))
             return s, rate
