@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 SPLITS = ("train", "val", "test")
 FINDINGS = ("nodule", "effusion", "opacity")
 FINDING_BITS = {"nodule": 1, "effusion": 2, "opacity": 4}
@@ -231,7 +231,7 @@ def sample_study(rng: np.random.Generator, prevalence: tuple[float, float, float
     )
     if rng.random() < prevalence[0]:
         for _ in range(int(rng.integers(1, 4))):
-            st.nodules.append((u(-1, 1), u(0, 1), u(0.028, 0.055), u(0.5, 0.9)))
+            st.nodules.append((u(-1, 1), u(0, 1), u(0.04, 0.07), u(0.6, 1.0)))
     if rng.random() < prevalence[1]:
         st.effusion = (int(rng.integers(0, 2)), u(0.08, 0.25))
     if rng.random() < prevalence[2]:
@@ -407,7 +407,7 @@ def render(a: Anatomy, st: Study, size: int, *, noise_rng: np.random.Generator):
                                (Y - cy) / orad * 0.25)
         field_ = 1 - np.hypot(X - cx, Y - cy) / orad + 0.45 * blob_tex
         opac = _sig(field_, 0.12) * lung
-        lesion += 0.55 * opac
+        lesion += 0.8 * opac
         label[(field_ > 0) & lung_hard] |= FINDING_BITS["opacity"]
 
     # devices
