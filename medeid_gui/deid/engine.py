@@ -28,10 +28,10 @@ How it works, and why:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydicom import config as pydicom_config
 from pydicom.datadict import DicomDictionary, get_entry, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -96,9 +96,20 @@ _WELL_KNOWN_UIDS = frozenset(UID_dictionary)
 _IDENTIFYING_TAGS = tuple(
     sorted({0x00080005} | {int(tag_for_keyword(k)) for k in IDENTIFYING_KEYWORDS if tag_for_keyword(k)})
 )
-_MARK_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00020012, 0x00020013)
+_MARK_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00280302,
+              0x00020012, 0x00020013)
 _MARK_KEYWORDS = {t: get_entry(t)[4] for t in _MARK_TAGS}
 _MARK_NAMES = {t: get_entry(t)[2] for t in _MARK_TAGS}
+#: values medeid generates are valid by construction; pydicom's per-value check is skipped
+_NO_CHECK = pydicom_config.IGNORE
+_PSEUDONYM_TAGS = frozenset({0x00100020, 0x00100010, 0x00080050, 0x00200010})
+#: VRs whose value can be written from nothing (no " or " alternatives, not a sequence)
+_SIMPLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                         "TM", "UC", "UI", "UR", "UT", "US", "SS", "UL", "SL", "FL", "FD", "OB",
+                         "OW", "OF", "OD", "OL", "UN", "AT", "SV", "UV"})
+_EMPTY_STR_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                            "TM", "UC", "UI", "UR", "UT"})
+_DICT_VR = {t: e[0] for t, e in DicomDictionary.items()}
 _NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
 _REMOVE = object()  #: returned by a clean step that can only remove the value
 _DATE_VRS = frozenset({"DA", "DT", "TM"})
@@ -193,7 +204,7 @@ class _Run:
         # The cleaner needs the *original* identifying values, but building it costs more than
         # the rest of a file's work and most files never need it: keep the (immutable) raw
         # elements now, decode them only if a Clean action occurs.
-        self._snapshot: Dataset | None = None
+        self._snapshot: dict | None = None
         self._cleaner: TextCleaner | None = None
         if eng.needs_cleaner:
             snap = {}
@@ -201,16 +212,18 @@ class _Run:
                 item = ds.get_item(t)
                 if item is not None:
                     snap[t] = item if isinstance(item, RawDataElement) else copy.deepcopy(item)
-            self._snapshot = Dataset(snap)
-            if getattr(ds, "is_little_endian", None) is not None:
-                self._snapshot.set_original_encoding(
-                    ds.is_implicit_VR, ds.is_little_endian, ds.get("SpecificCharacterSet")
-                )
+            self._snapshot = snap
+            self._encoding = (getattr(ds, "is_implicit_VR", None), getattr(ds, "is_little_endian", None))
 
     @property
     def cleaner(self) -> TextCleaner | None:
         if self._cleaner is None and self._snapshot is not None:
-            self._cleaner = TextCleaner(identifying_tokens(self._snapshot))
+            snap = Dataset(self._snapshot)
+            implicit, little = self._encoding
+            if little is not None:
+                charset = snap[0x00080005].value if 0x00080005 in snap else None
+                snap.set_original_encoding(implicit, little, charset)
+            self._cleaner = TextCleaner(identifying_tokens(snap))
         return self._cleaner
 
     def take(self, ds: Dataset, tag: int) -> object:
@@ -220,12 +233,15 @@ class _Run:
         through pydicom would cost more than the rest of the engine, so by default the raw bytes
         are shown when they are plain ASCII. ``describe`` asks for fully decoded values.
         """
-        if self.detailed:
-            old = ds[tag].value
-            del ds[tag]
-            return old
-        item = ds.get_item(tag)
+        old = self.peek(ds, tag)
         del ds[tag]
+        return old
+
+    def peek(self, ds: Dataset, tag: int) -> object:
+        """Printable old value without decoding it through pydicom (unless ``detailed``)."""
+        if self.detailed:
+            return ds[tag].value
+        item = ds.get_item(tag)
         v = getattr(item, "value", None)
         if isinstance(v, (bytes, bytearray)):
             vr = getattr(item, "VR", None)
@@ -344,6 +360,22 @@ class _Run:
             old = self.take(ds, tag)
             self.record(path, tag, "X", reason, old, "", rule.keyword, rule.name)
             return
+        if act in ("K", "Z") and tag not in _PSEUDONYM_TAGS:
+            # fast path: nothing to compute from the old value, so do not decode it
+            vr = _vr_of(ds, tag)
+            if vr == "UN":
+                vr = _DICT_VR.get(tag, "UN")
+            if vr != "SQ" and vr in _SIMPLE_VRS:
+                if act == "K":
+                    if rule.source != "Basic Profile":
+                        old = self.peek(ds, tag)
+                        self.record(path, tag, "K", reason, old, old, rule.keyword, rule.name)
+                    return
+                old = self.peek(ds, tag)
+                new_z: object = "" if vr in _EMPTY_STR_VRS else None
+                ds[tag] = DataElement(tag, vr, new_z, validation_mode=_NO_CHECK)
+                self.record(path, tag, "Z", reason, old, new_z, rule.keyword, rule.name)
+                return
         elem = ds[tag]
         vr = elem.VR
         old = elem.value
@@ -372,7 +404,7 @@ class _Run:
                         rule.keyword, rule.name)
             return
         if act == "Z":
-            new: object = "" if vr in TEXT_VRS or vr in _DATE_VRS or vr in ("CS", "AE", "AS", "DS", "IS", "UI", "UR") else None
+            new: object = "" if vr in _EMPTY_STR_VRS else None
             elem.value = new
         elif act == "D":
             new = self.dummy(elem, rule)
@@ -643,7 +675,7 @@ class Deidentifier:
     def _set(self, run: _Run, ds: Dataset, tag: int, vr: str, value: object, reason: str) -> None:
         # DataElement by tag: much cheaper than setattr-by-keyword, which matters per file
         old = run.take(ds, tag) if tag in ds else ""
-        ds[tag] = DataElement(tag, vr, value)
+        ds[tag] = DataElement(tag, vr, value, validation_mode=_NO_CHECK)
         run.record(_MARK_KEYWORDS[tag], tag, "set", reason, old, value,
                    keyword=_MARK_KEYWORDS[tag], name=_MARK_NAMES[tag])
 
@@ -654,9 +686,9 @@ class Deidentifier:
         seq = Sequence()
         for code, meaning in self.method_codes(pixels_cleaned, visual):
             item = Dataset()
-            item[0x00080100] = DataElement(0x00080100, "SH", code)
-            item[0x00080102] = DataElement(0x00080102, "SH", "DCM")
-            item[0x00080104] = DataElement(0x00080104, "LO", meaning)
+            item[0x00080100] = DataElement(0x00080100, "SH", code, validation_mode=_NO_CHECK)
+            item[0x00080102] = DataElement(0x00080102, "SH", "DCM", validation_mode=_NO_CHECK)
+            item[0x00080104] = DataElement(0x00080104, "LO", meaning, validation_mode=_NO_CHECK)
             seq.append(item)
         self._set(run, ds, 0x00120064, "SQ", seq,
                   "CID 7050 codes of the profile and options applied")
@@ -664,6 +696,9 @@ class Deidentifier:
         self._set(run, ds, 0x00280303, "CS", ltim, "PS3.15 E.3.6: how dates were treated")
         if pixels_cleaned:
             self._set(run, ds, 0x00280301, "CS", "NO", "pixel data cleaned by the caller")
+        if visual:
+            self._set(run, ds, 0x00280302, "CS", "NO",
+                      "recognizable visual features cleaned by the caller")
 
     def _file_meta(self, run: _Run, ds: Dataset) -> None:
         meta = getattr(ds, "file_meta", None)
@@ -671,27 +706,22 @@ class Deidentifier:
             return
         for tag, kw in _META_REMOVE.items():
             if tag in meta:
-                old = meta[tag].value
-                del meta[tag]
+                old = run.take(meta, tag)
                 run.record("file_meta." + kw, tag, "X",
                            "file meta: names the sending system or carries private data", old, "")
-        sop = ds.get("SOPInstanceUID")
+        sop = _text(ds, SOP_INSTANCE_UID)
         # Retain UIDs keeps (0002,0003) as it was (K in the table); otherwise it must follow the
         # new SOP Instance UID or the file contradicts itself
-        if sop and "MediaStorageSOPInstanceUID" in meta and Option.RETAIN_UIDS not in self.options:
-            old = meta.MediaStorageSOPInstanceUID
-            meta.MediaStorageSOPInstanceUID = sop
+        if sop and 0x00020003 in meta and Option.RETAIN_UIDS not in self.options:
+            old = run.peek(meta, 0x00020003)
+            meta[0x00020003] = DataElement(0x00020003, "UI", sop, validation_mode=_NO_CHECK)
             run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U",
-                       "kept equal to the new SOP Instance UID", old, sop)
+                       "kept equal to the new SOP Instance UID", old, sop,
+                       keyword="MediaStorageSOPInstanceUID", name="Media Storage SOP Instance UID")
         for tag, vr, val in ((0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
                              (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)):
-            old = meta[tag].value if tag in meta else ""
-            meta[tag] = DataElement(tag, vr, val)
+            old = run.peek(meta, tag) if tag in meta else ""
+            meta[tag] = DataElement(tag, vr, val, validation_mode=_NO_CHECK)
             run.record("file_meta." + _MARK_KEYWORDS[tag], tag, "set",
                        "this file was written by medeid", old, val,
                        keyword=_MARK_KEYWORDS[tag], name=_MARK_NAMES[tag])
-
-
-def deidentify_many(deid: Deidentifier, datasets: Iterable[Dataset]) -> list[DeidResult]:
-    """Convenience for tests and small jobs: de-identify each dataset in place."""
-    return [deid.deidentify(d) for d in datasets]

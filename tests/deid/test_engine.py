@@ -168,6 +168,7 @@ def test_marking_codes_and_burned_in_annotation() -> None:
     ds3 = _read("CT_small.dcm")
     Deidentifier(DeidConfig(), ProjectKey(TEST_KEY)).deidentify(ds3, visual_features_cleaned=True)
     assert _codes(ds3) == {"113100", "113102"} and "BurnedInAnnotation" not in ds3
+    assert ds3.RecognizableVisualFeatures == "NO"
     ds4 = _deid(_read("CT_small.dcm"), options=frozenset({Option.RETAIN_LONGITUDINAL_FULL_DATES}))
     assert ds4.LongitudinalTemporalInformationModified == "UNMODIFIED"
     assert ds4.StudyDate == "20040119"
