@@ -7,14 +7,18 @@ own attributes.
 
 from __future__ import annotations
 
-from typing import Any
+# numpy is imported where it is used: it is not needed to put the window on screen
 
-import numpy as np
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from .scan import THUMB
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROLE_NODE = Qt.ItemDataRole.UserRole + 1
 ROLE_KIND = Qt.ItemDataRole.UserRole + 2
@@ -36,6 +40,8 @@ def _name(pn: Any) -> str:
 
 def array_to_pixmap(arr: np.ndarray) -> QPixmap:
     """8-bit grey or RGB numpy → QPixmap (QImage copies, so ``arr`` may be freed)."""
+    import numpy as np
+
     a = np.ascontiguousarray(arr)
     h, w = a.shape[:2]
     if a.ndim == 2:

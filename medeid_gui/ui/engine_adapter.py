@@ -11,6 +11,8 @@ Torch is imported only inside :meth:`load`, in a worker thread, after the window
 
 from __future__ import annotations
 
+# numpy is imported where it is used: it is not needed to put the window on screen
+
 import logging
 import os
 import threading
@@ -18,12 +20,14 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .bridge import lower_thread_priority
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("medeid.ui")
 
@@ -187,6 +191,8 @@ class EngineAdapter(QObject):
 
     @Slot(int, object, float, object)
     def _on_deliver(self, token: int, result: Any, _t_cb: float, _x: Any) -> None:
+        import numpy as np
+
         with self._lock:
             pending = self._pending.get(token)
         if token != self._token or pending is None:

@@ -7,13 +7,17 @@ a JPEG 2000 series never stalls the window, and only the slice now shown is deco
 
 from __future__ import annotations
 
+# numpy is imported where it is used: it is not needed to put the window on screen
+
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
+
+if TYPE_CHECKING:
+    import numpy as np
 
 @dataclass(frozen=True)
 class FrameRef:
@@ -87,6 +91,8 @@ class FrameLoader:
         return ds
 
     def load(self, ref: FrameRef) -> LoadedFrame:
+        import numpy as np
+
         import time
 
         t0 = time.perf_counter()

@@ -7,12 +7,13 @@ actions to them through background runners and shows what comes back.
 
 from __future__ import annotations
 
+# numpy is imported where it is used: it is not needed to put the window on screen
+
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -37,11 +38,17 @@ from .engine_adapter import EngineAdapter, PrivacyResult
 from .errors import show_error
 from .frames import FrameLoader, FrameRef, LoadedFrame, series_frames
 from .header_panel import HeaderPanel
-from .privacy_panel import PrivacyPanel
 from .scan import ScanJob, ScanResult, start_thumbnails
 from .settings import Settings
-from .textboxes import TextBoxEditor
-from .viewer import SideBySideViewer, WindowLevel
+from .window_level import WindowLevel
+
+if TYPE_CHECKING:
+    from .privacy_panel import PrivacyPanel
+    from .textboxes import TextBoxEditor
+    from .viewer import SideBySideViewer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("medeid.ui")
 
@@ -75,13 +82,19 @@ def demo_paths() -> list[Path]:
 class MainWindow(QMainWindow):
     """Signals are mainly for tests and the screenshot script (what has been shown, and when)."""
 
-    shown = Signal()
+    painted = Signal()  #: the first frame is on screen (the shell; the viewer follows)
+    shown = Signal()  #: the window is complete (viewer built); torch starts loading now
     scanFinished = Signal(object)  # ScanResult
     frameShown = Signal(object)  # LoadedFrame
     resultShown = Signal(object)  # PrivacyResult
 
-    def __init__(self, settings: Settings | None = None, *, device: str | None = None, model: Any = None) -> None:
-        """``model``: a ``MedeidModel`` to run instead of the shipped weights (a site's own, tests)."""
+    def __init__(
+        self, settings: Settings | None = None, *, device: str | None = None, model: Any = None, auto_ocr: bool = True
+    ) -> None:
+        """``model``: a ``MedeidModel`` to run instead of the shipped weights (a site's own, tests).
+
+        ``auto_ocr``: look for burned-in text on every image shown (the panel's check box).
+        """
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("medeid — medical image de-identification")
@@ -106,7 +119,7 @@ class MainWindow(QMainWindow):
         self.engine.unavailable.connect(self._on_engine_unavailable)
         self.engine.resultReady.connect(self._on_result)
         self.engine.failed.connect(lambda m, d: show_error(self, "De-identification failed", m, d))
-        self.engine.busyChanged.connect(lambda b: self.privacy.set_busy(b))
+        self.engine.busyChanged.connect(lambda b: self.privacy is not None and self.privacy.set_busy(b))
         self.engine.metricsReady.connect(self._on_metrics)
         self._device = device or self.settings.device
         self._metrics_for: tuple[np.ndarray, PrivacyResult] | None = None
@@ -115,13 +128,19 @@ class MainWindow(QMainWindow):
         self._metrics_timer.setInterval(200)
         self._metrics_timer.timeout.connect(self._request_metrics)
         self._engine_model = model
+        self._auto_ocr = auto_ocr
 
         # -- widgets ------------------------------------------------------------------------
+        # Built in two steps: what needs only Qt now; the viewer, the privacy slider and the
+        # burned-in text editor (pyqtgraph, superqt: ~1 s of imports on a slow machine) right
+        # after the first paint, in _build_body(). The window is on screen and usable (menus,
+        # opening, scanning, the browser) while they load.
+        self.viewer: SideBySideViewer | None = None
+        self.privacy: PrivacyPanel | None = None
+        self.textboxes: TextBoxEditor | None = None
+        self._pending_series: Any = None
         self.browser = StudyBrowser()
         self.browser.seriesActivated.connect(self.show_series)
-        self.viewer = SideBySideViewer()
-        self.viewer.hovered.connect(self._on_hover)
-        self.viewer.windowChanged.connect(self._on_window_changed)
         self.slice_slider = QSlider(Qt.Orientation.Horizontal)
         self.slice_slider.setObjectName("sliceSlider")
         self.slice_slider.setRange(0, 0)
@@ -131,46 +150,27 @@ class MainWindow(QMainWindow):
         self.slice_label.setFixedWidth(330)
         self.window_label = QLabel("")
         self.window_label.setFixedWidth(150)
-        nav = QHBoxLayout()
-        nav.setContentsMargins(4, 0, 4, 0)
-        nav.addWidget(QLabel("Slice"))
-        nav.addWidget(self.slice_slider, 1)
-        nav.addWidget(self.slice_label)
-        nav.addWidget(self.window_label)
-        center = QWidget()
-        cl = QVBoxLayout(center)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.setSpacing(2)
-        cl.addWidget(self.viewer, 1)
-        cl.addLayout(nav)
-
         self.header_panel = HeaderPanel(self.settings)
-        self.textboxes = TextBoxEditor(self.viewer.original.vb)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("sideTabs")
         self.tabs.addTab(self.header_panel, "Header")
-        self.tabs.addTab(self.textboxes.panel, "Burned-in text")
+        self._placeholder = QLabel("Loading the image viewer…")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.browser)
-        split.addWidget(center)
+        split.addWidget(self._placeholder)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 1)
         split.setSizes([330, 900, 430])
         self.splitter = split
-
-        self.privacy = PrivacyPanel()
-        self.privacy.set_percent(self.settings.privacy)
-        self.privacy.privacyChanged.connect(self._on_privacy_changed)
-        self.privacy.set_device("engine: loading…", ok=True)
         body = QWidget()
-        bl = QVBoxLayout(body)
-        bl.setContentsMargins(4, 4, 4, 4)
-        bl.setSpacing(4)
-        bl.addWidget(self.privacy)
-        bl.addWidget(split, 1)
+        self._body_layout = QVBoxLayout(body)
+        self._body_layout.setContentsMargins(4, 4, 4, 4)
+        self._body_layout.setSpacing(4)
+        self._body_layout.addWidget(split, 1)
         self.setCentralWidget(body)
 
         # -- status bar ---------------------------------------------------------------------
@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
         if tip:
             a.setToolTip(tip)
             a.setStatusTip(tip)
-        (a.toggled if checkable else a.triggered).connect(slot)
+        if slot is not None:
+            (a.toggled if checkable else a.triggered).connect(slot)
         self.addAction(a)  # shortcuts work whichever panel has focus
         return a
 
@@ -230,11 +231,11 @@ class MainWindow(QMainWindow):
         f.addAction(self.act_quit)
 
         v = mb.addMenu("&View")
-        self.act_idmap = self._act("&Identity Map Overlay", self.viewer.set_show_idmap, "I", checkable=True,
+        self.act_idmap = self._act("&Identity Map Overlay", None, "I", checkable=True,
                                    tip="Heat map of identity relevance over the original")
-        self.act_mask = self._act("&Blocked Mask", self.viewer.set_show_mask, "M", checkable=True,
+        self.act_mask = self._act("&Blocked Mask", None, "M", checkable=True,
                                   tip="Tint the patches the privacy level blocks")
-        self.act_diff = self._act("&Difference View", self.viewer.set_difference, "D", checkable=True,
+        self.act_diff = self._act("&Difference View", None, "D", checkable=True,
                                   tip="Show de-identified − original on the right")
         self.act_reset = self._act("&Reset Zoom", lambda: self.viewer.original.vb.autoRange(padding=0.0), "R")
         self.act_next = self._act("&Next Slice", lambda: self.step_slice(1), "PgDown")
@@ -263,6 +264,11 @@ class MainWindow(QMainWindow):
         self.act_priv_min = self._act("0 % (original pixels)", lambda: self.privacy.set_percent(0), "Ctrl+[")
         for a in (self.act_priv_up, self.act_priv_down, self.act_priv_max, self.act_priv_min):
             p.addAction(a)
+        #: actions that need the viewer / privacy panel: enabled once _build_body() has run
+        self._body_actions = [self.act_idmap, self.act_mask, self.act_diff, self.act_reset, self.act_priv_up,
+                              self.act_priv_down, self.act_priv_max, self.act_priv_min]
+        for a in self._body_actions:
+            a.setEnabled(False)
         p.addSeparator()
         dev = p.addMenu("Inference &Device")
         group = QActionGroup(self)
@@ -289,6 +295,54 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------------------------------
     # lifecycle
+    def _build_body(self) -> None:
+        """Second construction step (after the first paint): viewer, privacy panel, text boxes."""
+        if self.viewer is not None:
+            return
+        from .privacy_panel import PrivacyPanel
+        from .textboxes import TextBoxEditor
+        from .viewer import SideBySideViewer
+
+        self.viewer = SideBySideViewer()
+        self.viewer.hovered.connect(self._on_hover)
+        self.viewer.windowChanged.connect(self._on_window_changed)
+        nav = QHBoxLayout()
+        nav.setContentsMargins(4, 0, 4, 0)
+        nav.addWidget(QLabel("Slice"))
+        nav.addWidget(self.slice_slider, 1)
+        nav.addWidget(self.slice_label)
+        nav.addWidget(self.window_label)
+        # held on self: QSplitter.replaceWidget does not take ownership in PySide6, a local would be
+        # garbage-collected (with the viewer inside it) when this method returns
+        self.center = center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(2)
+        cl.addWidget(self.viewer, 1)
+        cl.addLayout(nav)
+        sizes = self.splitter.sizes()
+        self.splitter.replaceWidget(1, center)
+        self._placeholder.deleteLater()
+        self.splitter.setSizes(sizes)
+
+        self.textboxes = TextBoxEditor(self.viewer.original.vb)
+        self.textboxes.auto.setChecked(self._auto_ocr)
+        self.tabs.addTab(self.textboxes.panel, "Burned-in text")
+        self.privacy = PrivacyPanel()
+        self.privacy.set_percent(self.settings.privacy)
+        self.privacy.privacyChanged.connect(self._on_privacy_changed)
+        self.privacy.set_device("engine: loading…", ok=True)
+        self._body_layout.insertWidget(0, self.privacy)
+        for a in self._body_actions:
+            a.setEnabled(True)
+        for a, fn in ((self.act_idmap, self.viewer.set_show_idmap), (self.act_mask, self.viewer.set_show_mask),
+                      (self.act_diff, self.viewer.set_difference)):
+            a.toggled.connect(fn)
+            fn(a.isChecked())
+        if self._pending_series is not None:
+            series, self._pending_series = self._pending_series, None
+            self.show_series(series)
+
     def showEvent(self, ev) -> None:  # noqa: N802
         super().showEvent(ev)
         if not self._shown_once:
@@ -296,13 +350,24 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._after_first_show)
 
     def _after_first_show(self) -> None:
+        handle = self.windowHandle()
+        if handle is not None and not handle.isExposed():  # not mapped by the window system yet
+            QTimer.singleShot(5, self._after_first_show)
+            return
+        self.repaint()  # the first frame, painted now (the shell: menus, browser, header panel)
+        self.painted.emit()
+        QTimer.singleShot(0, self._complete_start)
+
+    def _complete_start(self) -> None:
+        self._build_body()
         self.shown.emit()
         # torch and the networks load only now, in a worker thread, after the window is visible
         self.engine.load(self._device, model=self._engine_model)
 
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802
         self.settings.save_window(self.saveGeometry(), self.saveState())
-        self.settings.privacy = self.privacy.percent
+        if self.privacy is not None:
+            self.settings.privacy = self.privacy.percent
         self.settings.sync()
         self.cancel_scan()
         if self._thumb_worker is not None:
@@ -312,7 +377,8 @@ class MainWindow(QMainWindow):
                 pass
         self.frame_runner.shutdown()
         self.header_panel.shutdown()
-        self.textboxes.shutdown()
+        if self.textboxes is not None:
+            self.textboxes.shutdown()
         self.engine.shutdown()
         super().closeEvent(ev)
 
@@ -442,6 +508,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------
     # series, frames
     def show_series(self, series: Any) -> None:
+        if self.viewer is None:  # the viewer is still being built: show it right after
+            self._pending_series = series
+            return
         self._series = series
         self._frames = series_frames(series)
         n = len(self._frames)
@@ -523,7 +592,7 @@ class MainWindow(QMainWindow):
     def request_privacy(self) -> int | None:
         """Ask the engine for the current frame at the current level (latest wins)."""
         lf = self._current
-        if lf is None or not self.engine.available:
+        if lf is None or self.privacy is None or not self.engine.available:
             return None
         return self.engine.submit(lf.frame, self.privacy.p, key=lf.ref.key)
 
@@ -594,8 +663,8 @@ class MainWindow(QMainWindow):
             inputs=self.input_paths(),
             settings=self.settings,
             options_from=self.header_panel.editor,
-            privacy=self.privacy.p,
-            rectangles=self.textboxes.export_rectangles(),
+            privacy=self.privacy.p if self.privacy is not None else self.settings.privacy / 100.0,
+            rectangles=self.textboxes.export_rectangles() if self.textboxes is not None else [],
         )
         dlg.show()
         self._export_dialog = dlg

@@ -14,11 +14,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("medeid.ui")
 
@@ -104,6 +105,8 @@ class ScanJob(QObject):
         self._worker = None
 
     def start(self) -> None:
+        from superqt.utils import create_worker  # imported after the first paint (start-up time)
+
         def report(t: tuple[int, int, str]) -> None:
             self.progress.emit(*t)  # queued to the main thread
 
@@ -136,6 +139,8 @@ THUMB = 64
 
 def window_to_uint8(frame: np.ndarray, center: float, width: float, invert: bool = False) -> np.ndarray:
     """Linear VOI window to 8 bits (thumbnails only; the viewers window on the GPU side)."""
+    import numpy as np
+
     lo = center - width / 2.0
     out = np.clip((frame - lo) / max(width, 1e-6), 0.0, 1.0)
     if invert:
@@ -145,6 +150,8 @@ def window_to_uint8(frame: np.ndarray, center: float, width: float, invert: bool
 
 def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
     """A small 8-bit (rows, cols[, 3]) preview of the middle frame of one instance."""
+    import numpy as np
+
     from medeid_gui.dicom.frames import FrameSource
 
     src = FrameSource(path)
@@ -179,6 +186,8 @@ def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
     ``on_thumb((key, array))`` must be a bound slot of a QObject: Qt then drops the connection
     when that object is destroyed, so a late thumbnail never reaches a deleted widget.
     """
+    from superqt.utils import create_worker
+
     worker = create_worker(
         _thumbnails, jobs, _start_thread=False,
         _connect={"yielded": on_thumb, "errored": lambda e: log.warning("thumbnails: %s", e)},

@@ -12,47 +12,18 @@ Mouse: left-drag pans, the wheel zooms, right-drag changes window (horizontal) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from .window_level import WindowLevel
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#101214")
 
 _INFERNO = (pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False)).astype(np.uint8)
 _DIVERGING = pg.colormap.get("CET-D1")
 _INVERTED_LUT = np.arange(255, -1, -1, dtype=np.uint8)
-
-
-@dataclass(frozen=True)
-class WindowLevel:
-    """Display window, in modality units (after rescale)."""
-
-    center: float
-    width: float
-
-    @property
-    def levels(self) -> tuple[float, float]:
-        w = max(float(self.width), 1e-6)
-        return (float(self.center) - w / 2.0, float(self.center) + w / 2.0)
-
-    @classmethod
-    def of(cls, window: object) -> WindowLevel:
-        """Accept any object with ``center``/``width`` (e.g. ``dicom.frames.Window``)."""
-        return cls(float(getattr(window, "center")), float(getattr(window, "width")))
-
-    @classmethod
-    def from_data(cls, frame: np.ndarray) -> WindowLevel:
-        """Fallback when a file has no window: 1st–99th percentile of the frame."""
-        finite = frame[np.isfinite(frame)]
-        if finite.size == 0:
-            return cls(0.0, 1.0)
-        lo, hi = np.percentile(finite[:: max(1, finite.size // 65536)], [1, 99])
-        if hi <= lo:
-            lo, hi = float(finite.min()), float(finite.max()) + 1.0
-        return cls((lo + hi) / 2.0, hi - lo)
 
 
 def as_display_array(frame: np.ndarray) -> np.ndarray:

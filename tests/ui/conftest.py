@@ -31,8 +31,7 @@ def window(qtbot, settings):
     """A shown main window with the engine loading in the background (as in the app)."""
     from medeid_gui.ui.main_window import MainWindow
 
-    win = MainWindow(settings, device="cpu")
-    win.textboxes.auto.setChecked(False)  # OCR only where a test asks for it (CPU budget)
+    win = MainWindow(settings, device="cpu", auto_ocr=False)  # OCR only where a test asks (CPU budget)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.shown, timeout=5000):
         win.show()
@@ -74,8 +73,7 @@ def engine_window(qtbot, settings, method_model):
 
     from medeid_gui.ui.main_window import MainWindow
 
-    win = MainWindow(settings, device="cpu", model=method_model)
-    win.textboxes.auto.setChecked(False)
+    win = MainWindow(settings, device="cpu", model=method_model, auto_ocr=False)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.engine.ready, timeout=60000):
         with qtbot.waitSignal(win.shown, timeout=5000):
