@@ -319,6 +319,9 @@ def train(cfg: TrainConfig, *, fresh: bool = False, log=print) -> dict[str, Any]
                "torch": torch.__version__}
     (out / "medeid-training.json").write_text(json.dumps(_finite(summary), indent=1) + "\n",
                                               encoding="utf-8")
+    from medeid_gui.lab.method_cards import write_cards
+
+    write_cards(out)
     return summary
 
 

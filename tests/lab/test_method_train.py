@@ -39,6 +39,8 @@ def test_train_writes_verified_weights_and_resumes_identically(tiny_cohort, tmp_
     info = json.loads((out_a / "medeid-training.json").read_text())
     assert info["metrics"]["n_images"] >= 2 and "rate_nats_per_image" in info["metrics"]
     assert summary["config"]["seed"] == 1
+    card = (out_a / "medeid-compensator.md").read_text()
+    assert "Generated cohort, not patients" in card and man["medeid-compensator.pt"]["sha256"] in card
     model = load_model(out_a, device="cpu")
     frame = np.random.default_rng(0).integers(0, 4000, (90, 70)).astype(np.uint16)
     from medeid_gui.ml.deidentify import deidentify

@@ -1,0 +1,131 @@
+"""Model cards for the method's weight files, written from ``medeid-training.json``.
+
+Why generated: the figures on a card must be the ones the training run measured, and a site
+that retrains (``medeid ml train``) must get cards that describe *its* weights, not ours. Called
+at the end of ``train``; ``python -m medeid_gui.lab.method_cards MODELS`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from medeid_gui.ml.weights import read_manifest
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _command(cfg: dict[str, Any]) -> str:
+    steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
+    parts = [f"medeid ml train {cfg['data']}", f"--seed {cfg['seed']}", f"--steps {steps}"]
+    if cfg.get("scale", 1.0) != 1.0:
+        parts.append(f"--scale {cfg['scale']}")
+    if cfg.get("backbone", "medeid") != "medeid":
+        parts.append(f"--backbone {cfg['backbone']}")
+    return " ".join(parts)
+
+
+def _data_line(info: dict[str, Any]) -> str:
+    src = info["data"]
+    if src.startswith("cohort"):
+        return (f"**Generated cohort, not patients.** {src}: synthetic chest radiographs from "
+                "`medeid_gui.lab.cohort` (identity in patient-fixed anatomy, findings with masks), "
+                "patient-disjoint train/val/test splits. No real patient image was used.")
+    return f"A site's own archive: {src} (identity label = PatientID; no finding labels)."
+
+
+COMMON_LIMITS = """\
+- Trained on a small generated cohort; behaviour on real radiographs, other body parts or
+  modalities is unmeasured. A site should retrain on its own archive (`medeid ml train FOLDER`).
+- Working resolution 128 x 128 (grey). Blocked patches receive up-sampled compensation, so they
+  are smoother than the untouched pixels around them.
+- The privacy figures that matter are the independent attacker's in `models/EVALUATION.md`;
+  the pipeline's own ReID numbers below are not a privacy guarantee."""
+
+
+def write_cards(models: str | Path) -> list[Path]:
+    models = Path(models)
+    info = json.loads((models / "medeid-training.json").read_text(encoding="utf-8"))
+    man = read_manifest(models)["files"]
+    cfg, m, secs = info["config"], info["metrics"], info.get("seconds", {})
+    cmd = _command(cfg)
+    total = sum(v for v in secs.values() if v)
+    run = (f"device {info.get('device')}, torch {info.get('torch')}, "
+           f"{total / 60:.0f} min in all ({', '.join(f'{k} {v / 60:.1f}' for k, v in secs.items())} min)")
+
+    def head(title: str, fname: str, what: str) -> str:
+        e = man.get(fname, {})
+        return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
+                f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
+                f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{cmd}\n```\n\n"
+                f"Run: {run}. Seeded: every random draw of a step comes from (seed, stage, step), "
+                "so the same command on the same torch build gives the same weights; a resumed run "
+                "gives the same weights as an uninterrupted one.\n\n")
+
+    split = f"{m.get('split')} ({m.get('n_images')} images)"
+    cards = {
+        "medeid-identity.md": head(
+            "medeid-identity: ReID encoder + identity-map head", "medeid-identity.pt",
+            "The pipeline's own re-identification encoder (a 8-layer CNN, cosine-margin softmax "
+            "over training patients; a different architecture and seed from the evaluation "
+            "attacker) and the distilled identity-map head: per 8 x 8-pixel patch (16 x 16 grid), "
+            "how much the patch drives ReID similarity, learned from SmoothGrad "
+            "|gradient x (image - blurred image)| attributions of the similarity to the patient's "
+            "other images. The head ranks patches for blocking in one forward pass.")
+        + f"## Metrics ({split})\n\n"
+        f"- ReID verification AUC (all pairs, cosine): {_fmt(m.get('reid_verification_auc'))}\n"
+        f"- own-ReID cosine to the unaltered image after grey-filling 25 % of patches: identity-"
+        f"ranked {_fmt(m.get('own_reid_cos_after_grey_25pct_identity'))} vs random "
+        f"{_fmt(m.get('own_reid_cos_after_grey_25pct_random'))} (lower = the map finds what "
+        "identifies)\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
+        "medeid-semantic.md": head(
+            "medeid-semantic: semantic encoder (foundation-model role)", "medeid-semantic.pt",
+            "A small convolutional encoder (stride 4, 64 channels) pre-trained self-supervised by "
+            "masked-patch reconstruction (60 % of 8 x 8 patches hidden) on the training split. It "
+            "stands in for a medical foundation model; `--backbone timm:ARCH:CHECKPOINT` puts a "
+            "real one (local file, frozen) in its place and this file then holds only the "
+            "projection.")
+        + f"## Metrics ({split})\n\n"
+        f"- verification AUC of its pooled features (identity they still carry): "
+        f"{_fmt(m.get('verification_auc_raw_features'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
+        "medeid-compensator.md": head(
+            "medeid-compensator: MDL decoupler + compensators", "medeid-compensator.pt",
+            "The MDL decoupler splits the semantic features into a Gaussian semantic code s "
+            "(8 x 32 x 32, paying a KL rate in nats = its description length; a finding head "
+            "must read nodules/effusion/opacity from it; an identity adversary behind gradient "
+            "reversal must fail on it) and an identity code i (identity head; (s, i) must "
+            "reconstruct the features). The compensator (small U-Net) fills blocked patches from "
+            "the visible pixels, the mask, seeded noise and s; an identity loss penalises ReID "
+            "cosine to the source above a margin. The file also holds the `medeid-no-mdl` "
+            "ablation's compensator, trained identically but fed the undecoupled features.")
+        + f"## Metrics ({split})\n\n"
+        f"- rate of s: {_fmt(m.get('rate_nats_per_image'))} nats per image\n"
+        f"- finding AUC read from s: {_fmt(m.get('finding_auc_from_s'))}\n"
+        f"- verification AUC of pooled s (identity left in s): "
+        f"{_fmt(m.get('verification_auc_semantic_code'))} vs raw features "
+        f"{_fmt(m.get('verification_auc_raw_features'))}\n"
+        f"- compensation, identity-ranked p = 0.5: L1 in blocked patches "
+        f"{_fmt(m.get('comp_p0.5_l1_blocked'))}, own-ReID cosine to source "
+        f"{_fmt(m.get('comp_p0.5_own_reid_cos'))}; p = 1: L1 {_fmt(m.get('comp_p1_l1_blocked'))}, "
+        f"cosine {_fmt(m.get('comp_p1_own_reid_cos'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
+    }
+    out = []
+    for name, text in cards.items():
+        (models / name).write_text(text, encoding="utf-8")
+        out.append(models / name)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in write_cards(sys.argv[1] if len(sys.argv) > 1 else "models"):
+        print(p)
