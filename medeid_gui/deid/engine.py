@@ -500,7 +500,14 @@ class _Run:
         if vr in BYTES_VRS:
             return _REMOVE, "X", "binary value cannot be cleaned: removed"
         if vr in TEXT_VRS and vr != "PN" and self.cleaner is not None:
-            return self.cleaner.clean_value(old), "C", "identifiers and PHI patterns removed"
+            new = self.cleaner.clean_value(old)
+            if "D" in rule.basic and old not in (None, "") and not any(
+                str(v).strip() for v in (new if isinstance(new, list) else [new])
+            ):
+                # the Basic Profile keeps a dummy here (the attribute may be Type 1): never
+                # leave it empty just because cleaning removed every word
+                return dummy_for(vr), "C", "nothing left after cleaning: dummy (may be Type 1)"
+            return new, "C", "identifiers and PHI patterns removed"
         if vr == "PN":
             return ("ANONYMIZED" if old not in (None, "") else old), "D", "a name cannot be cleaned: dummy"
         return old, "K", f"{vr} value holds no free text: kept"

@@ -207,3 +207,12 @@ def test_free_text_in_content_sequence_is_not_kept() -> None:
     _deid(ds)
     out = [e.value for e in ds.iterall() if e.keyword == "TextValue" and e.value]
     assert out and all(v == "ANONYMIZED" for v in out)
+
+
+def test_clean_never_empties_an_attribute_the_basic_profile_keeps_as_dummy() -> None:
+    ds = _read("rtplan.dcm")
+    ds.PatientID = "778899"
+    ds.RTPlanLabel = "778899"  # Type 1 in RT General Plan; D in the Basic Profile
+    _deid(ds, options=frozenset({Option.CLEAN_DESCRIPTORS}))
+    assert ds.RTPlanLabel == "ANONYMIZED"
+    assert ds.RTPlanName == "Plan1"  # nothing identifying in it: kept as is
