@@ -719,11 +719,15 @@ class Deidentifier:
         sop = _text(ds, SOP_INSTANCE_UID)
         # Retain UIDs keeps (0002,0003) as it was (K in the table); otherwise it must follow the
         # new SOP Instance UID or the file contradicts itself
-        if sop and 0x00020003 in meta and Option.RETAIN_UIDS not in self.options:
+        if 0x00020003 in meta and Option.RETAIN_UIDS not in self.options:
             old = run.peek(meta, 0x00020003)
-            meta[0x00020003] = DataElement(0x00020003, "UI", sop, validation_mode=_NO_CHECK)
-            run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U",
-                       "kept equal to the new SOP Instance UID", old, sop,
+            if sop:
+                new, why = sop, "kept equal to the new SOP Instance UID"
+            else:  # no SOP Instance UID in the dataset: the table's U, same keyed mapping
+                new = run._uid(_text(meta, 0x00020003))
+                why = "Basic Profile: U (no SOP Instance UID in the dataset to follow)"
+            meta[0x00020003] = DataElement(0x00020003, "UI", new, validation_mode=_NO_CHECK)
+            run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U", why, old, new,
                        keyword="MediaStorageSOPInstanceUID", name="Media Storage SOP Instance UID")
         for tag, vr, val in ((0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
                              (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)):

@@ -216,3 +216,14 @@ def test_clean_never_empties_an_attribute_the_basic_profile_keeps_as_dummy() -> 
     _deid(ds, options=frozenset({Option.CLEAN_DESCRIPTORS}))
     assert ds.RTPlanLabel == "ANONYMIZED"
     assert ds.RTPlanName == "Plan1"  # nothing identifying in it: kept as is
+
+
+def test_file_meta_instance_uid_mapped_even_without_sop_instance_uid() -> None:
+    ds = _read("CT_small.dcm")
+    orig = ds.SOPInstanceUID
+    del ds.SOPInstanceUID
+    _deid(ds)
+    new = ds.file_meta.MediaStorageSOPInstanceUID
+    assert new != orig and new.startswith("2.25.")
+    other = _deid(_read("CT_small.dcm"))
+    assert other.SOPInstanceUID == new  # the same keyed function of the original
