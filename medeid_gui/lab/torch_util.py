@@ -1,0 +1,58 @@
+"""Device choice, seeding and batching shared by the lab's training loops (torch imported lazily)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def device(prefer: str | None = None):
+    """CUDA when present (or ``prefer``/``MEDEID_DEVICE``), else CPU."""
+    import torch
+
+    name = prefer or os.environ.get("MEDEID_DEVICE")
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_all(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def to_tensor(x: np.ndarray, dev):
+    """(N, H, W) float array -> (N, 1, H, W) float32 tensor on ``dev``."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    if t.ndim == 3:
+        t = t[:, None]
+    return t.to(dev)
+
+
+def predict(model, x: np.ndarray, dev, batch: int = 128) -> np.ndarray:
+    """Run ``model`` in eval mode over ``x`` (N, H, W) in batches; returns numpy."""
+    import torch
+
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            outs.append(model(to_tensor(x[i:i + batch], dev)).float().cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def augment(xb, rng: np.random.Generator, shift: int = 4, gain: float = 0.1):
+    """Small random translation and contrast/brightness jitter (no flips: left/right matters)."""
+    import torch
+
+    n = xb.shape[0]
+    dy, dx = rng.integers(-shift, shift + 1, 2)
+    xb = torch.roll(xb, shifts=(int(dy), int(dx)), dims=(2, 3))
+    g = torch.from_numpy(rng.uniform(1 - gain, 1 + gain, (n, 1, 1, 1)).astype(np.float32))
+    o = torch.from_numpy(rng.uniform(-gain / 2, gain / 2, (n, 1, 1, 1)).astype(np.float32))
+    return (xb * g.to(xb.device) + o.to(xb.device)).clamp(0, 1)
