@@ -91,7 +91,7 @@ def write_frames(ds: Any, out_root: Path, fmt: str) -> tuple[str, str, list[dict
         frame = src.frame(i)
         data = _npy_bytes(frame) if fmt == "npy" else _png_bytes(frame, window, bool(src.invert_display))
         name = f"frame_{i:04d}.{fmt}"
-        write_bytes_atomic(out_root / rel_dir / name, data)
+        write_bytes_atomic(out_root / rel_dir / name, data, durable=False)  # synced in batches
         sha = hashlib.sha256(data).hexdigest()
         combined.update(f"{name} {sha}\n".encode())
         rows.append(

@@ -214,7 +214,9 @@ def run_export(
         raise ExportError("the project key must come from a file (workers load it by path)")
 
     run_dir = run_dir_for(out, Path(cfg.state_dir) if cfg.state_dir else None)
-    db = RunDB(run_dir / "run.sqlite")
+    from medeid_gui.export.atomic import sync_all
+
+    db = RunDB(run_dir / "run.sqlite", before_commit=sync_all)
     settings = _settings_fingerprint(cfg, key.fingerprint, pixel_req)
     earlier = db.get("settings")
     if earlier is not None and earlier != settings:
@@ -298,7 +300,7 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
             ):
                 resumed += 1
                 continue
-            tasks.append(Task(sp, size or 0))
+            tasks.append(Task(sp, size or 0, mtime))
             continue
         if row is not None and row.size == size and row.mtime_ns == mtime and row.status in (SKIPPED, FAILED, QUARANTINED) and sp not in instances:
             continue  # already recorded by an earlier run
@@ -338,10 +340,12 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
     done = bytes_done = failed = 0
     emit(ProgressEvent("export", 0, total, 0, bytes_total))
     link_buf: list[tuple[str, str, str]] = []
+    planned = {t.path: t for t in tasks}
     for res in run_tasks(tasks, setup, workers, cancel=cancel):
         p = Path(res.path)
         key = display_path(p)
-        size, mtime = _file_id(p)
+        t = planned[res.path]
+        size, mtime = t.size, t.mtime_ns
         if res.status == EXPORTED:
             db.record(
                 key, status=EXPORTED, size=size, mtime_ns=mtime, sha256=res.sha256,

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 #: statuses a manifest row can have
 EXPORTED, SKIPPED, FAILED, QUARANTINED, PENDING = "exported", "skipped", "failed", "quarantined", "pending"
@@ -83,8 +83,9 @@ class FileRow:
 class RunDB:
     """Thin wrapper over the SQLite file; only the main process writes to it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, before_commit: "Callable[[], None] | None" = None) -> None:
         self.path = Path(path)
+        self.before_commit = before_commit
         self.path.parent.mkdir(parents=True, exist_ok=True)
         old = os.umask(0o077)
         try:
@@ -156,11 +157,13 @@ class RunDB:
             ),
         )
         self._pending += 1
-        if self._pending >= 64 or time.monotonic() - self._last_commit > 0.5:
+        if self._pending >= 256 or time.monotonic() - self._last_commit > 1.0:
             self.flush()
 
     def flush(self) -> None:
         if self._in_tx:
+            if self.before_commit is not None and self._pending:
+                self.before_commit()
             self.conn.execute("COMMIT")
             self._in_tx = False
         self._pending = 0

@@ -38,6 +38,7 @@ class WorkerSetup:
 class Task:
     path: str  # input file (as found)
     size: int
+    mtime_ns: int | None = None  # as seen by the plan (the manifest records what was exported)
 
 
 @dataclass
@@ -175,7 +176,7 @@ def _process(task: Task) -> FileResult:
             sha = hashlib.sha256(data).hexdigest()
             rel = dicom_relpath(out_ds, sha)
             stage = "write"
-            write_bytes_atomic(Path(setup.out_root, rel), data)
+            write_bytes_atomic(Path(setup.out_root, rel), data, durable=False)  # synced in batches
             res.output, res.output_sha256 = rel, sha
         else:
             from medeid_gui.export.frames_out import NoFrames, write_frames
