@@ -17,7 +17,11 @@ The modules and Types cited are PS3.3 2024b:
   images; kept as a dummy for all).
 - SR Document General (C.17.2): Content Date, Content Time Type 1; SR Document Series /
   Key Object Document Series: Referenced Performed Procedure Step Sequence Type 2.
-- PET Series (C.8.9.1): Series Date, Series Time Type 1.
+- PET Series (C.8.9.1): Series Date, Series Time Type 1 (also kept as dummies for Enhanced and
+  Legacy Converted Enhanced PET).
+- Enhanced Series (C.7.3.3): Referenced Performed Procedure Step Sequence Type 1C (kept, UIDs
+  replaced).
+- RT Treatment Summary Record (C.8.8.23): First / Most Recent Treatment Date Type 2.
 - Waveform Identification (C.10.8) and ophthalmic photography/tomography image modules:
   Acquisition DateTime Type 1.
 - RT General Plan (C.8.8.9): RT Plan Date, RT Plan Time Type 2; Treatment Machine Name (RT Beams)
@@ -39,7 +43,11 @@ from pydicom.dataset import Dataset
 
 from pydicom.uid import UID_dictionary
 
-_PET_IMAGE = "1.2.840.10008.5.1.4.1.1.128"
+_PET_SERIES_CLASSES = frozenset(
+    uid for uid, v in UID_dictionary.items()
+    if v[0] in ("Positron Emission Tomography Image Storage", "Enhanced PET Image Storage",
+                "Legacy Converted Enhanced PET Image Storage")
+)
 _OPHTHALMIC_PREFIXES = ("1.2.840.10008.5.1.4.1.1.77.1.5.",)
 
 #: SOP classes whose IOD includes the Multi-frame Functional Groups and Enhanced General
@@ -80,6 +88,8 @@ _TYPE2_ANYWHERE = {
     0x00080033,  # Content Time
     0x22000005,  # Barcode Value
     0x22000002,  # Label Text
+    0x30080054,  # First Treatment Date (RT Treatment Summary Record)
+    0x30080056,  # Most Recent Treatment Date
 }
 
 
@@ -107,7 +117,7 @@ def iod_context(ds: Dataset) -> IodContext:
     sop = str(ds[0x00080016].value or "").strip(" \0") if 0x00080016 in ds else ""
     fg = sop in _FG_SOP_CLASSES or 0x52009229 in ds or 0x52009230 in ds
     sr = 0x0040A040 in ds and 0x0040A043 in ds  # Value Type + Concept Name Code Sequence at top
-    pet = sop == _PET_IMAGE
+    pet = sop in _PET_SERIES_CLASSES
     waveform = 0x54000100 in ds
     ophthalmic = sop.startswith(_OPHTHALMIC_PREFIXES)
     modality = str(ds[0x00080060].value or "") if 0x00080060 in ds else ""
@@ -128,6 +138,8 @@ def attribute_type(tag: int, ctx: IodContext, depth: int) -> int:
         if tag == 0x0008002A and ctx.acquisition_dt_required:
             return 1
         if tag in (0x00080021, 0x00080031) and ctx.pet_series:
+            return 1
+        if tag == 0x00081111 and ctx.functional_groups:  # Enhanced Series: Type 1C
             return 1
         if tag == 0x00081111 and ctx.sr_document:
             return 2

@@ -63,10 +63,23 @@ def _parse_entry(raw: dict, where: str) -> SafePrivate:
     return SafePrivate(creator, group, element, vr, str(raw.get("name", "")), str(raw.get("source", "")))
 
 
-@functools.lru_cache(maxsize=8)
 def load_safe_private(path: str | None = None) -> SafePrivateList:
-    """Read the allowlist (JSON ``{"entries": [...]}``); errors name the file and the entry."""
+    """Read the allowlist (JSON ``{"entries": [...]}``); errors name the file and the entry.
+
+    Cached per file *and modification time*: a user who edits the list sees the change at the
+    next export without restarting the application.
+    """
     p = Path(path) if path else resource("private", SAFE_PRIVATE_FILE)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    return _load(str(p), mtime)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, _mtime: int) -> SafePrivateList:
+    p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
