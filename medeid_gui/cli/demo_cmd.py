@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 HELP = "de-identify the bundled demo data into OUT and audit the result"
@@ -28,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--privacy", type=float, default=0.0, metavar="P")
 
 
-def _demo_input(tmp: Path) -> tuple[Path, str]:
+def _demo_input(state: Path) -> tuple[Path, str]:
     from medeid_gui._resources import resource
     from medeid_gui.dicom.read import sniff
 
@@ -44,11 +43,11 @@ def _demo_input(tmp: Path) -> tuple[Path, str]:
                         return demo, f"bundled demo data ({demo})"
     from pydicom.data import get_testdata_file
 
-    dst = tmp / "demo-input"
-    dst.mkdir()
+    dst = state / "fallback-input"  # stable, so a second demo run resumes like any export
+    dst.mkdir(parents=True, exist_ok=True)
     for name in FALLBACK:
         src = get_testdata_file(name)
-        if src:
+        if src and not (dst / name).exists():
             shutil.copyfile(src, dst / name)
     return dst, "pydicom test files (resources/demo holds no DICOM data)"
 
@@ -63,15 +62,12 @@ def run(args: argparse.Namespace) -> int:
 
     state = default_state_dir() / "demo"
     out = Path(args.output)
-    with tempfile.TemporaryDirectory(prefix="medeid-demo-") as tmpd:
+    if True:
         if args.input:
             inp, what = Path(args.input), f"folder {args.input}"
         else:
-            inp, what = _demo_input(Path(tmpd))
+            inp, what = _demo_input(state)
         print(f"demo input: {what}")
-        # a fallback input is a new temporary folder each time: start the output afresh
-        if not args.input and "pydicom" in what and out.exists():
-            shutil.rmtree(out)
         cfg = ExportConfig(
             input=inp, output=out, deid=DeidConfig(options=parse("research")), key_file=state / "demo.key",
             workers=args.workers, burned_in=args.burned_in, privacy=args.privacy,

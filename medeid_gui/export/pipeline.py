@@ -391,11 +391,26 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
         from medeid_gui.export.quarantine import quarantine_path, write_reasons
 
         write_reasons(qdir, [(r.input, display_path(quarantine_path(qdir, inp, Path(r.input))), r.reason) for r in db.rows() if r.status == QUARANTINED])
-    for n in summary.notes:
-        db.set("note", n)
+    db.set("notes", json.dumps(summary.notes))
+    _write_run_json(db, summary)
     emit(ProgressEvent("done", done, total, bytes_done, bytes_total, failed=summary.failed + summary.quarantined,
                        message=f"{summary.exported} exported, {summary.failed + summary.quarantined} failed, {summary.skipped} skipped"))
     return summary
+
+
+def _write_run_json(db: RunDB, summary: ExportSummary) -> None:
+    """``run.json`` beside ``manifest.csv``: the settings, counts and notes of the run."""
+    info = {
+        "settings": json.loads(db.get("settings") or "{}"),
+        "input": db.get("input"),
+        "output": db.get("output"),
+        "counts": {"exported": summary.exported, "skipped": summary.skipped, "failed": summary.failed,
+                   "quarantined": summary.quarantined, "resumed_this_run": summary.resumed},
+        "cancelled": summary.cancelled,
+        "notes": summary.notes,
+    }
+    p = db.path.parent / "run.json"
+    p.write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 def _record_failure(db: RunDB, qdir: Path | None, inp: Path, p: Path, key: str, size, mtime, status: str, reason: str, sha: str | None = None) -> None:  # noqa: ANN001

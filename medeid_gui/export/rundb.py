@@ -157,7 +157,7 @@ class RunDB:
             ),
         )
         self._pending += 1
-        if self._pending >= 256 or time.monotonic() - self._last_commit > 1.0:
+        if self._pending >= 256 or time.monotonic() - self._last_commit > 0.5:
             self.flush()
 
     def flush(self) -> None:

@@ -150,24 +150,51 @@ def test_refusals(tmp_path: Path, env: dict[str, Path]) -> None:
 
 
 def test_disk_full_is_a_manifest_line_and_a_rerun_completes(tmp_path: Path, env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from medeid_gui.export import atomic
+
     inp = tmp_path / "in"
     copy_inputs(inp, SMALL[:3])
-    real_fsync = os.fsync
-    calls = {"n": 0}
+    opened = {"n": 0}
 
-    def full(fd: int) -> None:
-        calls["n"] += 1
-        if calls["n"] >= 2:
+    class FullDisk:
+        """A file that takes a few bytes and then reports a full disk, like a real ENOSPC."""
+
+        def __init__(self, fh) -> None:  # noqa: ANN001
+            self.fh = fh
+
+        def write(self, data: bytes) -> int:
+            self.fh.write(data[:100])
+            self.fh.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_fsync(fd)
 
-    monkeypatch.setattr(os, "fsync", full)
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(self.fh, name)
+
+        def __enter__(self):  # noqa: ANN204
+            return self
+
+        def __exit__(self, *exc) -> None:  # noqa: ANN002
+            self.fh.close()
+
+    def patched_open(path, mode="r", *a, **kw):  # noqa: ANN001, ANN002, ANN003
+        fh = builtins.open(path, mode, *a, **kw)
+        if "w" in mode:
+            opened["n"] += 1
+            if opened["n"] >= 2:
+                return FullDisk(fh)
+        return fh
+
+    monkeypatch.setattr(atomic, "open", patched_open, raising=False)
     s = run_export(_cfg(inp, tmp_path / "out", env))
-    monkeypatch.setattr(os, "fsync", real_fsync)
+    monkeypatch.delattr(atomic, "open")
     rows = read_manifest_csv(s.manifest_path)
     full_rows = [r for r in rows if "disk full" in r["reason"]]
     assert len(full_rows) == 2 and s.exported == 1 and not s.ok
+    assert all(r["status"] == "failed" and "cannot write output" in r["reason"] for r in full_rows)
     assert not [p for p in (tmp_path / "out").rglob("*") if ".medeid-tmp-" in p.name]  # no half-written file
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == 1
     s2 = run_export(_cfg(inp, tmp_path / "out", env))
     assert s2.ok and s2.exported == 3 and s2.resumed == 1
 

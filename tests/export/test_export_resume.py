@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import replicate, tree
+from medeid_gui.export.rundb import run_dir_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,17 +26,30 @@ def _cmd(inp: Path, out: Path, env: dict[str, Path], workers: int, *extra: str) 
     ]
 
 
-def _kill_midway(cmd: list[str], out: Path, at_least: int) -> None:
+def _committed(db: Path) -> int:
+    """Exported rows the run database has committed (read-only, as another process would)."""
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM files WHERE status='exported'").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _kill_midway(cmd: list[str], out: Path, db: Path, at_least: int) -> None:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            n = sum(1 for _ in out.rglob("*.dcm")) if out.exists() else 0
-            if n >= at_least:
+            if _committed(db) >= at_least:
                 break
             if proc.poll() is not None:
                 pytest.fail("export finished before it could be killed; make the input larger")
-            time.sleep(0.02)
+            time.sleep(0.01)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the CLI and any worker processes, at once
         proc.wait()
@@ -48,7 +63,8 @@ def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, env: dict[str, Pat
     ref, out = tmp_path / "ref", tmp_path / "out"
     done = subprocess.run(_cmd(inp, ref, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    _kill_midway(_cmd(inp, out, env, workers, *extra), out, at_least=15)
+    db = run_dir_for(out, env["state"]) / "run.sqlite"
+    _kill_midway(_cmd(inp, out, env, workers, *extra), out, db, at_least=10)
     partial = sum(1 for _ in out.rglob("*.dcm"))
     assert 0 < partial < 100
     again = subprocess.run(_cmd(inp, out, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
