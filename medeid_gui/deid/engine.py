@@ -314,6 +314,8 @@ class _Run:
                             "not in the DICOM data dictionary: its meaning (and risk) is unknown",
                             old, "", keyword="", name="Unknown attribute")
                 continue
+            if vr == "UN":  # implicit VR: what the dictionary says it is
+                vr = _DICT_VR.get(tag, "UN")
             if mode and (vr in FREE_TEXT_VRS or tag in (TEXT_VALUE, UNFORMATTED_TEXT_VALUE)):
                 self.free_text(ds, tag, prefix, mode)
         if overlay_groups:

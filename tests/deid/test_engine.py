@@ -227,3 +227,12 @@ def test_file_meta_instance_uid_mapped_even_without_sop_instance_uid() -> None:
     assert new != orig and new.startswith("2.25.")
     other = _deid(_read("CT_small.dcm"))
     assert other.SOPInstanceUID == new  # the same keyed function of the original
+
+
+def test_free_text_in_content_sequence_is_not_kept_in_implicit_vr_files() -> None:
+    ds = pydicom.dcmread(get_testdata_file("test-SR.dcm"))
+    ds.ContentSequence[0].add_new(0x00080402, "LT", "Smithers said so")  # an LT not in the table
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    raw = pydicom.dcmread(io.BytesIO(_bytes(ds)))
+    _deid(raw)
+    assert b"Smithers" not in _bytes(raw)
