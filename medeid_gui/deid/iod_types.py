@@ -73,6 +73,7 @@ _RT_MODALITIES = frozenset({"RTPLAN", "RTSTRUCT", "RTDOSE", "RTRECORD", "RTIMAGE
 
 #: attributes whose Type does not depend on the IOD family (conservative: max over common IODs)
 _TYPE2_ANYWHERE = {
+    0x00100020,  # Patient ID (Patient module)
     0x00400555,  # Acquisition Context Sequence
     0x00102203,  # Patient's Sex Neutered (2C)
     0x00700084,  # Content Creator's Name
