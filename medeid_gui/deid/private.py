@@ -94,10 +94,20 @@ _STRUCT = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
 
 
 def raw_bytes_fit(vr: str, data: bytes, little_endian: bool = True) -> bool:
-    """Do raw (UN) bytes plausibly encode a value of ``vr``? Numbers only, strictly."""
+    """Do raw (UN) bytes plausibly encode a value of ``vr``? Numbers and code strings only.
+
+    Binary numbers cannot be verified, only refuted: wrong length, or bytes that spell words.
+    """
     if vr in _STRUCT:
         size = struct.calcsize(_STRUCT[vr])
-        return len(data) > 0 and len(data) % size == 0
+        if not data or len(data) % size:
+            return False
+        # any even byte count "fits" US; bytes that read as words are text, not numbers
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            return True
+        return not (text.strip(" \0").isprintable() and any(c.isalpha() for c in text))
     if vr in ("IS", "DS"):
         try:
             text = data.decode("ascii").strip(" \0")

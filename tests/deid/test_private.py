@@ -112,3 +112,21 @@ def test_implicit_vr_private_block_does_not_leak(options: frozenset[Option]) -> 
     data = out.getvalue()
     for secret in (b"Smithers", b"MRN-99887766", study_uid.encode(), b"HOSPITAL PACS"):
         assert secret not in data, secret
+
+
+def test_allowlisted_raw_bytes_kept_only_when_they_fit_the_vr(tmp_path: Path) -> None:
+    path = tmp_path / "allow.json"
+    path.write_text(json.dumps({"entries": [
+        {"creator": "ACME 1.0", "group": "0029", "element": "01", "vr": "US", "source": "test"},
+        {"creator": "ACME 1.0", "group": "0029", "element": "02", "vr": "US", "source": "test"}]}))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    block = ds.private_block(0x0029, "ACME 1.0", create=True)
+    block.add_new(0x01, "US", 3)
+    block.add_new(0x02, "LO", "Doe")  # three bytes + pad: not a US value, whatever the list says
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=False)
+    raw = pydicom.dcmread(io.BytesIO(buf.getvalue()))
+    Deidentifier(DeidConfig(options=SAFE, safe_private_path=path), ProjectKey(TEST_KEY)).deidentify(raw)
+    kept = {t & 0xFF for t in _privates(raw) if t >> 16 == 0x0029 and t & 0xFF00}
+    assert kept == {0x01}
