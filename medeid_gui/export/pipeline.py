@@ -409,8 +409,11 @@ def _write_run_json(db: RunDB, summary: ExportSummary) -> None:
         "cancelled": summary.cancelled,
         "notes": summary.notes,
     }
+    from medeid_gui.export.atomic import write_bytes_atomic
+
     p = db.path.parent / "run.json"
-    p.write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_bytes_atomic(p, json.dumps(info, indent=1, ensure_ascii=False).encode("utf-8"))
+    os.chmod(p, 0o600)  # holds the input path
 
 
 def _record_failure(db: RunDB, qdir: Path | None, inp: Path, p: Path, key: str, size, mtime, status: str, reason: str, sha: str | None = None) -> None:  # noqa: ANN001

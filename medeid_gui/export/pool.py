@@ -5,6 +5,10 @@ would serialise on the GIL. Why ``forkserver`` (or ``spawn``) rather than ``fork
 the pipeline from a thread of a Qt process, and forking a multi-threaded process can deadlock.
 At most ``2 x workers`` tasks are in flight, so cancel takes effect quickly and memory stays flat;
 results come back as they finish (the caller records them; output bytes do not depend on order).
+As with any ``spawn``/``forkserver`` pool, a *script* that calls ``run_export(workers>1)`` needs
+the ``if __name__ == "__main__":`` guard (``python -m medeid_gui`` and installed entry points
+have it). A worker process that dies (a decoder crash) does not end the run: the tasks it held
+are retried one at a time and only the one that kills its process again is marked failed.
 """
 
 from __future__ import annotations

@@ -87,14 +87,18 @@ class RunDB:
         self.path = Path(path)
         self.before_commit = before_commit
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        old = os.umask(0o077)
+        old = os.umask(0o077)  # input paths and hashes: owner-only, like the ledger
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(_SCHEMA)
         finally:
             os.umask(old)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(_SCHEMA)
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:
+            pass
         self._pending = 0
         self._in_tx = False
         self._last_commit = time.monotonic()
