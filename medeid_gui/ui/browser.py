@@ -91,9 +91,9 @@ class StudyBrowser(QTreeWidget):
         self.setAlternatingRowColors(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.header().resizeSection(0, 200)
+        self.header().resizeSection(0, 190)
         self.setColumnWidth(1, 86)
-        self.setColumnWidth(2, 64)
+        self.setColumnWidth(2, 50)
         self._series_items: dict[str, QTreeWidgetItem] = {}
         self.currentItemChanged.connect(self._on_current)
 

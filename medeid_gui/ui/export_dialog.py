@@ -106,7 +106,11 @@ class ExportJob(QObject):
     def _run(self) -> ExportOutcome:
         from medeid_gui.export.pipeline import run_export
 
+        from .project_key import project_key
+
         t0 = time.perf_counter()
+        for cfg in self.configs:  # the key file exists, complete, before run_export reads it
+            project_key(str(cfg.key_file) if cfg.key_file else None)
         outcome = ExportOutcome()
         n = len(self.configs)
         for k, cfg in enumerate(self.configs):

@@ -38,6 +38,8 @@ ACTION_NAMES = {
     "K": "keep",
     "C": "clean",
     "U": "replace UID",
+    "U*": "keep sequence, replace UIDs",
+    "set": "set (de-identification marking)",
 }
 ACTION_COLORS = {
     "X": QColor(220, 80, 80),
@@ -104,7 +106,7 @@ class ActionModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"{getattr(a, 'path', '')}  {getattr(a, 'tag', '')}\n{getattr(a, 'name', '')}\n"
-                f"action {code} ({ACTION_NAMES.get(code[:1], code)}): {getattr(a, 'reason', '')}\n"
+                f"action {code} ({ACTION_NAMES.get(code, code)}): {getattr(a, 'reason', '')}\n"
                 f"original: {_short(getattr(a, 'old', ''), 400)}\nde-identified: {_short(getattr(a, 'new', ''), 400)}"
             )
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
@@ -131,7 +133,8 @@ class HeaderPanel(QWidget):
         self.runner.failed.connect(self._on_failed)
 
         self.editor = OptionsEditor(
-            settings.profile if settings else "basic", set(settings.options) if settings else set()
+            settings.profile if settings else "basic", set(settings.options) if settings else set(),
+            columns=1, collapsible=True,
         )
         self.editor.changed.connect(self._changed)
         self.profile = self.editor.profile
@@ -140,6 +143,7 @@ class HeaderPanel(QWidget):
         self.filter.setPlaceholderText("Filter: tag, name, action, value…")
         self.filter.setClearButtonEnabled(True)
         self.summary = QLabel("")
+        self.summary.setWordWrap(True)  # never let a long summary widen the window
         self.summary.setStyleSheet("color: #8a9099;")
         self.model = ActionModel()
         self.proxy = QSortFilterProxyModel(self)
@@ -151,14 +155,17 @@ class HeaderPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("headerTable")
         self.table.setModel(self.proxy)
+        # the engine's order (dataset order) until the user clicks a column header
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setAlternatingRowColors(True)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setStretchLastSection(True)
-        for c, w in enumerate((92, 150, 48, 110)):
+        for c in (3, 4):  # the two values share what is left, so both stay in view
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+        for c, w in enumerate((84, 140, 44)):
             self.table.setColumnWidth(c, w)
 
         lay = QVBoxLayout(self)
@@ -215,16 +222,16 @@ class HeaderPanel(QWidget):
 
     def _project_key(self) -> Any:
         if self._key is None:
-            from medeid_gui.deid.keys import ProjectKey
+            from .project_key import project_key
 
-            self._key = ProjectKey.load_or_create()
+            self._key = project_key()
         return self._key
 
     def _on_described(self, _tag: Any, actions: list[Any], seconds: float) -> None:
         self.model.set_actions(actions)
         counts: dict[str, int] = {}
         for a in actions:
-            c = str(getattr(a, "action", "?"))[:1]
+            c = str(getattr(a, "action", "?"))
             counts[c] = counts.get(c, 0) + 1
         parts = ", ".join(f"{n} {ACTION_NAMES.get(c, c)}" for c, n in sorted(counts.items()))
         self.summary.setText(f"{len(actions)} attributes affected: {parts}  ({seconds * 1000:.0f} ms)")

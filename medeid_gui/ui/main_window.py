@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self.textboxes: TextBoxEditor | None = None
         self._pending_series: Any = None
         self.browser = StudyBrowser()
+        self.browser.setMinimumWidth(300)
         self.browser.seriesActivated.connect(self.show_series)
         self.slice_slider = QSlider(Qt.Orientation.Horizontal)
         self.slice_slider.setObjectName("sliceSlider")
@@ -161,6 +162,8 @@ class MainWindow(QMainWindow):
         split.addWidget(self.browser)
         split.addWidget(self._placeholder)
         split.addWidget(self.tabs)
+        for k in range(3):
+            split.setCollapsible(k, False)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 1)
@@ -320,10 +323,11 @@ class MainWindow(QMainWindow):
         cl.setSpacing(2)
         cl.addWidget(self.viewer, 1)
         cl.addLayout(nav)
-        sizes = self.splitter.sizes()
         self.splitter.replaceWidget(1, center)
         self._placeholder.deleteLater()
-        self.splitter.setSizes(sizes)
+        total = max(sum(self.splitter.sizes()), 900)
+        left, right = max(340, int(total * 0.22)), max(380, int(total * 0.27))
+        self.splitter.setSizes([left, total - left - right, right])
 
         self.textboxes = TextBoxEditor(self.viewer.original.vb)
         self.textboxes.auto.setChecked(self._auto_ocr)

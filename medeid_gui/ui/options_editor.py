@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 
 class OptionsEditor(QWidget):
@@ -18,22 +18,44 @@ class OptionsEditor(QWidget):
 
     changed = Signal()
 
-    def __init__(self, profile: str = "basic", options: set[str] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        profile: str = "basic",
+        options: set[str] | None = None,
+        parent: QWidget | None = None,
+        *,
+        columns: int = 2,
+        collapsible: bool = False,
+    ) -> None:
+        """``collapsible``: the option boxes sit behind an "Options" toggle (narrow side panels)."""
         super().__init__(parent)
         self.profile = QComboBox()
         self.profile.setObjectName("profileCombo")
         self.option_boxes: dict[Any, QCheckBox] = {}
         self.error = ""
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Profile", self.profile)
-        self.grid = QGridLayout()
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("optionsToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setText("Options")
+        self.toggle.setVisible(collapsible)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Profile"))
+        row.addWidget(self.profile, 1)
+        row.addWidget(self.toggle)
+        self.box = QWidget()
+        self.grid = QGridLayout(self.box)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setVerticalSpacing(0)
+        self.box.setVisible(not collapsible)
+        self.toggle.toggled.connect(self._on_toggle)
+        self.columns = max(1, columns)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(form)
-        lay.addLayout(self.grid)
+        lay.addLayout(row)
+        lay.addWidget(self.box)
         try:
             from medeid_gui.deid.options import PRESETS, Option
         except ImportError as exc:  # the deid package is missing: say so, show nothing fake
@@ -48,11 +70,19 @@ class OptionsEditor(QWidget):
             cb.setToolTip(f"{opt.meaning} (DCM {opt.code})")
             cb.toggled.connect(lambda on, o=opt: self._on_option(o, on))
             self.option_boxes[opt] = cb
-            self.grid.addWidget(cb, i // 2, i % 2)
+            self.grid.addWidget(cb, i // self.columns, i % self.columns)
         chosen = set(options or ())
         self.set_profile(profile if profile in PRESETS or profile == "custom" else "basic",
                          extra={o for o in Option if o.cli_name in chosen})
         self.profile.currentTextChanged.connect(self._on_profile)
+
+    def _on_toggle(self, on: bool) -> None:
+        self.box.setVisible(on)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    def _update_toggle_text(self) -> None:
+        n = len(self.options())
+        self.toggle.setText(f"Options ({n})" if n else "Options")
 
     def set_profile(self, name: str, extra: set[Any] = frozenset()) -> None:
         from medeid_gui.deid.options import PRESETS
@@ -65,6 +95,7 @@ class OptionsEditor(QWidget):
             cb.blockSignals(True)
             cb.setChecked(o in opts)
             cb.blockSignals(False)
+        self._update_toggle_text()
 
     def set_from(self, other: OptionsEditor) -> None:
         self.set_profile(other.profile.currentText(), extra=other.options())
@@ -89,6 +120,7 @@ class OptionsEditor(QWidget):
         self.profile.blockSignals(True)
         self.profile.setCurrentText(match[0] if match else "custom")
         self.profile.blockSignals(False)
+        self._update_toggle_text()
         self.changed.emit()
 
     def set_option(self, opt: Any, on: bool) -> None:

@@ -78,7 +78,8 @@ def engine_window(qtbot, settings, method_model):
     with qtbot.waitSignal(win.engine.ready, timeout=60000):
         with qtbot.waitSignal(win.shown, timeout=5000):
             win.show()
-    with qtbot.waitSignal(win.resultShown, timeout=60000):
+    with qtbot.waitSignals([win.resultShown, win.header_panel.described], timeout=60000):
         win.open_paths([Path(get_testdata_file("CT_small.dcm"))])
+    qtbot.wait(300)  # first paints of the table and thumbnails settle
     yield win
     win.close()

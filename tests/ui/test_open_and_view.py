@@ -121,3 +121,28 @@ def test_recent_items_and_settings_persist(qtbot, window, settings) -> None:
     again = Settings(settings.path)
     assert again.privacy == 35
     assert again.geometry() is not None
+
+
+def test_open_dicomdir_reads_the_referenced_instances(qtbot, window) -> None:
+    import pydicom.data
+
+    dicomdir = Path(pydicom.data.__file__).parent / "test_files" / "dicomdirtests" / "DICOMDIR"
+    res = _open(qtbot, window, [dicomdir])
+    assert res.n_instances > 10
+    assert not any(r.path.name == "DICOMDIR" for r in res.rejected)  # an index, not a failure
+    assert len(window.browser.series_items()) >= 3
+    assert window.settings.recent()[0] == str(dicomdir)
+
+
+def test_drag_and_drop_opens_the_dropped_files(qtbot, window) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = Path(get_testdata_file("MR_small.dcm"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.scanFinished, timeout=30000) as b:
+        window.dropEvent(ev)
+    assert b.args[0].n_instances == 1
+    assert [it.text(2) for it in window.browser.series_items()] == ["MR"]
