@@ -63,7 +63,7 @@ def test_planted_leaks_are_found(tmp_path: Path, env: dict[str, Path]) -> None:
     assert rep.hash_mismatches  # rewritten files no longer match the manifest
 
 
-def test_unaccounted_input_and_broken_reference_are_reported(tmp_path: Path, env: dict[str, Path]) -> None:
+def test_input_added_after_the_export_is_unaccounted(tmp_path: Path, env: dict[str, Path]) -> None:
     inp, out = tmp_path / "in", tmp_path / "out"
     copy_inputs(inp, ("CT_small.dcm",))
     _export(inp, out, env)
@@ -94,3 +94,29 @@ def test_no_leak_after_export_of_the_corpora(tmp_path: Path, env: dict[str, Path
     msg = [h.line() for h in rep.hits[:20]] + rep.uid_problems[:20] + rep.unaccounted + rep.stray_outputs + rep.missing_outputs
     assert rep.ok, "\n".join(msg)
     assert rep.values_collected > 500
+
+
+def test_broken_reference_in_output_is_reported(tmp_path: Path, env: dict[str, Path]) -> None:
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    files = replicate(inp, 3)
+    first = pydicom.dcmread(files[0])
+
+    def add_ref(ds) -> None:  # noqa: ANN001
+        item = Dataset()
+        item.ReferencedSOPClassUID = first.SOPClassUID
+        item.ReferencedSOPInstanceUID = first.SOPInstanceUID
+        ds.ReferencedImageSequence = Sequence([item])
+
+    _rewrite(files[1], add_ref)
+    s = _export(inp, out, env)
+    assert audit(inp, out, state_dir=env["state"]).ok  # the engine remapped the reference consistently
+    rows = {Path(r["input_path"]).name: r for r in read_manifest_csv(s.manifest_path)}
+    target = out / rows[files[1].name]["output_path"]
+    ref_new = pydicom.dcmread(target).ReferencedImageSequence[0].ReferencedSOPInstanceUID
+    assert ref_new == pydicom.dcmread(out / rows[files[0].name]["output_path"]).SOPInstanceUID
+    _rewrite(target, lambda ds: setattr(ds.ReferencedImageSequence[0], "ReferencedSOPInstanceUID", "2.25.12345678901234567890"))
+    rep = audit(inp, out, state_dir=env["state"])
+    assert any("ReferencedImageSequence[0].ReferencedSOPInstanceUID" in p and "not in the output" in p for p in rep.uid_problems)
