@@ -80,7 +80,7 @@ class PrivacyPanel(QWidget):
         self.set_percent(self.percent + delta)
 
     def set_busy(self, busy: bool) -> None:
-        self.busy.setText("⏳ working" if busy else "")
+        self.busy.setText("working…" if busy else "")
 
     @property
     def is_busy(self) -> bool:
