@@ -213,16 +213,12 @@ class _Run:
                 if item is not None:
                     snap[t] = item if isinstance(item, RawDataElement) else copy.deepcopy(item)
             self._snapshot = snap
-            self._encoding = (getattr(ds, "is_implicit_VR", None), getattr(ds, "is_little_endian", None))
 
     @property
     def cleaner(self) -> TextCleaner | None:
         if self._cleaner is None and self._snapshot is not None:
+            # text only: the snapshot's own Specific Character Set (copied with it) decodes it
             snap = Dataset(self._snapshot)
-            implicit, little = self._encoding
-            if little is not None:
-                charset = snap[0x00080005].value if 0x00080005 in snap else None
-                snap.set_original_encoding(implicit, little, charset)
             self._cleaner = TextCleaner(identifying_tokens(snap))
         return self._cleaner
 
