@@ -8,7 +8,8 @@ input unchanged. Strengths scale with the image size so 128 px and 512 px frames
 - ``blur``: Gaussian blur, sigma = p * H / 32 (8 px at 256).
 - ``pixelate``: block means on a b x b grid, b = ceil((H / 8) ** p) (2 -> 32 px at 256).
 - ``dp-pix``: Fan 2018 differentially private pixelisation: block means on a b x b grid plus
-  Laplace noise of scale m / (b^2 * eps) (intensity range 1), with m = 16 and, by level,
+  Laplace noise of scale m / (b^2 * eps) (intensity range 1), with m = 16 (scaled with the
+  image area, so 16 at 256 px) and, by level,
   b = round(H/64 * 4 ** p) (4 -> 16 px at 256) and eps = 10 ** (1 - 1.5 p) (10 -> 0.32).
 - ``random-block``: a fraction p of the cells of a 16 x 16 grid, chosen at random, filled grey.
 """
@@ -83,8 +84,11 @@ def dp_pix(frames: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray
     """DP-Pix (Fan 2018): block means + Laplace noise m / (b^2 eps)."""
     if p <= 0:
         return frames
-    b, eps = dp_pix_params(p, frames.shape[-2])
-    noisy, _ = dp_pix_blocks(frames, b, eps, rng)
+    h = frames.shape[-2]
+    b, eps = dp_pix_params(p, h)
+    # m counts pixels; scaled with the area so the noise matches the 256 px schedule
+    m = max(1, int(round(DP_PIX_M * (h / 256) ** 2)))
+    noisy, _ = dp_pix_blocks(frames, b, eps, rng, m=m)
     return _expand(noisy, b, *frames.shape[1:])
 
 
