@@ -76,8 +76,8 @@ def write_cards(models: str | Path) -> list[Path]:
     cards = {
         "medeid-identity.md": head(
             "medeid-identity: ReID encoder + identity-map head", "medeid-identity.pt",
-            "The pipeline's own re-identification encoder (a 8-layer CNN, cosine-margin softmax "
-            "over training patients; a different architecture and seed from the evaluation "
+            "The pipeline's own re-identification encoder (an 8-layer CNN, supervised contrastive "
+            "loss on 8 patients x 4 images per batch; a different architecture and seed from the evaluation "
             "attacker) and the distilled identity-map head: per 8 x 8-pixel patch (16 x 16 grid), "
             "how much the patch drives ReID similarity, learned from SmoothGrad "
             "|gradient x (image - blurred image)| attributions of the similarity to the patient's "

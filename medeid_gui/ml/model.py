@@ -83,7 +83,7 @@ def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True) -
 
     N = nets()
     return MedeidModel(
-        reid=N.ReIDNet(n_ids), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
+        reid=N.ReIDNet(0), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
         decoupler=N.Decoupler(n_ids), compensator=N.Compensator(),
         compensator_raw=N.Compensator(code_ch=FEAT_CH) if with_raw else None,
         config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone},
@@ -100,7 +100,7 @@ def export_states(model: MedeidModel, extra_config: dict[str, Any] | None = None
     cfg = {**model.config, **(extra_config or {})}
     enc = model.encoder
     enc_sd = enc.trainable_state() if hasattr(enc, "trainable_state") else enc.state_dict()
-    comp = {"config": cfg, "decoupler": _strip(model.decoupler.state_dict(), ("adv", "id_fc")),
+    comp = {"config": cfg, "decoupler": _strip(model.decoupler.state_dict(), ("adv",)),
             "compensator": model.compensator.state_dict()}
     if model.compensator_raw is not None:
         comp["compensator_raw"] = model.compensator_raw.state_dict()
@@ -136,7 +136,7 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     encoder.load_state_dict(sem["encoder"], strict=not hasattr(encoder, "trainable_state"))
     dec = N.Decoupler(0)
     missing, unexpected = dec.load_state_dict(comp["decoupler"], strict=False)
-    if unexpected or any(not k.startswith(("adv", "id_fc")) for k in missing):
+    if unexpected or any(not k.startswith("adv") for k in missing):
         raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "
                            f"unexpected {unexpected}")
     compensator = N.Compensator()

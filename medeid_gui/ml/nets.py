@@ -20,7 +20,8 @@ Roles:
   (see ``ml.adapters``) can take its place.
 * ``Decoupler`` — the MDL split: features -> semantic code ``s`` (a Gaussian code that pays a
   KL rate, i.e. a description length in nats) and identity code ``i``; a finding head on ``s``,
-  an identity head on ``i``, an identity adversary on ``s`` behind gradient reversal, and a
+  ``i`` itself trained as an identity embedding (the identity head), an identity adversary on
+  ``s`` behind gradient reversal, and a
   feature decoder ``(s, i) -> f`` so that together they still describe the features (identity
   then has a cheap place to go that is not ``s``).
 * ``Compensator`` — a small U-Net: (visible pixels, mask, noise, s) -> filled working image.
@@ -151,10 +152,10 @@ def nets() -> SimpleNamespace:
             self.f_dec = nn.Sequential(cbr(CODE_CH + ID_DIM, w), cbr(w, w), nn.Conv2d(w, cin, 1))
             # finding head on s: per-location finding logits (3) -> image-level by log-sum-exp
             self.find_head = nn.Sequential(cbr(CODE_CH, w), cbr(w, w), nn.Conv2d(w, N_FINDINGS, 1))
-            # identity adversary on s (sees s only through gradient reversal)
+            # identity adversary on s (sees s only through gradient reversal): an embedding
+            # trained contrastively to tell patients apart, which s must defeat
             self.adv = nn.Sequential(cbr(CODE_CH, w, 2), cbr(w, 2 * w, 2), cbr(2 * w, 2 * w, 2))
-            self.adv_fc = nn.Linear(2 * w, max(n_ids, 1))
-            self.id_fc = nn.Linear(ID_DIM, max(n_ids, 1))
+            self.adv_fc = nn.Linear(2 * w, EMB_DIM)
 
         def encode_s(self, f: torch.Tensor, sample: bool = False,
                      generator: torch.Generator | None = None):
@@ -183,8 +184,9 @@ def nets() -> SimpleNamespace:
             return loc, img
 
         def adversary(self, s: torch.Tensor, lam: float = 1.0) -> torch.Tensor:
+            """L2-normalised identity embedding of s, behind gradient reversal of strength lam."""
             h = self.adv(grad_reverse(s, lam))
-            return self.adv_fc(h.mean((2, 3)))
+            return F.normalize(self.adv_fc(h.mean((2, 3))), dim=1)
 
     class Compensator(nn.Module):
         """Small U-Net filling blocked patches from visible context, mask, noise and a code.

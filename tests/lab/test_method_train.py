@@ -65,6 +65,11 @@ def test_train_writes_verified_weights_and_resumes_identically(tiny_cohort, tmp_
     for name in WEIGHT_FILES:
         assert sha256_file(out_a / name) == sha256_file(out_b / name), name
 
+    # re-running the last stage from its snapshot reproduces it exactly
+    sums = {n: sha256_file(out_b / n) for n in WEIGHT_FILES}
+    train(_cfg(tiny_cohort, out_b, work_b), redo=("comp",), log=lambda m: None)
+    assert sums == {n: sha256_file(out_b / n) for n in WEIGHT_FILES}
+
     # a checkpoint of another configuration is refused instead of silently mixed
     with pytest.raises(RuntimeError, match="another configuration"):
         train(_cfg(tiny_cohort, tmp_path / "c", work_b, steps=3), log=lambda m: None)
