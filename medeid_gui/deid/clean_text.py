@@ -15,8 +15,10 @@ Basic Profile behaviour (X) by not selecting the Clean options.
 from __future__ import annotations
 
 import re
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
 
 #: top-level attributes whose values identify and are looked for inside free text
 IDENTIFYING_KEYWORDS = (
@@ -46,6 +48,8 @@ IDENTIFYING_KEYWORDS = (
     "IssuerOfPatientID",
 )
 
+_TAGS = tuple(BaseTag(tag_for_keyword(k)) for k in IDENTIFYING_KEYWORDS if tag_for_keyword(k))
+
 _PATTERNS = re.compile(
     r"""
     [\w.+-]+@[\w-]+(?:\.[\w-]+)+                      # e-mail
@@ -65,10 +69,11 @@ _STOP = frozenset({"DR", "MR", "MRS", "MS", "PROF", "MD", "PHD", "THE", "AND", "
 def identifying_tokens(ds: Dataset) -> frozenset[str]:
     """Upper-case tokens (length >= 2) of the dataset's own identifying values."""
     tokens: set[str] = set()
-    for kw in IDENTIFYING_KEYWORDS:
-        if kw not in ds:
+    keys = ds.keys()
+    for tag in _TAGS:
+        if tag not in keys:
             continue
-        val = ds[kw].value
+        val = ds[tag].value
         if val is None or val == "":
             continue
         vals = list(val) if isinstance(val, (list, tuple, MultiValue)) else [val]

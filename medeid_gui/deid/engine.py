@@ -37,6 +37,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
 
 from medeid_gui import __version__
@@ -69,35 +70,40 @@ __all__ = ["Action", "DeidConfig", "DeidResult", "Deidentifier", "IMPLEMENTATION
 IMPLEMENTATION_CLASS_UID = "2.25.260245424810264290741147241336054973118"
 IMPLEMENTATION_VERSION_NAME = ("MEDEID_" + __version__)[:16]
 
-PATIENT_ID = 0x00100020
-PATIENT_NAME = 0x00100010
-ACCESSION = 0x00080050
-STUDY_ID = 0x00200010
-STUDY_UID = 0x0020000D
-SOP_INSTANCE_UID = 0x00080018
-TEXT_VALUE = 0x0040A160
-UNFORMATTED_TEXT_VALUE = 0x00700006
+# BaseTag constants: pydicom's indexing and ``in`` take a fast path for BaseTag, a slow one for int
+PATIENT_ID = BaseTag(0x00100020)
+PATIENT_NAME = BaseTag(0x00100010)
+PATIENT_BIRTH_DATE = BaseTag(0x00100030)
+ACCESSION = BaseTag(0x00080050)
+STUDY_ID = BaseTag(0x00200010)
+STUDY_UID = BaseTag(0x0020000D)
+SOP_INSTANCE_UID = BaseTag(0x00080018)
+TEXT_VALUE = BaseTag(0x0040A160)
+UNFORMATTED_TEXT_VALUE = BaseTag(0x00700006)
+MEDIA_SOP_INSTANCE_UID = BaseTag(0x00020003)
 
 #: file meta elements that name the sending system or carry private content: always removed
 _META_REMOVE = {
-    0x00020016: "SourceApplicationEntityTitle",
-    0x00020017: "SendingApplicationEntityTitle",
-    0x00020018: "ReceivingApplicationEntityTitle",
-    0x00020026: "SourcePresentationAddress",
-    0x00020027: "SendingPresentationAddress",
-    0x00020028: "ReceivingPresentationAddress",
-    0x00020100: "PrivateInformationCreatorUID",
-    0x00020102: "PrivateInformation",
+    BaseTag(0x00020016): "SourceApplicationEntityTitle",
+    BaseTag(0x00020017): "SendingApplicationEntityTitle",
+    BaseTag(0x00020018): "ReceivingApplicationEntityTitle",
+    BaseTag(0x00020026): "SourcePresentationAddress",
+    BaseTag(0x00020027): "SendingPresentationAddress",
+    BaseTag(0x00020028): "ReceivingPresentationAddress",
+    BaseTag(0x00020100): "PrivateInformationCreatorUID",
+    BaseTag(0x00020102): "PrivateInformation",
 }
 
 _ID_SUFFIXES = ("ID", "Identifier", "Number", "IDs")
 _WELL_KNOWN_UIDS = frozenset(UID_dictionary)
 
 _IDENTIFYING_TAGS = tuple(
-    sorted({0x00080005} | {int(tag_for_keyword(k)) for k in IDENTIFYING_KEYWORDS if tag_for_keyword(k)})
+    BaseTag(t) for t in sorted(
+        {0x00080005} | {int(tag_for_keyword(k)) for k in IDENTIFYING_KEYWORDS if tag_for_keyword(k)}
+    )
 )
-_MARK_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00280302,
-              0x00020012, 0x00020013)
+_MARK_TAGS = tuple(BaseTag(t) for t in (0x00120062, 0x00120063, 0x00120064, 0x00280303,
+                                        0x00280301, 0x00280302, 0x00020012, 0x00020013))
 _MARK_KEYWORDS = {t: get_entry(t)[4] for t in _MARK_TAGS}
 _MARK_NAMES = {t: get_entry(t)[2] for t in _MARK_TAGS}
 #: values medeid generates are valid by construction; pydicom's per-value check is skipped
@@ -154,8 +160,8 @@ def _text(ds: Dataset, tag: int) -> str:
 
 _KNOWN_CACHE: dict[int, bool] = {}
 _SQ_TAGS = frozenset(t for t, entry in DicomDictionary.items() if entry[0] == "SQ")
-_LINKAGE = (("PatientID", 0x00100020), ("StudyInstanceUID", 0x0020000D),
-            ("SeriesInstanceUID", 0x0020000E), ("SOPInstanceUID", 0x00080018))
+_LINKAGE = (("PatientID", BaseTag(0x00100020)), ("StudyInstanceUID", BaseTag(0x0020000D)),
+            ("SeriesInstanceUID", BaseTag(0x0020000E)), ("SOPInstanceUID", BaseTag(0x00080018)))
 
 
 def _in_dictionary(tag: int) -> bool:
@@ -195,7 +201,7 @@ class _Run:
         else:
             name = _text(ds, PATIENT_NAME)
             if name:
-                self.patient_key = f"name:{name}|{_text(ds, 0x00100030)}"
+                self.patient_key = f"name:{name}|{_text(ds, PATIENT_BIRTH_DATE)}"
             else:
                 self.patient_key = f"study:{self.orig_study_uid}"
         self.offset = (
@@ -219,7 +225,7 @@ class _Run:
         if self._cleaner is None and self._snapshot is not None:
             # text only: the snapshot's own Specific Character Set (copied with it) decodes it
             snap = Dataset(self._snapshot)
-            self._cleaner = TextCleaner(identifying_tokens(snap))
+            self._cleaner = self.eng.cleaner_for(identifying_tokens(snap))
         return self._cleaner
 
     def take(self, ds: Dataset, tag: int) -> object:
@@ -621,6 +627,7 @@ class Deidentifier:
             else None
         )
         self._method = self.method_description()
+        self._cleaners: dict[frozenset[str], TextCleaner] = {}
         self.needs_cleaner = bool(
             self.options
             & {
@@ -630,6 +637,15 @@ class Deidentifier:
                 Option.RETAIN_PATIENT_CHARACTERISTICS,
             }
         )
+
+    def cleaner_for(self, tokens: frozenset[str]) -> TextCleaner:
+        """One compiled cleaner per set of identifying tokens: the files of a study share it."""
+        hit = self._cleaners.get(tokens)
+        if hit is None:
+            if len(self._cleaners) > 256:
+                self._cleaners.clear()
+            hit = self._cleaners[tokens] = TextCleaner(tokens)
+        return hit
 
     # -- public API --------------------------------------------------------------------------
     def deidentify(
@@ -678,6 +694,7 @@ class Deidentifier:
 
     # -- marking -----------------------------------------------------------------------------
     def _set(self, run: _Run, ds: Dataset, tag: int, vr: str, value: object, reason: str) -> None:
+        tag = BaseTag(tag)
         # DataElement by tag: much cheaper than setattr-by-keyword, which matters per file
         old = run.take(ds, tag) if tag in ds else ""
         ds[tag] = DataElement(tag, vr, value, validation_mode=_NO_CHECK)
@@ -717,18 +734,19 @@ class Deidentifier:
         sop = _text(ds, SOP_INSTANCE_UID)
         # Retain UIDs keeps (0002,0003) as it was (K in the table); otherwise it must follow the
         # new SOP Instance UID or the file contradicts itself
-        if 0x00020003 in meta and Option.RETAIN_UIDS not in self.options:
-            old = run.peek(meta, 0x00020003)
+        if MEDIA_SOP_INSTANCE_UID in meta and Option.RETAIN_UIDS not in self.options:
+            old = run.peek(meta, MEDIA_SOP_INSTANCE_UID)
             if sop:
                 new, why = sop, "kept equal to the new SOP Instance UID"
             else:  # no SOP Instance UID in the dataset: the table's U, same keyed mapping
-                new = run._uid(_text(meta, 0x00020003))
+                new = run._uid(_text(meta, MEDIA_SOP_INSTANCE_UID))
                 why = "Basic Profile: U (no SOP Instance UID in the dataset to follow)"
-            meta[0x00020003] = DataElement(0x00020003, "UI", new, validation_mode=_NO_CHECK)
+            meta[MEDIA_SOP_INSTANCE_UID] = DataElement(MEDIA_SOP_INSTANCE_UID, "UI", new,
+                                                       validation_mode=_NO_CHECK)
             run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U", why, old, new,
                        keyword="MediaStorageSOPInstanceUID", name="Media Storage SOP Instance UID")
-        for tag, vr, val in ((0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
-                             (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)):
+        for tag, vr, val in ((_MARK_TAGS[6], "UI", IMPLEMENTATION_CLASS_UID),
+                             (_MARK_TAGS[7], "SH", IMPLEMENTATION_VERSION_NAME)):
             old = run.peek(meta, tag) if tag in meta else ""
             meta[tag] = DataElement(tag, vr, val, validation_mode=_NO_CHECK)
             run.record("file_meta." + _MARK_KEYWORDS[tag], tag, "set",

@@ -41,7 +41,11 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
+from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
+
+_SOP_CLASS = BaseTag(0x00080016)
+_MODALITY = BaseTag(0x00080060)
 
 _PET_SERIES_CLASSES = frozenset(
     uid for uid, v in UID_dictionary.items()
@@ -115,15 +119,16 @@ class IodContext:
 
 
 def iod_context(ds: Dataset) -> IodContext:
-    sop = str(ds[0x00080016].value or "").strip(" \0") if 0x00080016 in ds else ""
-    fg = sop in _FG_SOP_CLASSES or 0x52009229 in ds or 0x52009230 in ds
-    sr = 0x0040A040 in ds and 0x0040A043 in ds  # Value Type + Concept Name Code Sequence at top
+    keys = ds.keys()  # plain dict membership: no tag conversion per test
+    sop = str(ds[_SOP_CLASS].value or "").strip(" \0") if _SOP_CLASS in keys else ""
+    fg = sop in _FG_SOP_CLASSES or 0x52009229 in keys or 0x52009230 in keys
+    sr = 0x0040A040 in keys and 0x0040A043 in keys  # Value Type + Concept Name Code Sequence
     pet = sop in _PET_SERIES_CLASSES
-    waveform = 0x54000100 in ds
+    waveform = 0x54000100 in keys
     ophthalmic = sop.startswith(_OPHTHALMIC_PREFIXES)
-    modality = str(ds[0x00080060].value or "") if 0x00080060 in ds else ""
+    modality = str(ds[_MODALITY].value or "") if _MODALITY in keys else ""
     rt = modality.strip().upper() in _RT_MODALITIES
-    animal = 0x00102201 in ds or 0x00102202 in ds  # Patient Species Description / Code Sequence
+    animal = 0x00102201 in keys or 0x00102202 in keys  # Patient Species Description / Code Seq.
     return IodContext(fg, sr, pet, fg or waveform or ophthalmic, waveform, rt, animal)
 
 
