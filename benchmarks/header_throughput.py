@@ -96,9 +96,16 @@ def medeid(inp: Path, out: Path, work: Path, workers: int) -> tuple[float, int]:
 
     cfg = ExportConfig(input=inp, output=out, key_file=work / "bench.key", workers=workers, burned_in="off",
                        ledger=work / f"ledger{workers}.sqlite", state_dir=work / "state")
+    marks: dict[str, float] = {}
     t0 = time.perf_counter()
-    s = run_export(cfg)
-    return time.perf_counter() - t0, s.exported
+    s = run_export(cfg, progress=lambda e: marks.setdefault(e.phase, time.perf_counter() - t0))
+    dt = time.perf_counter() - t0
+    PHASES[workers] = (marks.get("export", 0.0), dt - marks.get("export", 0.0))
+    return dt, s.exported
+
+
+#: workers -> (scan seconds, export+finalize seconds) of the best run
+PHASES: dict[int, tuple[float, float]] = {}
 
 
 def main() -> int:
@@ -147,6 +154,9 @@ def main() -> int:
             dt, ok = results[name]
             rate = args.files / dt
             print(f"{name:32s} {rate:9.0f} {rate / copy_rate:7.2f} {ok:6d}")
+        for w, (scan, export) in sorted(PHASES.items()):
+            print(f"  medeid --workers {w}: plan/scan {scan:.1f} s, export {export:.1f} s "
+                  f"({args.files / export:.0f} files/s, {args.files / export / copy_rate:.2f}x copy, export phase alone)")
         w1 = args.files / results["medeid --workers 1"][0]
         w2 = args.files / results["medeid --workers 2"][0]
         print(f"\nmedeid 2 workers / 1 worker: {w2 / w1:.2f}x   (cores: {os.cpu_count()})")
