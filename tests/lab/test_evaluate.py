@@ -64,3 +64,12 @@ def test_unknown_method_fails_before_any_work(tmp_path):
     with pytest.raises(KeyError):
         run_evaluation(tmp_path / "w", tmp_path / "o", ["no-such-method"], (0.0,), TINY)
     assert not (tmp_path / "w").exists()
+
+
+def test_report_only_rerenders_from_the_json(evaluated, capsys):
+    from medeid_gui.cli import main
+
+    _, out, _, _ = evaluated
+    (out / "EVALUATION.md").unlink()
+    assert main(["ml", "evaluate", "--report-only", "--out", str(out)]) == 0
+    assert "| identity |" in (out / "EVALUATION.md").read_text()
