@@ -236,3 +236,38 @@ def test_free_text_in_content_sequence_is_not_kept_in_implicit_vr_files() -> Non
     raw = pydicom.dcmread(io.BytesIO(_bytes(ds)))
     _deid(raw)
     assert b"Smithers" not in _bytes(raw)
+
+
+_DIGEST_SCRIPT = """
+import hashlib, io, sys
+import pydicom
+from pydicom.data import get_testdata_file
+from medeid_gui.deid.engine import DeidConfig, Deidentifier
+from medeid_gui.deid.keys import ProjectKey
+d = Deidentifier(DeidConfig(profile="research-clean", options=frozenset({"retain-safe-private"})),
+                 ProjectKey(bytes(range(32))))
+h = hashlib.sha256()
+for name in sys.argv[1:]:
+    ds = pydicom.dcmread(get_testdata_file(name))
+    d.deidentify(ds)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=False)
+    h.update(buf.getvalue())
+print(h.hexdigest())
+"""
+
+
+def test_identical_bytes_across_processes_and_hash_seeds() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(root))
+        out = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT, *FILES], env=env, cwd=root,
+                             capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
