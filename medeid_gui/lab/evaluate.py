@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 import zlib
@@ -340,6 +341,17 @@ def build_report(ev: Evaluation, orig: dict, results: dict, seconds: float, out_
                     "per_method_seconds": {k: round(sum(r.get("seconds", 0) for r in v), 1)
                                            for k, v in methods.items()}},
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(),
+                    "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()]},
+        "notes": [
+            "The three task models are trained once (seed config.task_seed) on original training "
+            "images; their scores on transformed images therefore carry no seed spread.",
+            "The attacker is retrained for every method and level with the same seeds; a "
+            "transform that leaves the images unchanged (every method at p = 0) reuses the "
+            "originals' numbers exactly.",
+            "Timings are wall-clock on the machine named under 'device'/'machine'; a load "
+            "average above the CPU count means other jobs shared the CPU during the run.",
+        ],
         "torch_cuda": bool(torch.cuda.is_available()),
     }
 

@@ -74,6 +74,8 @@ def render_markdown(r: dict) -> str:
         f"- This run: {tm['this_run_seconds']:.0f} s (cached results are reused and cost nothing); "
         f"task training {tm.get('task_training_seconds')} s; per method (seconds, as first computed): "
         + ", ".join(f"{k} {v:.0f}" for k, v in tm["per_method_seconds"].items()) + ".",
+        f"- Machine: {r.get('machine', {}).get('cpus')} CPUs, load average (1/5/15 min) at the "
+        f"end {r.get('machine', {}).get('load_average_1_5_15min')}.",
         f"- Config fingerprint `{r['fingerprint']}` (cache key; results of runs with another "
         "config are never mixed in).",
         "",
