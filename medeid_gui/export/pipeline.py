@@ -377,9 +377,16 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
         elif cfg.fmt in ("png", "npy"):
             _write_metadata_csv(db, out)
         remove_empty_dirs(out)
-    manifest = db.export_csv(db.path.parent / "manifest.csv")
-    if cfg.manifest:
-        shutil.copyfile(manifest, cfg.manifest)
+    manifest = db.path.parent / "manifest.csv"
+    try:
+        db.export_csv(manifest)
+        if cfg.manifest:
+            shutil.copyfile(manifest, cfg.manifest)
+    except OSError as exc:  # e.g. the state disk is full: the run database still holds every row
+        from medeid_gui.export.atomic import describe_os_error
+
+        summary.notes.append(f"could not write the manifest CSV ({describe_os_error(exc)}); "
+                             f"every row is in the run database {db.path}")
     summary.manifest_path = Path(cfg.manifest) if cfg.manifest else manifest
     counts = db.counts()
     summary.exported = counts.get(EXPORTED, 0)
@@ -392,7 +399,10 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
 
         write_reasons(qdir, [(r.input, display_path(quarantine_path(qdir, inp, Path(r.input))), r.reason) for r in db.rows() if r.status == QUARANTINED])
     db.set("notes", json.dumps(summary.notes))
-    _write_run_json(db, summary)
+    try:
+        _write_run_json(db, summary)
+    except OSError as exc:
+        summary.notes.append(f"could not write run.json ({exc})")
     emit(ProgressEvent("done", done, total, bytes_done, bytes_total, failed=summary.failed + summary.quarantined,
                        message=f"{summary.exported} exported, {summary.failed + summary.quarantined} failed, {summary.skipped} skipped"))
     return summary
