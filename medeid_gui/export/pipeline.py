@@ -76,10 +76,11 @@ class ExportSummary:
     run_db: Path | None = None
     ledger_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    finalize_error: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.quarantined == 0 and not self.cancelled
+        return self.failed == 0 and self.quarantined == 0 and not self.cancelled and not self.finalize_error
 
 
 def display_path(p: Path | str) -> str:
@@ -372,11 +373,17 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
     # ---- finalize --------------------------------------------------------------------------
     if not summary.cancelled:
         emit(ProgressEvent("finalize", 0, 1, message="finalizing"))
-        if cfg.dicomdir and not finalized:
-            _finalize_dicomdir(db, out, work_root)
-        elif cfg.fmt in ("png", "npy"):
-            _write_metadata_csv(db, out)
-        remove_empty_dirs(out)
+        try:
+            if cfg.dicomdir and not finalized:
+                _finalize_dicomdir(db, out, work_root)
+            elif cfg.fmt in ("png", "npy"):
+                _write_metadata_csv(db, out)
+            remove_empty_dirs(out)
+        except Exception as exc:  # noqa: BLE001 - e.g. disk full: rerunning the command finishes it
+            what = "the DICOMDIR File-set" if cfg.dicomdir else "metadata.csv"
+            reason = exc.reason if isinstance(exc, OutputWriteError) else f"{type(exc).__name__}: {exc}"
+            summary.finalize_error = f"could not write {what} ({reason}); run the same command again to finish"
+            summary.notes.append(summary.finalize_error)
     manifest = db.path.parent / "manifest.csv"
     try:
         db.export_csv(manifest)
