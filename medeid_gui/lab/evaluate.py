@@ -314,6 +314,12 @@ def build_report(ev: Evaluation, orig: dict, results: dict, seconds: float, out_
                 methods.setdefault(k, v)
     import torch
 
+    from medeid_gui.lab.registry import method_names
+
+    order = method_names()  # baselines first, in registration order, then plug-ins
+    methods = dict(sorted(methods.items(),
+                          key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order),
+                                          kv[0])))
     return {
         "attacker_auc_originals": {k: orig["attacker_auc"][k] for k in ("mean", "std", "seeds", "values")},
         "tasks_originals": orig["tasks"],
