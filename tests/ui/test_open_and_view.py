@@ -31,6 +31,10 @@ def test_open_demo_shows_studies_and_first_image(qtbot, window, close_dialogs) -
     assert len(items) >= 3
     modalities = {it.text(2) for it in items}
     assert {"CT", "MR"} <= modalities
+    from medeid_gui._resources import resource
+
+    if any(resource("demo").rglob("*.dcm")):  # the generated demo cohort (chest radiographs)
+        assert "DX" in modalities
     lf = shown.args[0]
     # what is on screen is exactly what the dicom layer decodes for that frame
     expect = FrameSource(lf.ref.path).frame(lf.ref.index)
