@@ -242,3 +242,21 @@ def test_progress_events_and_cancel(tmp_path: Path, env: dict[str, Path]) -> Non
     s = run_export(_cfg(inp, tmp_path / "out2", env))
     assert s.ok and s.exported == 10 and s.resumed == 3
     assert tree(tmp_path / "out2") == tree(tmp_path / "out")
+
+
+def test_header_only_export_never_loads_torch(tmp_path: Path, env: dict[str, Path]) -> None:
+    import subprocess
+
+    inp = tmp_path / "in"
+    copy_inputs(inp, SMALL[:2])
+    code = (
+        "import sys\n"
+        "from medeid_gui.export.pipeline import ExportConfig, run_export\n"
+        f"s = run_export(ExportConfig(input={str(inp)!r}, output={str(tmp_path / 'out')!r}, workers=1, burned_in='off',"
+        f" key_file={str(env['key'])!r}, ledger={str(env['ledger'])!r}, state_dir={str(env['state'])!r}))\n"
+        "print(s.exported, 'torch' in sys.modules)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-2:] == ["2", "False"]
