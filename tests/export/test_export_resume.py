@@ -56,19 +56,19 @@ def _kill_midway(cmd: list[str], out: Path, db: Path, at_least: int) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("workers,extra", [(1, ()), (2, ("--dicomdir",))])
-def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, env: dict[str, Path], workers: int, extra: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("workers,extra,n", [(1, (), 100), (2, ("--dicomdir",), 240)])
+def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, env: dict[str, Path], workers: int, extra: tuple[str, ...], n: int) -> None:
     inp = tmp_path / "in"
-    replicate(inp, 100)
+    replicate(inp, n)
     ref, out = tmp_path / "ref", tmp_path / "out"
     done = subprocess.run(_cmd(inp, ref, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     db = run_dir_for(out, env["state"]) / "run.sqlite"
     _kill_midway(_cmd(inp, out, env, workers, *extra), out, db, at_least=10)
     partial = sum(1 for _ in out.rglob("*.dcm"))
-    assert 0 < partial < 100
+    assert 0 < partial < n
     again = subprocess.run(_cmd(inp, out, env, workers, *extra), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already done by an earlier run" in again.stdout
     assert tree(out) == tree(ref)
-    assert len(tree(ref)) == 100 + (1 if extra else 0)
+    assert len(tree(ref)) == n + (1 if extra else 0)
