@@ -115,23 +115,6 @@ def _explain_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}"[:300] if msg else type(exc).__name__
 
 
-def _meta_instance_uid(ds: Any, deid: Any) -> None:
-    """A file without SOPInstanceUID in its dataset still names one in its File Meta (0002,0003).
-
-    The header engine re-points (0002,0003) only at a new SOPInstanceUID; with none, the
-    original would be written out. Map it with the same keyed pseudonym instead (unless UIDs are
-    retained on purpose).
-    """
-    meta = getattr(ds, "file_meta", None)
-    if meta is None or ds.get("SOPInstanceUID", None) or not meta.get("MediaStorageSOPInstanceUID", None):
-        return
-    from medeid_gui.deid.options import Option
-
-    if Option.RETAIN_UIDS in getattr(deid, "options", frozenset()):
-        return
-    meta.MediaStorageSOPInstanceUID = deid.pseudonymizer.uid(str(meta.MediaStorageSOPInstanceUID))
-
-
 def process(task: Task) -> FileResult:
     """Read, (clean pixels), de-identify, encode and write one input file."""
     try:
@@ -166,7 +149,6 @@ def _process(task: Task) -> FileResult:
         stage = "deid"
         result = _STATE["deid"].deidentify(ds, pixels_cleaned=pixels_cleaned, visual_features_cleaned=visual_cleaned)
         out_ds = getattr(result, "dataset", ds)
-        _meta_instance_uid(out_ds, _STATE["deid"])
         res.linkage = linkage_pairs(getattr(result, "linkage", None))
         stage = "encode"
         if setup.fmt == "dicom":
