@@ -41,8 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarantine", metavar="DIR", help="copy inputs that fail here (outside IN and OUT)")
     p.add_argument("--privacy", type=float, default=0.0, metavar="P",
                    help="pixel privacy level 0..1 (fraction of identity patches blocked; default 0)")
-    p.add_argument("--burned-in", choices=("auto", "off", "on"), default="auto",
-                   help="burned-in text removal (default auto)")
+    p.add_argument("--burned-in", choices=("auto", "all", "off", "on"), default="auto",
+                   help="burned-in text: auto (default) redacts detected text that matches PHI in images "
+                   "that may carry it; all redacts every detected text ('on' is an alias); off")
     p.add_argument("--rect", action="append", type=_rect, default=[], metavar="X,Y,W,H",
                    help="also blank this rectangle in every frame (repeatable)")
     p.add_argument("--ledger", metavar="PATH", help="linkage ledger file (default: user data dir)")
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         dicomdir=args.dicomdir,
         quarantine=args.quarantine,
         privacy=args.privacy,
-        burned_in=args.burned_in,
+        burned_in="all" if args.burned_in == "on" else args.burned_in,
         rectangles=args.rect or None,
         state_dir=args.state_dir,
         ledger=args.ledger,

@@ -24,7 +24,7 @@ from medeid_gui.export.rundb import EXPORTED, FAILED, QUARANTINED, SKIPPED, RunD
 from medeid_gui.export.worker import FileResult, Task, WorkerSetup
 
 FORMATS = ("dicom", "png", "npy")
-BURNED_IN = ("auto", "off", "on")
+BURNED_IN = ("auto", "all", "off", "on")  # "on" is an alias of "all"
 SETTINGS_VERSION = "1"
 
 
@@ -95,7 +95,7 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def _pixel_request(cfg: ExportConfig, notes: list[str]) -> Any:
     """The ``PixelRequest`` for the workers, or None for a header-only export."""
-    wants = cfg.privacy > 0 or cfg.burned_in == "on" or bool(cfg.rectangles)
+    wants = cfg.privacy > 0 or cfg.burned_in in ("all", "on") or bool(cfg.rectangles)
     try:
         from medeid_gui.pixels.clean import PixelRequest
     except ImportError:
