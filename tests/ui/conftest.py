@@ -16,6 +16,9 @@ def _isolated_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("MEDEID_SETTINGS", str(tmp_path / "settings" / "medeid.ini"))
     monkeypatch.setenv("MEDEID_KEY_FILE", str(tmp_path / "key" / "project.key"))
     monkeypatch.setenv("MEDEID_LOG_DIR", str(tmp_path / "log"))
+    # run databases, ledgers and manifests of exports go to platformdirs' user dirs
+    for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
