@@ -292,7 +292,10 @@ def run_evaluation(work: str | Path, out_dir: str | Path, methods: list[str] | N
     for n in names:
         for p in levels:
             ev.level(n, float(p))
-    results = ev.cached_methods()
+    # methods evaluated earlier in this work dir join the report when they cover every level
+    want = {_levels_key(p) for p in levels}
+    results = {k: v for k, v in ev.cached_methods().items()
+               if k in names or want <= {_levels_key(r["p"]) for r in v}}
     report = build_report(ev, orig, results, time.perf_counter() - t0, out_dir)
     write_report(report, Path(out_dir))
     return report
