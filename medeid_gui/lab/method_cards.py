@@ -25,9 +25,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _command(cfg: dict[str, Any]) -> str:
+def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
     steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
-    parts = [f"medeid ml train {cfg['data']}", f"--seed {cfg['seed']}", f"--steps {steps}"]
+    data = "COHORT" if info.get("cohort") else cfg["data"]
+    parts = [f"medeid ml train {data}", f"--seed {cfg['seed']}", f"--steps {steps}"]
+    if info.get("threads"):
+        parts.append(f"--threads {info['threads']}")
     if cfg.get("scale", 1.0) != 1.0:
         parts.append(f"--scale {cfg['scale']}")
     if cfg.get("backbone", "medeid") != "medeid":
@@ -38,11 +41,24 @@ def _command(cfg: dict[str, Any]) -> str:
 def _data_line(info: dict[str, Any]) -> str:
     src = info["data"]
     if src.startswith("cohort"):
-        return (f"**Generated cohort, not patients.** {src}: synthetic chest radiographs from "
+        c = info.get("cohort") or {}
+        cc = c.get("config") or {}
+        regen = (f"`medeid ml cohort COHORT --patients {cc.get('patients')} --studies-per-patient "
+                 f"{cc.get('studies_per_patient')} --seed {cc.get('seed')} --size {cc.get('size')}` "
+                 f"(generator version {c.get('generator_version')}); training used its train split "
+                 f"only ({info.get('n_train_images', '?')} images)") if cc else src
+        return ("**Generated cohort, not patients.** Synthetic chest radiographs from "
                 "`medeid_gui.lab.cohort` (identity in patient-fixed anatomy, findings with masks), "
-                "patient-disjoint train/val/test splits. No real patient image was used.")
+                "patient-disjoint train/val/test splits. No real patient image was used. "
+                f"Regenerate with {regen}.")
     return f"A site's own archive: {src} (identity label = PatientID; no finding labels)."
 
+
+SIZE_NOTE = ("The full default (`medeid ml train COHORT`, steps reid=1200, idmap=500, ssl=900, "
+             "mdl=1000, comp=1500) has about 3.5x the steps of the committed run, i.e. about an "
+             "hour at this run's speed (an estimate: the full default was not run here). The "
+             "committed run was cut to fit a 2-core CPU shared by seven jobs, so every network "
+             "here is under-trained.")
 
 COMMON_LIMITS = """\
 - Trained on a small generated cohort; behaviour on real radiographs, other body parts or
@@ -58,7 +74,7 @@ def write_cards(models: str | Path) -> list[Path]:
     info = json.loads((models / "medeid-training.json").read_text(encoding="utf-8"))
     man = read_manifest(models)["files"]
     cfg, m, secs = info["config"], info["metrics"], info.get("seconds", {})
-    cmd = _command(cfg)
+    cmd = _command(cfg, info)
     total = sum(v for v in secs.values() if v)
     run = (f"device {info.get('device')}, torch {info.get('torch')}, "
            f"{total / 60:.0f} min in all ({', '.join(f'{k} {v / 60:.1f}' for k, v in secs.items())} min)")
@@ -68,7 +84,7 @@ def write_cards(models: str | Path) -> list[Path]:
         return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
                 f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
                 f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{cmd}\n```\n\n"
-                f"Run: {run}. Seeded: every random draw of a step comes from (seed, stage, step), "
+                f"Run: {run}. {SIZE_NOTE} Seeded: every random draw of a step comes from (seed, stage, step), "
                 "so the same command on the same torch build gives the same weights; a resumed run "
                 "gives the same weights as an uninterrupted one.\n\n")
 

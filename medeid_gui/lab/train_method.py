@@ -118,6 +118,17 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def cohort_info(path: str | Path) -> dict[str, Any] | None:
+    """Generator config and version of a cohort folder (None for a DICOM folder), so the card
+    can say how to regenerate exactly the training data."""
+    meta = Path(path) / "cohort.json"
+    if not meta.is_file():
+        return None
+    m = json.loads(meta.read_text(encoding="utf-8"))
+    return {"config": m.get("config"), "generator_version": m.get("generator_version"),
+            "n_images": m.get("n_images")}
+
+
 def parse_steps(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
@@ -339,6 +350,7 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     for fname, state in export_states(model, extra).items():
         save_state(out, fname, state, model=fname[:-3], card=cards[fname])
     summary = {"config": asdict(cfg), "data": data.source, "device": device,
+               "cohort": cohort_info(cfg.data), "threads": torch.get_num_threads(),
                "seconds": ck.state["seconds"], "metrics": metrics,
                "torch": torch.__version__}
     (out / "medeid-training.json").write_text(json.dumps(_finite(summary), indent=1) + "\n",
