@@ -10,8 +10,9 @@ without code changes. Every backbone honours one contract::
 The timm adapter freezes the foundation model, picks the feature level whose stride is closest
 to the working stride (4), and learns only a 1x1 projection to ``FEAT_CH`` channels (trained with
 the decoupler by ``medeid ml train --backbone timm:ARCH:CHECKPOINT``). Weights come only from the
-local file given: ``pretrained_cfg_overlay=dict(file=...)`` makes timm read that file and never
-reach a hub.
+local file given (``torch.load(weights_only=True)``); the architecture is built with
+``pretrained=False`` so timm never reaches a hub. Every parameter of the feature trunk must be in
+the checkpoint (classifier heads in it are ignored), else the load is refused.
 
 Spec strings (stored in the model's config): ``"medeid"`` or ``"timm:<arch>:<checkpoint path>"``.
 """
@@ -61,12 +62,10 @@ def build_timm_backbone(arch: str, checkpoint: str | Path):
     except Exception as exc:  # ImportError, or torchvision mismatches surfacing at import
         raise BackboneError(f"the timm adapter needs the 'timm' package to import cleanly: {exc}") from exc
     try:
-        trunk = timm.create_model(
-            arch, pretrained=True, features_only=True,
-            pretrained_cfg_overlay=dict(file=str(path), num_classes=0),
-        )
+        trunk = timm.create_model(arch, pretrained=False, features_only=True)
     except Exception as exc:
-        raise BackboneError(f"cannot build timm model {arch!r} from {path}: {exc}") from exc
+        raise BackboneError(f"cannot build timm model {arch!r}: {exc}") from exc
+    _load_trunk(trunk, path)
     info = trunk.feature_info
     reductions = list(info.reduction())
     level = min(range(len(reductions)), key=lambda k: (abs(reductions[k] - 4), k))
@@ -106,3 +105,35 @@ def build_timm_backbone(arch: str, checkpoint: str | Path):
             return {k: v for k, v in self.state_dict().items() if k.startswith("proj.")}
 
     return TimmBackbone()
+
+
+def _load_trunk(trunk, path: Path) -> None:
+    """Load a classification checkpoint into a ``features_only`` trunk, strictly on its side."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise BackboneError(f"{path} is not a readable torch checkpoint: {exc}") from exc
+    for key in ("state_dict", "model", "module"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise BackboneError(f"{path} holds no state dict")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    want = trunk.state_dict()
+    picked, missing = {}, []
+    for k in want:
+        for cand in (k, k.removeprefix("model."), "model." + k):
+            if cand in state:
+                picked[k] = state[cand]
+                break
+        else:
+            missing.append(k)
+    if missing:
+        raise BackboneError(f"{path} does not fit this architecture: {len(missing)} trunk "
+                            f"parameter(s) missing, e.g. {missing[:3]}")
+    try:
+        trunk.load_state_dict(picked, strict=True)
+    except RuntimeError as exc:
+        raise BackboneError(f"{path} does not fit this architecture: {exc}") from exc

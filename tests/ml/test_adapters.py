@@ -49,3 +49,13 @@ def test_timm_checkpoint_loads_from_local_file(tmp_path) -> None:
     assert y.shape == (2, FEAT_CH, FEAT, FEAT)
     assert set(bb.trainable_state()) == {"proj.weight", "proj.bias"}
     assert not any(p.requires_grad for p in bb.trunk.parameters())
+
+
+def test_checkpoint_of_another_architecture_refused(tmp_path) -> None:
+    _timm()
+    import torch
+
+    ckpt = tmp_path / "other.pth"
+    torch.save({"state_dict": {"encoder.weight": torch.zeros(3, 3)}}, ckpt)
+    with pytest.raises(BackboneError, match="does not fit"):
+        build_backbone(f"timm:resnet18:{ckpt}")
