@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, metavar="PNG",
                    help="save the window to PNG once the demo image and its result are shown, then quit")
     p.add_argument("--series", type=int, default=0, help="with --screenshot: index of the series to show")
+    p.add_argument("--modality", help="with --screenshot: show the first series of this modality (e.g. DX)")
     p.add_argument("--size", default="1600x920", help="with --screenshot: window size WxH")
     p.add_argument("--smoke-test", action="store_true", help="start, show the window, quit (exit code 0 = ok)")
     p.add_argument("--startup-report", action="store_true", help="print seconds from process start to shown window")
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
         w, _, h = args.size.partition("x")
         win.resize(int(w), int(h))
-        script = ScreenshotScript(win, args.screenshot, series_index=args.series)
+        script = ScreenshotScript(win, args.screenshot, series_index=args.series, modality=args.modality)
         script.done.connect(lambda code: app.exit(code))
     win.show()
 

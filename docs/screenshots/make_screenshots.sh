@@ -14,12 +14,12 @@ if ! xdpyinfo -display "$DISPLAY_NUM" >/dev/null 2>&1; then
   trap 'kill $XVFB' EXIT
   sleep 1
 fi
-shot() {  # name privacy overlay [series]
+shot() {  # name privacy overlay: the first demo chest radiograph (DX), the method's domain
   DISPLAY=$DISPLAY_NUM python3 -m medeid_gui.app --demo --screenshot "$OUT/$1.png" \
-    --privacy "$2" --overlay "$3" --series "${4:-0}" --size 1600x920
-  convert "$OUT/$1.png" -resize 1280x -strip -define png:compression-level=9 "$OUT/$1.png"
+    --privacy "$2" --overlay "$3" --modality DX --size 1600x920
+  convert "$OUT/$1.png" -resize 1280x -strip -dither None -colors 256 -define png:compression-level=9 "$OUT/$1.png"
 }
-shot main-demo 50 none
+shot main-demo 25 mask
 shot privacy-000 0 none
 shot privacy-050 50 none
 shot privacy-100 100 none

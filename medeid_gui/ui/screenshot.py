@@ -19,11 +19,14 @@ log = logging.getLogger("medeid.ui")
 class ScreenshotScript(QObject):
     done = Signal(int)  # exit code
 
-    def __init__(self, win: Any, out: Path, *, series_index: int = 0, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, win: Any, out: Path, *, series_index: int = 0, modality: str | None = None, timeout_s: float = 120.0
+    ) -> None:
         super().__init__(win)
         self.win = win
         self.out = Path(out)
         self.series_index = series_index
+        self.modality = modality
         self._frame_ok = False
         self._result_ok = False
         self._engine_settled = False
@@ -36,6 +39,9 @@ class ScreenshotScript(QObject):
 
     def _on_scan(self, _res: Any) -> None:
         items = self.win.browser.series_items()
+        if self.modality:
+            items = [it for it in items if it.text(2) == self.modality] or items
+            self.series_index = 0
         if items:
             self.win.browser.setCurrentItem(items[min(self.series_index, len(items) - 1)])
 
