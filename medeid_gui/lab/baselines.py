@@ -6,7 +6,7 @@ input unchanged. Strengths scale with the image size so 128 px and 512 px frames
 
 - ``identity``: no change (the reference point).
 - ``blur``: Gaussian blur, sigma = p * H / 32 (8 px at 256).
-- ``pixelate``: block means on a b x b grid, b = ceil((H / 8) ** p) (2 -> 32 px at 256).
+- ``pixelate``: block means on a b x b grid, b = 1 + round(p * (H / 8 - 1)) (4 -> 32 px at 256).
 - ``dp-pix``: Fan 2018 differentially private pixelisation: block means on a b x b grid plus
   Laplace noise of scale m / (b^2 * eps) (intensity range 1), with m = 16 (scaled with the
   image area, so 16 at 256 px) and, by level,
@@ -55,10 +55,12 @@ def _expand(means: np.ndarray, b: int, h: int, w: int) -> np.ndarray:
 
 
 def pixelate(frames: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Block means, block side ceil((H / 8) ** p)."""
+    """Block means, block side 1 + round(p * (H / 8 - 1))."""
     if p <= 0:
         return frames
-    b = int(math.ceil((frames.shape[-2] / 8) ** p - 1e-9))
+    # linear in p: a geometric schedule gives 2 px blocks at low p, which the evaluation's
+    # 2x area downsampling erases completely
+    b = 1 + int(round(p * (frames.shape[-2] / 8 - 1)))
     if b <= 1:
         return frames
     return _expand(block_means(frames, b), b, *frames.shape[1:])
