@@ -46,6 +46,25 @@ def lower_thread_priority(nice: int = 5) -> None:
             pass
 
 
+class Relay(QObject):
+    """A parentless ``fired(kind, payload)`` signal for worker threads (see ``_RunnerRelay``)."""
+
+    fired = Signal(str, object)
+
+
+class _RunnerRelay(QObject):
+    """Parentless carrier of a runner's worker-thread signals.
+
+    Why: a worker may finish after the window (and the runner, its child) has been destroyed.
+    Emitting on a destroyed QObject crashes the process; emitting on this relay, which stays
+    alive as long as a job refers to it, is harmless — Qt dropped the relay's connection to the
+    runner when the runner was destroyed.
+    """
+
+    done = Signal(int, object, object, float)
+    error = Signal(int, object, str, str)
+
+
 class LatestRunner(QObject):
     """Run ``fn()`` on a worker thread; deliver only the newest request's result.
 
@@ -57,9 +76,6 @@ class LatestRunner(QObject):
     failed = Signal(object, str, str)
     busyChanged = Signal(bool)
 
-    _done = Signal(int, object, object, float)
-    _error = Signal(int, object, str, str)
-
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
@@ -67,10 +83,12 @@ class LatestRunner(QObject):
         self._lock = threading.Lock()
         self._gen = 0
         self._delivered = 0
-        self._pending: tuple[int, Callable[[], Any], Any, float] | None = None
+        self._pending: tuple[int, Callable[[], Any], Any, float, _RunnerRelay] | None = None
         self.dropped = 0  #: results computed but not delivered because a newer request existed
-        self._done.connect(self._on_done)
-        self._error.connect(self._on_error)
+        self._closed = False
+        self._relay = _RunnerRelay()
+        self._relay.done.connect(self._on_done)
+        self._relay.error.connect(self._on_error)
 
     @property
     def busy(self) -> bool:
@@ -82,11 +100,13 @@ class LatestRunner(QObject):
 
     def submit(self, fn: Callable[[], Any], tag: Any = None) -> int:
         """Queue ``fn``; any not yet started older request is discarded. Returns the request id."""
+        if self._closed:
+            return self._gen
         with self._lock:
             was_busy = self.busy
             self._gen += 1
             gen = self._gen
-            self._pending = (gen, fn, tag, time.perf_counter())
+            self._pending = (gen, fn, tag, time.perf_counter(), self._relay)
         if not was_busy:
             self.busyChanged.emit(True)
         self._pool.submit(self._drain)
@@ -106,17 +126,17 @@ class LatestRunner(QObject):
             job, self._pending = self._pending, None
         if job is None:
             return
-        gen, fn, tag, t0 = job
+        gen, fn, tag, t0, relay = job
         try:
             result = fn()
         except Exception as exc:  # delivered as a signal, shown by the owner
             if gen == self._gen:
-                self._error.emit(gen, tag, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                relay.error.emit(gen, tag, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return
         if gen != self._gen:
             self.dropped += 1
             return
-        self._done.emit(gen, tag, result, time.perf_counter() - t0)
+        relay.done.emit(gen, tag, result, time.perf_counter() - t0)
 
     @Slot(int, object, object, float)
     def _on_done(self, gen: int, tag: Any, result: Any, seconds: float) -> None:
@@ -137,6 +157,7 @@ class LatestRunner(QObject):
         self.failed.emit(tag, message, details)
 
     def shutdown(self) -> None:
+        self._closed = True
         with self._lock:
             self._pending = None
             self._gen += 1

@@ -154,8 +154,8 @@ class StudyBrowser(QTreeWidget):
                 p_item.child(i).setExpanded(True)
         return jobs
 
-    @Slot(object)
-    def on_thumbnail(self, key_and_array: tuple[str, np.ndarray]) -> None:
+    @Slot(str, object)
+    def on_thumbnail(self, _kind: str, key_and_array: tuple[str, np.ndarray]) -> None:
         self.set_thumbnail(*key_and_array)
 
     def set_thumbnail(self, series_uid: str, arr: np.ndarray) -> None:

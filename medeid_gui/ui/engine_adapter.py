@@ -56,6 +56,30 @@ def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | No
     return frame, getattr(result, "identity_map", None), getattr(result, "mask", None)
 
 
+def _preload_ocr_libraries() -> None:
+    """Load OpenCV and onnxruntime (the OCR's libraries) before torch, on this one thread.
+
+    Why: loading OpenCV's native libraries in one thread while torch runs an operator in
+    another crashed the process (SIGSEGV inside ``cv2`` import, seen in the GUI tests). Loading
+    them here, sequentially and before torch starts computing, removes the overlap.
+    """
+    for name in ("cv2", "onnxruntime"):
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - OCR reports its own absence when it is used
+            pass
+
+
+class _AdapterRelay(QObject):
+    """Parentless carrier of the adapter's worker-thread signals (see ``bridge._RunnerRelay``)."""
+
+    loaded = Signal(object, str)
+    load_failed = Signal(str, str)
+    deliver = Signal(int, object, float, object)
+    deliver_error = Signal(int, str, str)
+    metrics = Signal(int, object, object, object)
+
+
 class EngineAdapter(QObject):
     ready = Signal(str)  # device name
     unavailable = Signal(str, str)  # reason, details
@@ -64,16 +88,12 @@ class EngineAdapter(QObject):
     busyChanged = Signal(bool)
     metricsReady = Signal(object, object, object)  # key, risk | None, fidelity | None
 
-    _loaded = Signal(object, str)
-    _load_failed = Signal(str, str)
-    _deliver = Signal(int, object, float, object)
-    _deliver_error = Signal(int, str, str)
-    _metrics = Signal(int, object, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Any = None
         self.model: Any = None
+        self._closed = False
         self.device_name = ""
         self._reason = "the inference engine is loading"
         self._metrics_reason = ""
@@ -86,11 +106,14 @@ class EngineAdapter(QObject):
         self._metric_token = 0
         self.delivered = 0
         self.dropped_on_arrival = 0
-        self._loaded.connect(self._on_loaded)
-        self._load_failed.connect(self._on_load_failed)
-        self._deliver.connect(self._on_deliver)
-        self._deliver_error.connect(self._on_deliver_error)
-        self._metrics.connect(self._on_metrics)
+        # worker threads emit on the relay only: harmless if this adapter is already destroyed
+        self._relay = relay = _AdapterRelay()
+        relay.loaded.connect(self._on_loaded)
+        relay.load_failed.connect(self._on_load_failed)
+        relay.deliver.connect(self._on_deliver)
+        relay.deliver_error.connect(self._on_deliver_error)
+        relay.metrics.connect(self._on_metrics)
+        self._deliver = relay.deliver  # tests inject late deliveries through this
 
     # -- loading --------------------------------------------------------------------------
     @property
@@ -107,6 +130,8 @@ class EngineAdapter(QObject):
         ``model``: a ``MedeidModel`` to use instead of the shipped weights (a site's own
         training, or tests); by default the shipped weights are loaded (sha256-checked).
         """
+        if self._closed:
+            return
         dev = None if device in (None, "", "auto") else device
         old, self.engine = self.engine, None
         if old is not None:
@@ -114,16 +139,17 @@ class EngineAdapter(QObject):
                 old.close(timeout=0)
             except Exception:  # noqa: BLE001
                 pass
-        self._load_pool.submit(self._load_in_worker, dev, model)
+        self._load_pool.submit(self._load_in_worker, dev, model, self._relay)
 
-    def _load_in_worker(self, device: str | None, model: Any) -> None:
+    def _load_in_worker(self, device: str | None, model: Any, relay: _AdapterRelay) -> None:
         t0 = time.perf_counter()
+        _preload_ocr_libraries()
         try:
             import torch
 
             from medeid_gui.ml.engine import InferenceEngine
         except ImportError as exc:
-            self._load_failed.emit(
+            relay.load_failed.emit(
                 f"pixel de-identification is not available: the inference engine could not be imported ({exc})",
                 traceback.format_exc(),
             )
@@ -139,7 +165,7 @@ class EngineAdapter(QObject):
 
                 model = default_model(device=dev)  # load + verify the weights now, not at the first slider move
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            self._load_failed.emit(f"pixel de-identification is not available: {exc}", traceback.format_exc())
+            relay.load_failed.emit(f"pixel de-identification is not available: {exc}", traceback.format_exc())
             return
         try:
             from medeid_gui.ml.device import device_name
@@ -149,7 +175,7 @@ class EngineAdapter(QObject):
             label = dev
         self.model = model
         log.info("inference engine ready on %s after %.2f s", label, time.perf_counter() - t0)
-        self._loaded.emit(engine, label)
+        relay.loaded.emit(engine, label)
 
     @Slot(object, str)
     def _on_loaded(self, engine: Any, device: str) -> None:
@@ -167,7 +193,7 @@ class EngineAdapter(QObject):
     # -- requests -------------------------------------------------------------------------
     def submit(self, frame: np.ndarray, p: float, *, key: Any = None) -> int | None:
         """Ask for ``frame`` at privacy ``p``; returns the request token (None if no engine)."""
-        if self.engine is None:
+        if self.engine is None or self._closed:
             return None
         with self._lock:
             self._token += 1
@@ -178,9 +204,11 @@ class EngineAdapter(QObject):
 
         request = FrameRequest(frame=frame, p=float(p), key=key)
 
+        relay = self._relay
+
         def callback(result: Any, token: int = token) -> None:  # engine thread: only emit
             lower_thread_priority()  # the inference thread yields to the GUI thread under load
-            self._deliver.emit(token, result, time.perf_counter(), None)
+            relay.deliver.emit(token, result, time.perf_counter(), None)
 
         self.engine.submit_latest(request, callback)
         return token
@@ -227,8 +255,11 @@ class EngineAdapter(QObject):
 
     def request_metrics(self, original: np.ndarray, res: PrivacyResult) -> None:
         """Re-identification risk and semantic fidelity of ``res`` (worker thread, latest wins)."""
+        if self._closed:
+            return
         self._metric_token += 1
         tok = self._metric_token
+        relay = self._relay
 
         def job() -> None:
             lower_thread_priority()
@@ -240,7 +271,7 @@ class EngineAdapter(QObject):
                 self._metrics_reason = f"readout failed: {exc}"
                 log.warning("metrics failed: %s", traceback.format_exc())
                 risk, fid = None, None
-            self._metrics.emit(tok, res.key, risk, fid)
+            relay.metrics.emit(tok, res.key, risk, fid)
 
         self._metric_pool.submit(job)
 
@@ -258,6 +289,7 @@ class EngineAdapter(QObject):
             self.metricsReady.emit(key, risk, fid)
 
     def shutdown(self) -> None:
+        self._closed = True
         if self.engine is not None:
             try:
                 self.engine.close(timeout=0)

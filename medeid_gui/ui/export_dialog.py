@@ -80,6 +80,38 @@ def plan_runs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
     return out
 
 
+def _run_exports(configs: list[Any], cancel_flag: threading.Event, relay: Any) -> ExportOutcome:
+    """The export runs, one after the other (worker thread; reports through ``relay``)."""
+    from medeid_gui.export.pipeline import run_export
+
+    from .project_key import project_key
+
+    t0 = time.perf_counter()
+    for cfg in configs:  # the key file exists, complete, before run_export reads it
+        project_key(str(cfg.key_file) if cfg.key_file else None)
+    outcome = ExportOutcome()
+    n = len(configs)
+    for k, cfg in enumerate(configs):
+        if cancel_flag.is_set():
+            outcome.cancelled = True
+            break
+        last = [0.0]
+
+        def progress(ev: Any, k: int = k) -> None:
+            now = time.perf_counter()
+            if ev.phase in ("done", "finalize") or now - last[0] >= 0.05:
+                last[0] = now
+                relay.fired.emit("progress", (ev, k, n))
+
+        summary = run_export(cfg, progress=progress, cancel=cancel_flag.is_set)
+        outcome.runs.append((Path(cfg.input), Path(cfg.output), summary))
+        if getattr(summary, "cancelled", False):
+            outcome.cancelled = True
+            break
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
 class ExportJob(QObject):
     """Runs the export runs sequentially in a worker; Qt signals carry progress to the dialog."""
 
@@ -94,44 +126,29 @@ class ExportJob(QObject):
         self.worker: Any = None
 
     def start(self) -> None:
+        from .bridge import Relay
+
+        # the worker talks to a parentless relay, never to this job (which dies with the dialog)
+        self._relay = relay = Relay()
+        relay.fired.connect(self._dispatch)
+        cancel_flag, configs = self.cancel_flag, self.configs
         self.worker = create_worker(
-            self._run, _start_thread=False,
-            _connect={"returned": self.finished.emit, "errored": self._on_error},
+            _run_exports, configs, cancel_flag, relay, _start_thread=False,
+            _connect={"returned": lambda r: relay.fired.emit("finished", r),
+                      "errored": lambda e: relay.fired.emit("error", e)},
         )
         self.worker.start()
 
+    def _dispatch(self, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            self.progress.emit(*payload)
+        elif kind == "finished":
+            self.finished.emit(payload)
+        else:
+            self._on_error(payload)
+
     def cancel(self) -> None:
         self.cancel_flag.set()
-
-    def _run(self) -> ExportOutcome:
-        from medeid_gui.export.pipeline import run_export
-
-        from .project_key import project_key
-
-        t0 = time.perf_counter()
-        for cfg in self.configs:  # the key file exists, complete, before run_export reads it
-            project_key(str(cfg.key_file) if cfg.key_file else None)
-        outcome = ExportOutcome()
-        n = len(self.configs)
-        for k, cfg in enumerate(self.configs):
-            if self.cancel_flag.is_set():
-                outcome.cancelled = True
-                break
-            last = [0.0]
-
-            def progress(ev: Any, k: int = k) -> None:
-                now = time.perf_counter()
-                if ev.phase in ("done", "finalize") or now - last[0] >= 0.05:
-                    last[0] = now
-                    self.progress.emit(ev, k, n)
-
-            summary = run_export(cfg, progress=progress, cancel=self.cancel_flag.is_set)
-            outcome.runs.append((Path(cfg.input), Path(cfg.output), summary))
-            if getattr(summary, "cancelled", False):
-                outcome.cancelled = True
-                break
-        outcome.seconds = time.perf_counter() - t0
-        return outcome
 
     def _on_error(self, exc: Exception) -> None:
         self.failed.emit(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))

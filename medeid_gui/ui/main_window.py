@@ -372,6 +372,7 @@ class MainWindow(QMainWindow):
         if self.privacy is not None:
             self.settings.privacy = self.privacy.percent
         self.settings.sync()
+        self._metrics_timer.stop()
         self.cancel_scan()
         if self._thumb_worker is not None:
             try:

@@ -107,14 +107,30 @@ class ScanJob(QObject):
     def start(self) -> None:
         from superqt.utils import create_worker  # imported after the first paint (start-up time)
 
+        from .bridge import Relay
+
+        # the worker talks to a parentless relay, never to this job (which dies with the window)
+        self._relay = relay = Relay()
+        relay.fired.connect(self._dispatch)
+
         def report(t: tuple[int, int, str]) -> None:
-            self.progress.emit(*t)  # queued to the main thread
+            relay.fired.emit("progress", t)  # queued to the main thread
 
         self._worker = create_worker(
             scan_paths, self.paths, self._cancel, report,
-            _start_thread=False, _connect={"returned": self.finished.emit, "errored": self._on_error},
+            _start_thread=False,
+            _connect={"returned": lambda r: relay.fired.emit("finished", r),
+                      "errored": lambda e: relay.fired.emit("error", e)},
         )
         self._worker.start()
+
+    def _dispatch(self, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            self.progress.emit(*payload)
+        elif kind == "finished":
+            self.finished.emit(payload)
+        else:
+            self._on_error(payload)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -183,14 +199,20 @@ def _thumbnails(jobs: list[tuple[Any, Path]]):
 def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
     """Compute thumbnails one by one in a worker.
 
-    ``on_thumb((key, array))`` must be a bound slot of a QObject: Qt then drops the connection
-    when that object is destroyed, so a late thumbnail never reaches a deleted widget.
+    ``on_thumb(kind, (key, array))`` must be a bound slot of a QObject; it is reached through a
+    parentless relay, so a thumbnail finished after that object was destroyed goes nowhere.
     """
     from superqt.utils import create_worker
 
+    from .bridge import Relay
+
+    relay = Relay()
+    relay.fired.connect(on_thumb)  # a QObject's bound slot: Qt disconnects it when that object dies
     worker = create_worker(
         _thumbnails, jobs, _start_thread=False,
-        _connect={"yielded": on_thumb, "errored": lambda e: log.warning("thumbnails: %s", e)},
+        _connect={"yielded": lambda kv: relay.fired.emit("thumb", kv),
+                  "errored": lambda e: log.warning("thumbnails: %s", e)},
     )
+    worker._medeid_relay = relay  # keep it alive as long as the worker
     worker.start()
     return worker

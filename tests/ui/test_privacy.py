@@ -77,6 +77,8 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     from PySide6.QtCore import QTimer
 
     win = engine_window
+    shown: list[float] = []
+    win.resultShown.connect(lambda r: shown.append(r.p))
     gaps: list[float] = []
     last = [time.perf_counter()]
 
@@ -85,11 +87,11 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
         gaps.append(now - last[0])
         last[0] = now
 
-    hb = QTimer()
+    hb = QTimer(win)  # owned by the window: nothing outlives it
     hb.setInterval(5)
     hb.timeout.connect(beat)
     positions = list(range(0, 101, 2)) + list(range(100, -1, -4))
-    step = QTimer()
+    step = QTimer(win)
     step.setInterval(15)
 
     def move() -> None:
@@ -101,10 +103,8 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     step.timeout.connect(move)
     hb.start()
     step.start()
-    qtbot.waitUntil(lambda: not positions, timeout=30000)
-    # keep beating while the last results arrive and are drawn
-    with qtbot.waitSignal(win.resultShown, timeout=60000, check_params_cb=lambda r: r.p == 0.0):
-        pass
+    # keep beating until the drag is over and the last result (p = 0) has been drawn
+    qtbot.waitUntil(lambda: not positions and shown and shown[-1] == 0.0 and not win.privacy.is_busy, timeout=60000)
     qtbot.wait(200)
     hb.stop()
     assert len(gaps) > 50
