@@ -214,10 +214,13 @@ class Evaluation:
         from medeid_gui.lab.cohort import area_resize
         from medeid_gui.lab.registry import get_method
 
+        method = get_method(method_name)
         path = self.cache / "results" / method_name / f"{_levels_key(p)}.json"
         if path.exists():
-            return json.loads(path.read_text())
-        method = get_method(method_name)
+            cached = json.loads(path.read_text())
+            if cached.get("method_version", "") == method.version:
+                return cached
+            self.log(f"{method_name} p={p}: method version changed, recomputing")
         d = self.data()
         base = self.originals()
         t0 = time.perf_counter()
@@ -237,7 +240,7 @@ class Evaluation:
             self.log(f"{method_name} p={p}: attacker")
             att = self._attack(xtr_w, xte_w)
             tasks = self._score_tasks(xte_w)
-        out = {"p": p, "attacker_auc": att, "tasks": tasks,
+        out = {"p": p, "method_version": method.version, "attacker_auc": att, "tasks": tasks,
                "mean_abs_change": round(change, 5),
                "transform_seconds_per_image": round(t_transform / (len(xtr) + len(xte)), 5),
                "seconds": round(time.perf_counter() - t0, 1)}

@@ -6,14 +6,16 @@ the method lives in another module written separately. Anyone registers a transf
 
 Contract
 --------
-``register_method(name, fn, *, description="")`` where ::
+``register_method(name, fn, *, description="", version="")`` where ::
 
     fn(frames: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray
 
 ``frames`` is a float32 array (N, H, W) with values in [0, 1] (the cohort's stored resolution,
 256 px by default); ``p`` in [0, 1] is the privacy level (0 = weakest, must return the input
 unchanged; 1 = strongest); the result has the same shape, float32 in [0, 1]. ``rng`` is the only
-source of randomness allowed, so results are reproducible.
+source of randomness allowed, so results are reproducible. ``version`` should change whenever
+the output would (e.g. the sha256 of the weights the transform loads): the evaluation's cache
+recomputes a method's results when its version differs from the cached one.
 
 Plug-ins: :func:`load_plugins` imports every module named in :data:`PLUGIN_MODULES` that exists
 (by default ``medeid_gui.lab.method_registry``, which the method's own package provides and which
@@ -42,6 +44,9 @@ class Method:
     name: str
     fn: Transform
     description: str = ""
+    #: changes whenever the transform's output would change (e.g. the weights' sha256); the
+    #: evaluation recomputes cached results whose version differs
+    version: str = ""
 
     def apply(self, frames: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
         """Call the transform and check what it returns, so a broken one fails loudly."""
@@ -62,14 +67,14 @@ _METHODS: dict[str, Method] = {}
 
 
 def register_method(name: str, fn: Transform, *, description: str = "",
-                    replace: bool = True) -> Method:
+                    replace: bool = True, version: str = "") -> Method:
     if not name or any(c.isspace() or c in "/\\" for c in name):
         raise ValueError(f"bad method name {name!r}")
     if not callable(fn):
         raise TypeError("fn must be callable")
     if name in _METHODS and not replace:
         raise ValueError(f"method {name!r} is already registered")
-    m = Method(name, fn, description or (fn.__doc__ or "").strip().split("\n")[0])
+    m = Method(name, fn, description or (fn.__doc__ or "").strip().split("\n")[0], version)
     _METHODS[name] = m
     return m
 

@@ -73,3 +73,21 @@ def test_report_only_rerenders_from_the_json(evaluated, capsys):
     (out / "EVALUATION.md").unlink()
     assert main(["ml", "evaluate", "--report-only", "--out", str(out)]) == 0
     assert "| identity |" in (out / "EVALUATION.md").read_text()
+
+
+def test_a_new_method_version_invalidates_its_cache(evaluated):
+    from medeid_gui.lab import baselines
+    from medeid_gui.lab.registry import register_method
+
+    work, out, first, _ = evaluated
+    lines: list[str] = []
+    register_method("blur", baselines.blur, version="2")
+    try:
+        again = run_evaluation(work, out, ["blur"], (1.0,), TINY, dev="cpu", log=lines.append)
+    finally:
+        register_method("blur", baselines.blur)
+    assert any("version changed" in ln for ln in lines)
+    row = again["methods"]["blur"][-1]
+    assert row["method_version"] == "2"
+    # same pixels, so the attacker's content-keyed cache still answers: same numbers
+    assert row["attacker_auc"] == first["methods"]["blur"][-1]["attacker_auc"]
