@@ -502,6 +502,9 @@ def generate_cohort(out: str | Path, config: CohortConfig = CohortConfig(), *,
     if root.exists() and any(root.iterdir()) and not (root / "cohort.json").exists():
         raise FileExistsError(f"{root} exists and is not a cohort folder; choose an empty folder")
     root.mkdir(parents=True, exist_ok=True)
+    # files of an earlier cohort here, listed in its labels.csv: removed below if not rewritten
+    old_files = ({r["file"] for r in read_labels(root)} if (root / "labels.csv").exists()
+                 else set())
     t0 = time.perf_counter()
     splits = assign_splits(config.patients, config.seed, config.split_fractions)
     rows: list[dict] = []
@@ -533,6 +536,12 @@ def generate_cohort(out: str | Path, config: CohortConfig = CohortConfig(), *,
             done += 1
             if progress:
                 progress(done, total)
+    for rel_old in sorted(old_files - {r["file"] for r in rows}):
+        stale = root / rel_old
+        if stale.is_file() and stale.resolve().is_relative_to(root.resolve()):
+            stale.unlink()
+            if stale.parent != root and not any(stale.parent.iterdir()):
+                stale.parent.rmdir()
     with open(root / "labels.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(LABEL_COLUMNS))
         w.writeheader()

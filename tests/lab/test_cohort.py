@@ -131,3 +131,11 @@ def test_cli_cohort(tmp_path, capsys):
     with open(tmp_path / "c" / "labels.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 3
     assert main(["ml", "cohort", str(tmp_path / "d"), "--patients", "1"]) == 2
+
+
+def test_regenerating_a_smaller_cohort_leaves_no_stale_files(tmp_path):
+    root = tmp_path / "c"
+    generate_cohort(root, CohortConfig(patients=4, studies_per_patient=2, size=64, seed=1))
+    generate_cohort(root, CohortConfig(patients=3, studies_per_patient=1, size=64, seed=1))
+    on_disk = sorted(p.relative_to(root).as_posix() for p in (root / "dicom").rglob("*.dcm"))
+    assert on_disk == sorted(r["file"] for r in read_labels(root))
