@@ -9,7 +9,8 @@ weights, next to the baselines, at the same privacy levels:
 * ``medeid-no-comp`` identity-ranked blocking, blocked patches filled with the frame's mean grey
 * ``medeid-no-mdl``  identity-ranked blocking, compensator fed undecoupled semantic features
 
-The registry's contract hands frames (N, H, W) float32 in [0, 1] and one ``rng``; each frame gets
+Each method's ``version`` is a digest of the weights' sha256s, so the evaluation recomputes
+cached results after a retrain. The registry's contract hands frames (N, H, W) float32 in [0, 1] and one ``rng``; each frame gets
 its own seed drawn from it (reproducible for the evaluation's seed). The weights are loaded on
 first use, not at import, so listing methods stays cheap; when they are missing the call raises
 ``WeightsError`` with the reason rather than skipping the method quietly.
@@ -47,5 +48,26 @@ def _make(variant: str):
     return transform
 
 
+def weights_version() -> str:
+    """Short digest of the shipped weights' sha256s (from the manifest; no torch, no loading).
+
+    Why: the evaluation caches results per method name and recomputes them when the version
+    changes, so retrained weights must never be judged by the old weights' numbers.
+    """
+    import hashlib
+
+    from medeid_gui._resources import models_dir
+    from medeid_gui.ml.model import WEIGHT_FILES
+    from medeid_gui.ml.weights import WeightsError, read_manifest
+
+    try:
+        files = read_manifest(models_dir())["files"]
+    except (WeightsError, FileNotFoundError):
+        return "no-weights"
+    blob = "".join(str(files.get(n, {}).get("sha256", "missing")) for n in WEIGHT_FILES)
+    return "w" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+_VERSION = weights_version()
 for _name, (_variant, _desc) in VARIANTS.items():
-    register_method(_name, _make(_variant), description=_desc)
+    register_method(_name, _make(_variant), description=_desc, version=_VERSION)

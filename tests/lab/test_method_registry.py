@@ -47,3 +47,15 @@ def test_missing_weights_fail_loudly(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MEDEID_MODELS", str(tmp_path))
     with pytest.raises(WeightsError):
         get_method("medeid").apply(np.zeros((1, 32, 32), np.float32), 0.5, np.random.default_rng(0))
+
+
+def test_version_follows_the_weights(tmp_models) -> None:
+    from medeid_gui.lab.method_registry import weights_version
+    from medeid_gui.ml.weights import record
+
+    v1 = weights_version()
+    assert v1.startswith("w") and v1 == weights_version()
+    target = tmp_models / "medeid-compensator.pt"
+    target.write_bytes(target.read_bytes() + b"\0")
+    record(tmp_models, "medeid-compensator.pt", model="medeid-compensator")
+    assert weights_version() != v1
