@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,15 +37,44 @@ def default_key_path() -> Path:
 
 
 def _write_private(path: Path, text: str, *, overwrite: bool) -> None:
+    """Write a key file so that no reader ever sees it half-written.
+
+    Why: two exports (or a GUI and a CLI) starting at once on a fresh machine both create the
+    key; with an in-place write the second could read an empty or partial file. The text goes to
+    an owner-only temporary file first, is fsynced, and then appears whole: ``os.link`` (which
+    fails if the name exists, so the first creator wins) or ``os.replace`` when overwriting.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    fd = os.open(path, flags, 0o600)
+    fd, tmp_name = tempfile.mkstemp(prefix=".medeid-key-", dir=path.parent)
+    tmp = Path(tmp_name)
     try:
+        try:
+            os.fchmod(fd, 0o600)  # mkstemp already creates 0600; be explicit where umask differs
+        except (AttributeError, OSError):
+            pass
         os.write(fd, text.encode("ascii"))
-    finally:
+        os.fsync(fd)
         os.close(fd)
+        fd = -1
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # atomic and exclusive: FileExistsError if another won
+            except (AttributeError, PermissionError, NotImplementedError):
+                # filesystems without hard links: exclusive create, then the content
+                excl = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    os.write(excl, text.encode("ascii"))
+                    os.fsync(excl)
+                finally:
+                    os.close(excl)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
     try:
-        os.chmod(path, 0o600)  # O_CREAT honours umask; make sure even an existing file is private
+        os.chmod(path, 0o600)
     except OSError:
         pass
 

@@ -76,3 +76,34 @@ def test_date_offset_is_per_patient_whole_weeks_in_the_past() -> None:
     assert all(o % 7 == 0 and -3654 <= o <= -364 for o in offsets)
     assert len(offsets) > 100  # spread, not a constant
     assert ps.date_offset_days("PAT1") == Pseudonymizer(TEST_KEY).date_offset_days("PAT1")
+
+
+def test_concurrent_first_use_gives_every_caller_the_same_whole_key(tmp_path) -> None:
+    """Many threads creating the key at once: none reads a partial file, all get one key."""
+    import threading
+
+    from medeid_gui.deid.keys import ProjectKey
+
+    for round_ in range(150):  # the old in-place write failed ~5 % of rounds
+        path = tmp_path / f"k{round_}" / "project.key"
+        results: list[object] = []
+        barrier = threading.Barrier(8)
+
+        def worker() -> None:
+            barrier.wait()
+            try:
+                results.append(ProjectKey.load_or_create(path).secret)
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                results.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert not errors, errors
+        assert len(set(results)) == 1
+        assert ProjectKey.from_file(path).secret == results[0]
+        assert sorted(x.name for x in path.parent.iterdir()) == ["project.key"]  # no temp left
+        assert (path.stat().st_mode & 0o777) == 0o600
