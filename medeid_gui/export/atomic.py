@@ -60,7 +60,12 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
             if len(_MADE) > 10000:
                 _MADE.clear()
             _MADE.add(parent)
-        with open(tmp, "wb") as fh:
+        try:
+            fh = open(tmp, "wb")
+        except FileNotFoundError:  # the folder was removed since this process made it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "wb")
+        with fh:
             fh.write(data)
             fh.flush()
             if durable:

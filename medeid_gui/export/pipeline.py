@@ -217,6 +217,11 @@ def run_export(
     run_dir = run_dir_for(out, Path(cfg.state_dir) if cfg.state_dir else None)
     from medeid_gui.export.atomic import sync_all
 
+    if not out.is_dir() or not any(out.iterdir()):
+        # The run database describes an output that is gone (deleted or emptied): resuming from
+        # it would skip files that are no longer there. Start this output afresh.
+        for stale in run_dir.glob("run.sqlite*"):
+            stale.unlink()
     db = RunDB(run_dir / "run.sqlite", before_commit=sync_all)
     settings = _settings_fingerprint(cfg, key.fingerprint, pixel_req)
     earlier = db.get("settings")

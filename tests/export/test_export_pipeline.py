@@ -260,3 +260,19 @@ def test_header_only_export_never_loads_torch(tmp_path: Path, env: dict[str, Pat
                          cwd=Path(__file__).resolve().parents[2])
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-2:] == ["2", "False"]
+
+
+def test_deleted_output_is_exported_afresh_with_other_settings(tmp_path: Path, env: dict[str, Path]) -> None:
+    """A run database whose output folder is gone must neither skip files nor refuse new settings."""
+    inp = tmp_path / "in"
+    copy_inputs(inp)
+    out = tmp_path / "out"
+    first = run_export(_cfg(inp, out, env))
+    assert first.exported > 0
+    shutil.rmtree(out)
+    again = run_export(_cfg(inp, out, env))  # same settings: every file written again
+    assert again.exported == first.exported
+    assert len([p for p in out.rglob("*.dcm")]) == first.exported
+    shutil.rmtree(out)
+    other = run_export(_cfg(inp, out, env, fmt="npy"))  # other settings: allowed now
+    assert other.failed == 0 and any(out.rglob("*.npy"))
