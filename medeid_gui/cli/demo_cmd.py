@@ -23,8 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("output", metavar="OUT", nargs="?", default="out/demo", help="output folder (default out/demo)")
     p.add_argument("--input", metavar="DIR", help="use this folder instead of the bundled demo data")
     p.add_argument("--workers", type=int, default=None, metavar="N")
-    p.add_argument("--burned-in", choices=("auto", "off", "on"), default="auto")
-    p.add_argument("--privacy", type=float, default=0.0, metavar="P")
+    p.add_argument("--burned-in", choices=("auto", "all", "off", "on"), default="auto")
+    p.add_argument("--privacy", type=float, default=0.5, metavar="P",
+                   help="pixel privacy level 0..1 (default 0.5: the shipped model blocks half the patches)")
 
 
 def _demo_input(state: Path) -> tuple[Path, str]:
@@ -35,6 +36,8 @@ def _demo_input(state: Path) -> tuple[Path, str]:
         demo = resource("demo")
     except FileNotFoundError:
         demo = None
+    if demo is not None and (demo / "dicom").is_dir():
+        demo = demo / "dicom"  # the images; labels and masks beside them are not DICOM
     if demo is not None and demo.is_dir():
         for p in demo.rglob("*"):
             if p.is_file():
