@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup setup-system demo test test-fast gui evaluate bench clean
+.PHONY: setup setup-system demo test test-fast gui evaluate train bench package clean
 
 setup-system:  ## DICOM validators and an X server for screenshots (Debian)
 	@if command -v apt-get >/dev/null 2>&1 && ! command -v dciodvfy >/dev/null 2>&1; then \
@@ -25,6 +25,22 @@ test-fast:
 
 gui: setup
 	$(PY) -m medeid_gui.app --demo
+
+evaluate: setup  ## privacy-utility evaluation of every registered method -> models/EVALUATION.md (resumable)
+	$(PY) -m medeid_gui ml evaluate --threads 1
+
+train: setup  ## retrain the shipped method weights from a generated cohort (see models/*.md for the exact run)
+	$(PY) -m medeid_gui ml cohort out/cohort --patients 200 --studies-per-patient 4 --seed 0
+	$(PY) -m medeid_gui ml train out/cohort --seed 0 --threads 1
+
+bench: setup  ## throughput and latency benchmarks (scripts, not tests)
+	$(PY) benchmarks/header_throughput.py --files 2000
+	$(PY) benchmarks/deidentify_cpu.py --runs 30
+	$(PY) benchmarks/pixel_bench.py --threads 1
+
+package: setup  ## PyInstaller one-folder bundle in dist/medeid, smoke-tested
+	$(PIP) install -q -e '.[package]'
+	bash packaging/build.sh
 
 clean:
 	rm -rf out build dist .pytest_cache
