@@ -95,12 +95,15 @@ def _run_exports(configs: list[Any], cancel_flag: threading.Event, relay: Any) -
         if cancel_flag.is_set():
             outcome.cancelled = True
             break
-        last = [0.0]
+        last: list[Any] = [0.0, None]  # time and phase of the last event forwarded
 
         def progress(ev: Any, k: int = k) -> None:
+            # at most ~20 events/s reach the GUI, but never drop a phase change (a fast export
+            # would otherwise jump from "scan" straight to "done") nor the end of a phase
             now = time.perf_counter()
-            if ev.phase in ("done", "finalize") or now - last[0] >= 0.05:
-                last[0] = now
+            end_of_phase = bool(ev.total) and ev.done >= ev.total
+            if ev.phase != last[1] or end_of_phase or ev.phase == "done" or now - last[0] >= 0.05:
+                last[0], last[1] = now, ev.phase
                 relay.fired.emit("progress", (ev, k, n))
 
         summary = run_export(cfg, progress=progress, cancel=cancel_flag.is_set)

@@ -39,7 +39,7 @@ def test_export_progress_and_summary(qtbot, settings, tmp_path) -> None:
     assert not outcome.cancelled
     assert outcome.total("exported") == len(SMALL)
     assert outcome.total("skipped") == 1  # notes.txt, with its reason in the manifest
-    assert any(ph == "export" and total == len(SMALL) for ph, _d, total in seen)
+    assert any(ph == "export" and total == len(SMALL) for ph, _d, total in seen), seen
     assert dlg.bar.value() == dlg.bar.maximum()
     assert "Finished" in dlg.status.text() and f"{len(SMALL)} exported" in dlg.status.text()
     assert dlg.summary.isVisible() and "manifest" in dlg.summary.toPlainText()
