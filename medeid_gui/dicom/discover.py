@@ -315,11 +315,16 @@ def dicomdir_references(path: PathLike) -> tuple[list[Path], list[Rejected]]:
     return found, missing
 
 
+#: files examined per parallel batch when ``discover`` is given a ``map_fn``
+CHUNK = 128
+
+
 def discover(
     paths: PathLike | Iterable[PathLike],
     *,
     cancel: Callable[[], bool] | None = None,
     progress: Callable[[int], object] | None = None,
+    map_fn: Callable[[Callable[[Path], object], list[Path]], Iterable[object]] | None = None,
 ) -> Discovery:
     """Find every DICOM instance in ``paths`` (folders are searched recursively; files taken as given).
 
@@ -327,6 +332,10 @@ def discover(
     ``progress(n_seen)`` is called after each file examined; ``cancel()`` is polled before each file
     and, when it returns True, discovery stops and returns what it has with ``cancelled=True``.
     The order is deterministic: instances and rejected sorted by path.
+
+    ``map_fn(examine, paths)`` (e.g. a process pool's ``map``) lets a batch caller read headers
+    in parallel: files are examined in chunks of :data:`CHUNK`, the results handled in order, so
+    the outcome is the same as a serial run. Cancel is then polled once per chunk.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -351,16 +360,8 @@ def discover(
     instances: dict[str, InstanceRef] = {}
     rejected: dict[str, Rejected] = {}
     dicomdirs: list[Path] = []
-    for path in candidates():
-        key = os.path.normcase(os.path.realpath(path))
-        if key in seen:
-            continue
-        seen.add(key)
-        if cancel is not None and cancel():
-            result.cancelled = True
-            break
+    def handle(path: Path, outcome: object) -> None:
         result.n_seen += 1
-        outcome = _examine(path)
         if isinstance(outcome, Rejected):
             rejected[str(path)] = outcome
         elif outcome == "dicomdir":
@@ -374,9 +375,40 @@ def discover(
                 for m in missing:
                     rejected.setdefault(str(m.path), m)
         else:
-            instances[str(path)] = outcome
+            instances[str(path)] = outcome  # type: ignore[assignment]
         if progress is not None:
             progress(result.n_seen)
+
+    chunk: list[Path] = []
+
+    def flush() -> None:
+        outcomes = map_fn(_examine, chunk) if map_fn is not None else map(_examine, chunk)
+        for path, outcome in zip(chunk, outcomes):
+            handle(path, outcome)
+        chunk.clear()
+
+    step = CHUNK if map_fn is not None else 1
+
+    def consume(paths_in: Iterable[Path]) -> None:
+        for path in paths_in:
+            key = os.path.normcase(os.path.realpath(path))
+            if key in seen:
+                continue
+            seen.add(key)
+            if cancel is not None and cancel():
+                result.cancelled = True
+                return
+            chunk.append(path)
+            if len(chunk) >= step:
+                flush()
+        if chunk:
+            flush()
+
+    consume(candidates())
+    # a DICOMDIR in the last parallel chunk adds its references after the walk has ended
+    while queue and not result.cancelled:
+        pending, queue[:] = list(queue), []
+        consume(pending)
     for r in walk_errors:
         rejected.setdefault(str(r.path), r)
     result.instances = [instances[k] for k in sorted(instances)]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from medeid_gui.export.atomic import OutputWriteError, cleanup_temporaries, remove_empty_dirs
 from medeid_gui.export.progress import ProgressCallback, ProgressEvent
@@ -251,6 +252,40 @@ def run_export(
         ledger.close()
 
 
+@contextlib.contextmanager
+def _scan_pool(cfg: ExportConfig) -> Iterator[Callable[..., Any] | None]:
+    """Header reads of the plan phase across processes when the export has several workers.
+
+    Why: the scan reads every header once and ran serially, which capped the speed-up of a
+    two-worker export. The pool starts only once a full chunk of files is waiting (a small
+    export does not pay for starting processes) and is shut down before the export's own pool.
+    """
+    from medeid_gui.dicom.discover import CHUNK
+
+    workers = max(1, int(cfg.workers or os.cpu_count() or 1))
+    if workers <= 1:
+        yield None
+        return
+    holder: list[Any] = []
+
+    def map_fn(fn: Callable[[Any], Any], items: list[Any]) -> Any:
+        if len(items) < CHUNK and not holder:
+            return map(fn, items)
+        if not holder:
+            from concurrent.futures import ProcessPoolExecutor
+
+            from medeid_gui.export.pool import _context
+
+            holder.append(ProcessPoolExecutor(max_workers=workers, mp_context=_context()))
+        return holder[0].map(fn, items, chunksize=max(1, len(items) // (4 * workers)))
+
+    try:
+        yield map_fn
+    finally:
+        for ex in holder:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
 def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summary, emit, cancel, discover, run_tasks):  # noqa: ANN001, PLR0913
     from medeid_gui.export.dicomdir import WORK_DIR
 
@@ -261,7 +296,8 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
     def scan_progress(n: int) -> None:
         emit(ProgressEvent("scan", done=n))
 
-    disc = discover([inp], cancel=cancel, progress=scan_progress)
+    with _scan_pool(cfg) as map_fn:
+        disc = discover([inp], cancel=cancel, progress=scan_progress, map_fn=map_fn)
     if disc.cancelled:
         summary.cancelled = True
         return summary

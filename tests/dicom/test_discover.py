@@ -220,3 +220,22 @@ def test_raw_byte_fast_path_equals_pydicom_conversion() -> None:
                 pass
         slow = instance_ref(ref.path, ds, has_pixels)
         assert dataclasses.asdict(slow) == dataclasses.asdict(ref), ref.path
+
+
+def test_parallel_map_gives_the_serial_result(tmp_path: Path) -> None:
+    """A process pool's map (as the batch export uses) finds exactly what a serial run finds,
+    including DICOMDIR references that only become known after the walk (a DICOMDIR given alone)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = list(corpora.pydicom_testdata())
+    root = tmp_path / "cd"
+    shutil.copytree(DICOMDIR_TESTS, root)
+    serial = discover(files + [root / "DICOMDIR"])
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as ex:
+        parallel = discover(files + [root / "DICOMDIR"], map_fn=lambda f, xs: ex.map(f, xs, chunksize=8))
+    assert parallel.n_seen == serial.n_seen
+    assert parallel.instances == serial.instances
+    assert parallel.rejected == serial.rejected
+    assert parallel.dicomdirs == serial.dicomdirs
+    assert any(i.path.is_relative_to(root) for i in parallel.instances)
