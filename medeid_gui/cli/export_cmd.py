@@ -26,6 +26,17 @@ def _rect(text: str) -> tuple[int, int, int, int]:
     return (x, y, w, h)
 
 
+def _series_level(text: str) -> tuple[str, float]:
+    uid, sep, level = text.partition("=")
+    try:
+        p = float(level)
+    except ValueError:
+        p = float("nan")
+    if not sep or not uid.strip() or not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected UID=P with P between 0 and 1, got {text!r}")
+    return uid.strip(), p
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="input folder (or file)")
     p.add_argument("output", metavar="OUT", help="output folder (new or an earlier export of the same command)")
@@ -44,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--burned-in", choices=("auto", "all", "off", "on"), default="auto",
                    help="burned-in text: auto (default) redacts detected text that matches PHI in images "
                    "that may carry it; all redacts every detected text ('on' is an alias); off")
+    p.add_argument("--series-privacy", action="append", default=[], type=_series_level, metavar="UID=P",
+                   help="privacy level for one series (original SeriesInstanceUID); repeatable; "
+                   "other series use --privacy")
     p.add_argument("--rect", action="append", type=_rect, default=[], metavar="X,Y,W,H",
                    help="also blank this rectangle in every frame (repeatable)")
     p.add_argument("--ledger", metavar="PATH", help="linkage ledger file (default: user data dir)")
@@ -75,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         privacy=args.privacy,
         burned_in="all" if args.burned_in == "on" else args.burned_in,
         rectangles=args.rect or None,
+        privacy_by_series=dict(args.series_privacy) or None,
         state_dir=args.state_dir,
         ledger=args.ledger,
         manifest=args.manifest,

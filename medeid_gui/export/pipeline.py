@@ -54,6 +54,8 @@ class ExportConfig:
     privacy: float = 0.0
     burned_in: str = "auto"
     rectangles: Sequence[tuple[int, int, int, int]] | None = None
+    #: per-series privacy level (original SeriesInstanceUID -> p); other series use ``privacy``
+    privacy_by_series: dict[str, float] | None = None
     # extensions
     state_dir: Path | str | None = None  #: where run databases live (default: user state dir)
     ledger: Path | str | None = None  #: linkage ledger file (default: user data dir)
@@ -96,7 +98,8 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def _pixel_request(cfg: ExportConfig, notes: list[str]) -> Any:
     """The ``PixelRequest`` for the workers, or None for a header-only export."""
-    wants = cfg.privacy > 0 or cfg.burned_in in ("all", "on") or bool(cfg.rectangles)
+    wants = (cfg.privacy > 0 or any(v > 0 for v in (cfg.privacy_by_series or {}).values())
+             or cfg.burned_in in ("all", "on") or bool(cfg.rectangles))
     try:
         from medeid_gui.pixels.clean import PixelRequest
     except ImportError:
@@ -128,6 +131,8 @@ def _settings_fingerprint(cfg: ExportConfig, key_fp: str, pixel_req: Any) -> str
         "dicomdir": bool(cfg.dicomdir),
         "pixels": repr(pixel_req) if pixel_req is not None else "",
     }
+    if cfg.privacy_by_series:  # only when used, so earlier exports keep their fingerprint
+        blob["privacy_by_series"] = sorted((k, float(v)) for k, v in cfg.privacy_by_series.items())
     return json.dumps(blob, sort_keys=True)
 
 
@@ -195,6 +200,9 @@ def run_export(
         raise ExportError(f"--burned-in must be one of {', '.join(BURNED_IN)}")
     if not 0.0 <= float(cfg.privacy) <= 1.0:
         raise ExportError("--privacy must be between 0 and 1")
+    for uid, level in (cfg.privacy_by_series or {}).items():
+        if not 0.0 <= float(level) <= 1.0:
+            raise ExportError(f"privacy for series {uid} must be between 0 and 1, got {level}")
     if cfg.dicomdir and cfg.fmt != "dicom":
         raise ExportError("--dicomdir needs --format dicom")
     if _inside(out, inp) or (inp.is_dir() and _inside(inp, out)):
@@ -374,7 +382,8 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
         return _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summary, emit, cancel, discover, run_tasks)
 
     # ---- export ----------------------------------------------------------------------------
-    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req)
+    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req,
+                        tuple(sorted((str(k), float(v)) for k, v in (cfg.privacy_by_series or {}).items())))
     workers = max(1, int(cfg.workers or os.cpu_count() or 1))
     workers = min(workers, max(1, len(tasks)))
     total = len(tasks)

@@ -32,6 +32,7 @@ class WorkerSetup:
     out_root: str
     fmt: str = "dicom"
     pixel_request: Any = None  # a medeid_gui.pixels.clean.PixelRequest, or None (header only)
+    privacy_by_series: tuple[tuple[str, float], ...] = ()  # (original SeriesInstanceUID, p)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,14 @@ def _process(task: Task) -> FileResult:
         if setup.pixel_request is not None:
             from medeid_gui.pixels.clean import clean_pixels  # lazily: pulls in ml/ (torch)
 
-            report = clean_pixels(ds, setup.pixel_request)
+            request = setup.pixel_request
+            if setup.privacy_by_series:  # a level chosen for this series in the viewer
+                level = dict(setup.privacy_by_series).get(str(ds.get("SeriesInstanceUID", "") or ""))
+                if level is not None and level != request.privacy:
+                    import dataclasses
+
+                    request = dataclasses.replace(request, privacy=level)
+            report = clean_pixels(ds, request)
             pixels_cleaned = bool(getattr(report, "pixels_cleaned", False))
             visual_cleaned = bool(getattr(report, "visual_features_cleaned", False))
             res.notes.extend(str(n) for n in getattr(report, "notes", []) or [])

@@ -86,3 +86,38 @@ def test_export_privacy_changes_pixels(tmp_path: Path) -> None:
     after = decode_stored(ds)
     assert 0.3 < float(np.mean(after != before)) < 0.9
     assert "113102" in _codes(ds) and "113101" not in _codes(ds)
+
+
+def test_series_privacy_applies_only_to_that_series(tmp_path: Path) -> None:
+    """``--series-privacy UID=P`` (what the GUI passes for levels set per series): that series'
+    pixels change and say 113102; another series at the global level 0 keeps its PixelData bytes."""
+    pytest.importorskip("torch")
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), src / "ct.dcm")
+    shutil.copy(get_testdata_file("MR_small.dcm"), src / "mr.dcm")
+    ct, mr = pydicom.dcmread(src / "ct.dcm"), pydicom.dcmread(src / "mr.dcm")
+    assert ct.SeriesInstanceUID != mr.SeriesInstanceUID
+    out = tmp_path / "out"
+    proc = _export(src, out, tmp_path, "--privacy", "0", "--burned-in", "off",
+                   "--series-privacy", f"{ct.SeriesInstanceUID}=0.5", env_extra={"MEDEID_DEVICE": "cpu"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    by_modality = {}
+    for p in out.rglob("*"):
+        if p.is_file() and pydicom.misc.is_dicom(p) and p.name != "DICOMDIR":
+            ds = pydicom.dcmread(p)
+            by_modality[str(ds.Modality)] = ds
+    assert set(by_modality) == {"CT", "MR"}
+    assert by_modality["MR"].PixelData == mr.PixelData
+    assert "113102" not in _codes(by_modality["MR"])
+    assert float(np.mean(decode_stored(by_modality["CT"]) != decode_stored(ct))) > 0.2
+    assert "113102" in _codes(by_modality["CT"])
+
+
+def test_series_privacy_out_of_range_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), src / "ct.dcm")
+    proc = _export(src, tmp_path / "out", tmp_path, "--series-privacy", "1.2.3=1.5")
+    assert proc.returncode == 2 and "UID=P" in proc.stderr
+    assert not (tmp_path / "out").exists()
