@@ -172,6 +172,7 @@ class ExportDialog(QDialog):
         options_from: OptionsEditor | None = None,
         privacy: float = 0.0,
         rectangles: list[tuple[int, int, int, int]] | None = None,
+        series_privacy: dict[str, float] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
@@ -212,11 +213,24 @@ class ExportDialog(QDialog):
         self.privacy.setSuffix(" %")
         self.privacy.setValue(round(privacy * 100))
         self.privacy.setToolTip("Pixel privacy level for every image of this export (the viewer's current level)")
+        # levels the user set on individual series in the viewer (original SeriesInstanceUID -> p)
+        self.series_privacy = dict(series_privacy or {})
+        self.per_series = QCheckBox(
+            f"use the level set on each series in the viewer ({len(self.series_privacy)} series); "
+            "other series use the level above"
+        )
+        self.per_series.setObjectName("exportPerSeries")
+        self.per_series.setEnabled(bool(self.series_privacy))
+        self.per_series.setToolTip(
+            "Each series you looked at keeps the privacy level the slider had when you last moved "
+            "it on that series" if self.series_privacy else "Move the privacy slider on a series to give it its own level"
+        )
         self.burned = QComboBox()
         self.burned.setObjectName("exportBurnedIn")
-        self.burned.addItems(["auto", "off"])
+        self.burned.addItems(["auto", "all", "off"])
         self.burned.setToolTip(
-            "auto: detect burned-in text (OCR) and blank what matches the header's PHI; off: leave text"
+            "auto: detect burned-in text (OCR) and blank what matches the header's PHI; "
+            "all: blank every detected text; off: leave text"
         )
         self.rect_label = QLabel(self._rect_text())
         self.rect_label.setWordWrap(True)
@@ -229,6 +243,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.fmt)
         form.addRow("", self.dicomdir)
         form.addRow("Privacy level", self.privacy)
+        form.addRow("", self.per_series)
         form.addRow("Burned-in text", self.burned)
         form.addRow("Your rectangles", self.rect_label)
         form.addRow("Worker processes", self.workers)
@@ -312,6 +327,7 @@ class ExportDialog(QDialog):
                 privacy=self.privacy.value() / 100.0,
                 burned_in=self.burned.currentText(),
                 rectangles=list(self.rectangles) or None,
+                privacy_by_series=dict(self.series_privacy) if self.per_series.isChecked() else None,
             )
             for i, o in plan_runs(self.inputs, out)
         ]

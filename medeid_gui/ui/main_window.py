@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         self._current: LoadedFrame | None = None
         self._windows: list[WindowLevel] = []
         self._series: Any = None
+        #: original SeriesInstanceUID -> the privacy level last set while that series was shown
+        self.series_privacy: dict[str, float] = {}
 
         # -- services -----------------------------------------------------------------------
         self.loader = FrameLoader()
@@ -591,6 +593,10 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------
     # privacy engine
     def _on_privacy_changed(self, _percent: int) -> None:
+        lf = self._current
+        uid = getattr(getattr(getattr(lf, "ref", None), "instance", None), "series_uid", None)
+        if uid and self.privacy is not None:  # remembered for "per series" in the export dialog
+            self.series_privacy[str(uid)] = self.privacy.p
         self.request_privacy()
 
     def request_privacy(self) -> int | None:
@@ -668,6 +674,7 @@ class MainWindow(QMainWindow):
             settings=self.settings,
             options_from=self.header_panel.editor,
             privacy=self.privacy.p if self.privacy is not None else self.settings.privacy / 100.0,
+            series_privacy=dict(self.series_privacy),
             rectangles=self.textboxes.export_rectangles() if self.textboxes is not None else [],
         )
         dlg.show()

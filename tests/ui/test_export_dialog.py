@@ -93,3 +93,33 @@ def test_several_opened_items_export_into_subfolders(tmp_path) -> None:
     runs = plan_runs([a, b], tmp_path / "out")
     assert runs == [(a, tmp_path / "out" / "01-a"), (b, tmp_path / "out" / "02-folder")]
     assert plan_runs([b], tmp_path / "out") == [(b, tmp_path / "out")]
+
+
+def test_levels_set_per_series_reach_the_export(qtbot, window, tmp_path) -> None:
+    """The slider level last set on each series becomes that series' level in the export when
+    the user ticks "per series"; unticked, every image gets the dialog's single level."""
+    import pydicom
+
+    ct, mr = TEST_FILES / "CT_small.dcm", TEST_FILES / "MR_small.dcm"
+    for path, percent in ((ct, 30), (mr, 70)):
+        with qtbot.waitSignal(window.frameShown, timeout=30000):
+            window.open_paths([path])
+        window.privacy.set_percent(percent)
+    ct_uid = str(pydicom.dcmread(ct, stop_before_pixels=True).SeriesInstanceUID)
+    mr_uid = str(pydicom.dcmread(mr, stop_before_pixels=True).SeriesInstanceUID)
+    assert window.series_privacy == {ct_uid: 0.30, mr_uid: 0.70}
+    dlg = window.export_dialog()
+    dlg.dest.setText(str(tmp_path / "out"))
+    assert dlg.per_series.isEnabled() and "2 series" in dlg.per_series.text()
+    assert dlg.configs()[0].privacy_by_series is None  # single level unless asked
+    dlg.per_series.setChecked(True)
+    cfg = dlg.configs()[0]
+    assert cfg.privacy_by_series == {ct_uid: 0.30, mr_uid: 0.70}
+    assert cfg.privacy == 0.70  # the viewer's current level, for series never adjusted
+    dlg.close()
+
+
+def test_per_series_is_disabled_when_no_level_was_set(qtbot, settings, tmp_path) -> None:
+    dlg = _dialog(qtbot, settings, [TEST_FILES / "CT_small.dcm"], tmp_path / "out")
+    assert not dlg.per_series.isEnabled()
+    assert dlg.configs()[0].privacy_by_series is None
