@@ -63,12 +63,11 @@ from medeid_gui.deid.private import SafePrivateList, load_safe_private, raw_byte
 from medeid_gui.deid.profile import Rule, load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
 from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, TEXT_VRS, dummy_for
+# medeid's own implementation identity (the writers set the same in every file they write)
+from medeid_gui.dicom.write import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 __all__ = ["Action", "DeidConfig", "DeidResult", "Deidentifier", "IMPLEMENTATION_CLASS_UID"]
 
-#: medeid's own Implementation Class UID (2.25 form of UUID5(NAMESPACE_URL, "medeid"))
-IMPLEMENTATION_CLASS_UID = "2.25.260245424810264290741147241336054973118"
-IMPLEMENTATION_VERSION_NAME = ("MEDEID_" + __version__)[:16]
 
 # BaseTag constants: pydicom's indexing and ``in`` take a fast path for BaseTag, a slow one for int
 PATIENT_ID = BaseTag(0x00100020)

@@ -22,10 +22,15 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-__all__ = ["write_atomic", "DicomWriteError", "IMPLEMENTATION_VERSION_NAME"]
+from medeid_gui import __version__
 
-#: (0002,0013) written into every file (SH, at most 16 characters).
-IMPLEMENTATION_VERSION_NAME = "MEDEID"
+__all__ = ["write_atomic", "meta_for_writing", "DicomWriteError", "IMPLEMENTATION_CLASS_UID",
+           "IMPLEMENTATION_VERSION_NAME"]
+
+#: medeid's own implementation identity (2.25 form of UUID5(NAMESPACE_URL, "medeid")), written into the File Meta of every file it writes
+#: (PS3.10: the implementation that wrote the file, not the one that made the original)
+IMPLEMENTATION_CLASS_UID = "2.25.260245424810264290741147241336054973118"
+IMPLEMENTATION_VERSION_NAME = ("MEDEID_" + __version__)[:16]  # (0002,0013) SH, at most 16
 
 
 class DicomWriteError(Exception):
@@ -37,8 +42,14 @@ class DicomWriteError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
-def _meta_for_writing(ds: Dataset) -> FileMetaDataset:
-    """A copy of the file meta with a transfer syntax and this writer's implementation identity."""
+def meta_for_writing(ds: Dataset) -> FileMetaDataset:
+    """A copy of the file meta, made consistent for writing ``ds``.
+
+    The transfer syntax is derived from the dataset's encoding where the meta has none; the
+    Media Storage SOP Class/Instance UIDs follow the dataset's (they change under
+    de-identification); the implementation identity is medeid's. Shared with the export's
+    serializer so both writers make the same File Meta.
+    """
     meta = FileMetaDataset(getattr(ds, "file_meta", None) or FileMetaDataset())
     if "TransferSyntaxUID" not in meta or not str(meta.TransferSyntaxUID).strip():
         implicit, little = (getattr(ds, "original_encoding", None) or (None, None))[:2]
@@ -47,11 +58,11 @@ def _meta_for_writing(ds: Dataset) -> FileMetaDataset:
         meta.TransferSyntaxUID = (
             ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
         )
-    if "SOPClassUID" in ds:
+    if ds.get("SOPClassUID", None):
         meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    if "SOPInstanceUID" in ds:
+    if ds.get("SOPInstanceUID", None):
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.ImplementationClassUID = pydicom.uid.PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     return meta
 
@@ -89,7 +100,7 @@ def write_atomic(ds: Dataset, path: str | os.PathLike[str], *, keep_preamble: bo
     old_meta = getattr(ds, "file_meta", None)
     old_preamble = getattr(ds, "preamble", None)
     try:
-        meta = _meta_for_writing(ds)
+        meta = meta_for_writing(ds)
     except Exception as exc:  # noqa: BLE001
         raise DicomWriteError(target, f"invalid file meta information: {exc}") from exc
     try:

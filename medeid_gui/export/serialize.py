@@ -12,42 +12,16 @@ from __future__ import annotations
 
 import io
 
-import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.dataset import Dataset
 
-try:  # keep the writer's name identical to dicom.write's
-    from medeid_gui.dicom.write import IMPLEMENTATION_VERSION_NAME
-except ImportError:  # pragma: no cover
-    IMPLEMENTATION_VERSION_NAME = "MEDEID"
+from medeid_gui.dicom.write import meta_for_writing
 
 ZERO_PREAMBLE = b"\0" * 128
 
 
-def _meta(ds: Dataset) -> FileMetaDataset:
-    meta = FileMetaDataset(getattr(ds, "file_meta", None) or FileMetaDataset())
-    if "TransferSyntaxUID" not in meta or not str(meta.TransferSyntaxUID).strip():
-        implicit, little = (getattr(ds, "original_encoding", None) or (None, None))[:2]
-        if implicit is None or little is None:
-            implicit, little = True, True
-        meta.TransferSyntaxUID = (
-            ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
-        )
-    if ds.get("SOPClassUID", None):
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    if ds.get("SOPInstanceUID", None):
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    # the header engine names itself here; files that did not pass through it get pydicom's UID
-    if not meta.get("ImplementationClassUID", None):
-        meta.ImplementationClassUID = pydicom.uid.PYDICOM_IMPLEMENTATION_UID
-    if not meta.get("ImplementationVersionName", None):
-        meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    return meta
-
-
 def to_bytes(ds: Dataset) -> bytes:
     """Part 10 bytes of ``ds`` with a zero preamble and consistent File Meta Information."""
-    ds.file_meta = meta = _meta(ds)
+    ds.file_meta = meta = meta_for_writing(ds)
     ds.preamble = ZERO_PREAMBLE
     buf = io.BytesIO()
     if meta.get("MediaStorageSOPClassUID") and meta.get("MediaStorageSOPInstanceUID"):
