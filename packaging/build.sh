@@ -8,6 +8,7 @@ B=dist/medeid
 "$B/medeid" --version
 "$B/medeid" --help >/dev/null
 tmp=$(mktemp -d)
-"$B/medeid" export resources/demo/dicom "$tmp/out" --burned-in off --key-file "$tmp/key" --workers 1
+"$B/medeid" export resources/demo/dicom "$tmp/out" --privacy 0.5 --burned-in off --key-file "$tmp/key" \
+  --ledger "$tmp/ledger" --state-dir "$tmp/state" --workers 1
 QT_QPA_PLATFORM=offscreen timeout 60 "$B/medeid-gui" --smoke-test
 du -sh "$B"
