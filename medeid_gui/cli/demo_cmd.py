@@ -49,7 +49,7 @@ def _demo_input(state: Path) -> tuple[Path, str]:
     dst = state / "fallback-input"  # stable, so a second demo run resumes like any export
     dst.mkdir(parents=True, exist_ok=True)
     for name in FALLBACK:
-        src = get_testdata_file(name)
+        src = get_testdata_file(name, download=False)  # never reach the network
         if src and not (dst / name).exists():
             shutil.copyfile(src, dst / name)
     return dst, "pydicom test files (resources/demo holds no DICOM data)"

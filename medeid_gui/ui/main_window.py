@@ -68,7 +68,7 @@ def demo_paths() -> list[Path]:
 
         for name in ("CT_small.dcm", "MR_small.dcm", "emri_small.dcm", "SC_rgb_small_odd.dcm"):
             try:
-                p = get_testdata_file(name)
+                p = get_testdata_file(name, download=False)  # never reach the network
             except Exception:  # noqa: BLE001 - a missing optional sample is not an error
                 p = None
             if p:
