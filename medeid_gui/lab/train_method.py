@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from medeid_gui.lab.metrics import roc_auc
+
 HELP = "train the de-identification method (ReID, identity map, semantic encoder, MDL, compensator)"
 
 STAGES = ("reid", "idmap", "ssl", "mdl", "comp")
@@ -208,27 +210,11 @@ def verification_auc(emb: np.ndarray, labels: np.ndarray) -> float:
     """AUC of cosine similarity for same-patient vs different-patient pairs (all pairs)."""
     sim = emb @ emb.T
     iu = np.triu_indices(len(emb), 1)
-    s = sim[iu]
-    same = (labels[:, None] == labels[None, :])[iu]
-    if same.all() or not same.any():
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    n1 = same.sum()
-    n0 = len(s) - n1
-    return float((ranks[same].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return roc_auc((labels[:, None] == labels[None, :])[iu], sim[iu])
 
 
 def binary_auc(score: np.ndarray, y: np.ndarray) -> float:
-    y = y.astype(bool)
-    if y.all() or not y.any():
-        return float("nan")
-    order = np.argsort(score, kind="mergesort")
-    ranks = np.empty(len(score))
-    ranks[order] = np.arange(1, len(score) + 1)
-    n1 = y.sum()
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+    return roc_auc(y, score)
 
 
 # --------------------------------------------------------------------------- checkpointing
