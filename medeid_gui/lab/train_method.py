@@ -33,8 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from medeid_gui.lab.metrics import roc_auc
-
 HELP = "train the de-identification method (ReID, identity map, semantic encoder, MDL, compensator)"
 
 STAGES = ("reid", "idmap", "ssl", "mdl", "comp")
@@ -208,12 +206,16 @@ def _masks_for(idmap_logits, rng: np.random.Generator, device, *, random_frac: f
 
 def verification_auc(emb: np.ndarray, labels: np.ndarray) -> float:
     """AUC of cosine similarity for same-patient vs different-patient pairs (all pairs)."""
+    from medeid_gui.lab.metrics import roc_auc  # scipy: not at import (the CLI parser loads this module)
+
     sim = emb @ emb.T
     iu = np.triu_indices(len(emb), 1)
     return roc_auc((labels[:, None] == labels[None, :])[iu], sim[iu])
 
 
 def binary_auc(score: np.ndarray, y: np.ndarray) -> float:
+    from medeid_gui.lab.metrics import roc_auc
+
     return roc_auc(y, score)
 
 
