@@ -22,6 +22,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from .read import DicomReadError, read_dataset, read_partial_header, safe_value
+from .quickscan import quick_header
 
 __all__ = ["InstanceRef", "Rejected", "Discovery", "discover", "instance_ref", "MEDIA_STORAGE_DIRECTORY"]
 
@@ -171,7 +172,34 @@ def _text_tag(ds: Dataset, tag: int, keyword: str) -> str:
             value = elem.value or b""
             if isinstance(value, bytes):
                 return value.decode("ascii", "replace").split("\\")[0].strip(" \0")
+    elif tag in _TEXT_TAGS:
+        elem = _raw(ds, tag)
+        if elem is not None:
+            text = _plain_ascii_text(elem.value, tag == 0x00100010)
+            if text is not None:
+                return text
     return _text(ds, keyword)
+
+
+#: Text attributes (character-set dependent VRs) that :func:`_text_tag` may read from raw bytes
+_TEXT_TAGS = frozenset({0x00100020, 0x00100010, 0x00081030, 0x0008103E, 0x00200010, 0x00080050})
+
+
+def _plain_ascii_text(value: object, person_name: bool) -> str | None:
+    """What pydicom's decoding + ``_text`` give for printable ASCII bytes, or None to decode fully.
+
+    Printable ASCII (no ESC, no control bytes, no byte over 0x7E) decodes to the same characters
+    in every DICOM character set, so the character set need not be consulted. Person names with
+    component groups (``=``) are normalised by pydicom and go the full way.
+    ``tests/dicom/test_discover.py`` compares both ways over generated values.
+    """
+    if not isinstance(value, bytes):
+        return None
+    if not value:
+        return ""
+    if max(value) > 0x7E or min(value) < 0x20 or (person_name and b"=" in value):
+        return None
+    return value.decode("ascii").split("\\")[0].strip()
 
 
 def _us_tag(ds: Dataset, tag: int, keyword: str) -> int | None:
@@ -204,14 +232,14 @@ def instance_ref(path: Path, ds: Dataset, has_pixels: bool, size: int | None = N
     return InstanceRef(
         path=path,
         size=size if size is not None else _size(path),
-        patient_id=_text(ds, "PatientID"),
-        patient_name=_text(ds, "PatientName"),
+        patient_id=_text_tag(ds, 0x00100020, "PatientID"),
+        patient_name=_text_tag(ds, 0x00100010, "PatientName"),
         study_uid=_text_tag(ds, 0x0020000D, "StudyInstanceUID"),
         study_date=_text_tag(ds, 0x00080020, "StudyDate"),
-        study_description=_text(ds, "StudyDescription"),
+        study_description=_text_tag(ds, 0x00081030, "StudyDescription"),
         series_uid=_text_tag(ds, 0x0020000E, "SeriesInstanceUID"),
         series_number=_int_or_none(_text_tag(ds, 0x00200011, "SeriesNumber")),
-        series_description=_text(ds, "SeriesDescription"),
+        series_description=_text_tag(ds, 0x0008103E, "SeriesDescription"),
         modality=_text_tag(ds, 0x00080060, "Modality"),
         sop_class_uid=sop_class,
         sop_instance_uid=sop_inst,
@@ -222,8 +250,8 @@ def instance_ref(path: Path, ds: Dataset, has_pixels: bool, size: int | None = N
         has_pixels=has_pixels,
         transfer_syntax=tsyntax,
         study_time=_text_tag(ds, 0x00080030, "StudyTime"),
-        study_id=_text(ds, "StudyID"),
-        accession_number=_text(ds, "AccessionNumber"),
+        study_id=_text_tag(ds, 0x00200010, "StudyID"),
+        accession_number=_text_tag(ds, 0x00080050, "AccessionNumber"),
         series_date=_text_tag(ds, 0x00080021, "SeriesDate"),
         series_time=_text_tag(ds, 0x00080031, "SeriesTime"),
         patient_birth_date=_text_tag(ds, 0x00100030, "PatientBirthDate"),
@@ -424,9 +452,13 @@ def _examine(path: Path) -> InstanceRef | Rejected | str:
             return Rejected(path, "broken symbolic link")
         if not path.is_file():
             return Rejected(path, "not a regular file")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds, has_pixels = read_partial_header(path, specific_tags=_TAGS)
+        quick = quick_header(path, _TAGS)  # plain files: straight from the bytes
+        if quick is not None:
+            ds, has_pixels = quick
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds, has_pixels = read_partial_header(path, specific_tags=_TAGS)
     except DicomReadError as exc:
         return Rejected(path, exc.reason)
     except OSError as exc:

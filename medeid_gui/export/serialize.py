@@ -10,24 +10,23 @@ header or other application data nobody reviews).
 
 from __future__ import annotations
 
-import io
-
 from pydicom.dataset import Dataset
 
+from medeid_gui.dicom.encode import encode_part10
 from medeid_gui.dicom.write import meta_for_writing
 
 ZERO_PREAMBLE = b"\0" * 128
 
 
 def to_bytes(ds: Dataset) -> bytes:
-    """Part 10 bytes of ``ds`` with a zero preamble and consistent File Meta Information."""
+    """Part 10 bytes of ``ds`` with a zero preamble and consistent File Meta Information.
+
+    Encoded by :func:`medeid_gui.dicom.encode.encode_part10`: the same bytes as pydicom's
+    ``save_as`` at a fraction of the cost for the raw elements a header export leaves untouched.
+    """
     ds.file_meta = meta = meta_for_writing(ds)
     ds.preamble = ZERO_PREAMBLE
-    buf = io.BytesIO()
-    if meta.get("MediaStorageSOPClassUID") and meta.get("MediaStorageSOPInstanceUID"):
-        ds.save_as(buf, enforce_file_format=True)
-    else:
-        # No SOP Class/Instance UID anywhere (seen in old test files): a conformant File Meta
-        # cannot be made up; write preamble + what meta there is rather than refuse the file.
-        ds.save_as(buf, enforce_file_format=False)
-    return buf.getvalue()
+    # No SOP Class/Instance UID anywhere (seen in old test files): a conformant File Meta cannot
+    # be made up; write preamble + what meta there is rather than refuse the file.
+    enforce = bool(meta.get("MediaStorageSOPClassUID") and meta.get("MediaStorageSOPInstanceUID"))
+    return encode_part10(ds, meta, ZERO_PREAMBLE, enforce=enforce)

@@ -155,7 +155,8 @@ def _process(task: Task) -> FileResult:
             visual_cleaned = bool(getattr(report, "visual_features_cleaned", False))
             res.notes.extend(str(n) for n in getattr(report, "notes", []) or [])
         stage = "deid"
-        result = _STATE["deid"].deidentify(ds, pixels_cleaned=pixels_cleaned, visual_features_cleaned=visual_cleaned)
+        result = _STATE["deid"].deidentify(ds, pixels_cleaned=pixels_cleaned, visual_features_cleaned=visual_cleaned,
+                                           keep_actions=False)
         out_ds = getattr(result, "dataset", ds)
         res.linkage = linkage_pairs(getattr(result, "linkage", None))
         stage = "encode"
