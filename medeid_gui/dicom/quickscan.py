@@ -3,12 +3,12 @@
 Why: planning an export examines every file before anything is written, and pydicom's general
 reader (file meta, every element through a generator, datasets, encodings) costs about as much
 as reading the whole file again — measured 0.6 ms of a 3 ms per-file export budget. Ordinary
-files (Part 10 preamble, little endian, definite or delimited lengths, header in the first
+files (Part 10 preamble, any byte order, definite or delimited lengths, header in the first
 64 KiB) are walked here with ``struct`` in one read; only the attributes discovery asks for are
 kept, as pydicom ``RawDataElement`` values in a real pydicom ``Dataset``, so decoding them (names,
 character sets) is exactly pydicom's.
 
-Anything unusual — no preamble, big endian, deflate, an encoding that differs from the transfer
+Anything unusual — no preamble, deflate, an encoding that differs from the transfer
 syntax, a value running past the end, a header beyond the first read — returns ``None`` and the
 caller uses the full reader, which also produces the precise rejection reasons. This function
 never rejects a file itself; ``tests/dicom/test_quickscan.py`` checks that it agrees with the full
@@ -40,6 +40,7 @@ _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _HH = struct.Struct("<HH")
 _H = struct.Struct("<H")
 _L = struct.Struct("<L")
+_BIG = (struct.Struct(">HH"), struct.Struct(">H"), struct.Struct(">L"))
 _UNDEFINED = 0xFFFFFFFF
 
 
@@ -90,9 +91,12 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
     if ts_elem is None:
         raise _Unusual("no transfer syntax")
     ts = UID(ts_elem.value.decode("ascii").strip(" \0"))
-    if not ts.is_transfer_syntax or ts.is_private or ts.is_deflated or not ts.is_little_endian:
+    if not ts.is_transfer_syntax or ts.is_private or ts.is_deflated:
         raise _Unusual("transfer syntax")
-    implicit = bool(ts.is_implicit_VR)
+    implicit, little = bool(ts.is_implicit_VR), bool(ts.is_little_endian)
+    if implicit and not little:
+        raise _Unusual("implicit VR big endian")
+    hh, h, ul = (_HH, _H, _L) if little else _BIG
     if pos + 6 <= limit:  # pydicom switches encoding when the first element says otherwise
         found_implicit = not (0x40 < buf[pos + 4] < 0x5B and 0x40 < buf[pos + 5] < 0x5B)
         if found_implicit != implicit:
@@ -104,19 +108,19 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
             break
         if pos + 8 > limit:
             raise _Unusual("header continues past the first read" if not complete else "truncated")
-        group, element = _HH.unpack_from(buf, pos)
+        group, element = hh.unpack_from(buf, pos)
         tag = group << 16 | element
         if implicit:
             vr_text = None
-            length, start = _L.unpack_from(buf, pos + 4)[0], pos + 8
+            length, start = ul.unpack_from(buf, pos + 4)[0], pos + 8
         else:
             vr = buf[pos + 4:pos + 6]
             if vr in _LONG_VRS:
                 if pos + 12 > limit:
                     raise _Unusual("header")
-                length, start = _L.unpack_from(buf, pos + 8)[0], pos + 12
+                length, start = ul.unpack_from(buf, pos + 8)[0], pos + 12
             elif vr in _SHORT_VRS:
-                length, start = _H.unpack_from(buf, pos + 6)[0], pos + 8
+                length, start = h.unpack_from(buf, pos + 6)[0], pos + 8
             else:
                 raise _Unusual("unknown VR")
             vr_text = vr.decode("ascii")
@@ -130,7 +134,7 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
         if length == _UNDEFINED:
             if not implicit and vr_text != "SQ":
                 raise _Unusual("undefined length outside a sequence")
-            end = _skip_items(buf, start, limit, implicit)
+            end = _skip_items(buf, start, limit, implicit, little)
             if tag in wanted:
                 raise _Unusual("wanted sequence")  # only DirectoryRecordSequence: a DICOMDIR
         else:
@@ -139,7 +143,7 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
                 raise _Unusual("value past the first read" if not complete else "truncated")
             if tag in wanted:
                 elements[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr_text, length,
-                                                        buf[start:end], start, implicit, True)
+                                                        buf[start:end], start, implicit, little)
         pos = end
     if 0 < size - pos < 8 and not has_pixels:
         raise _Unusual("stray bytes")
@@ -152,20 +156,21 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
         from pydicom.dataelem import convert_raw_data_element
 
         charset = convert_encodings(convert_raw_data_element(elements[BaseTag(0x00080005)]).value)
-    ds.set_original_encoding(implicit, True, charset or "iso8859")
+    ds.set_original_encoding(implicit, little, charset or "iso8859")
     fds = FileDataset(str(path), ds, preamble=buf[:128], file_meta=file_meta,
-                      is_implicit_VR=implicit, is_little_endian=True)
+                      is_implicit_VR=implicit, is_little_endian=little)
     return fds, has_pixels
 
 
-def _skip_items(buf: bytes, pos: int, limit: int, implicit: bool) -> int:
+def _skip_items(buf: bytes, pos: int, limit: int, implicit: bool, little: bool) -> int:
     """Position after the Sequence Delimitation Item of an undefined-length sequence at ``pos``."""
+    hh, ul = (_HH, _L) if little else (_BIG[0], _BIG[2])
     while True:
         if pos + 8 > limit:
             raise _Unusual("sequence past the first read")
-        group, element = _HH.unpack_from(buf, pos)
+        group, element = hh.unpack_from(buf, pos)
         tag = group << 16 | element
-        length = _L.unpack_from(buf, pos + 4)[0]
+        length = ul.unpack_from(buf, pos + 4)[0]
         if tag == _SEQ_END:
             return pos + 8
         if tag != _ITEM:
@@ -173,21 +178,22 @@ def _skip_items(buf: bytes, pos: int, limit: int, implicit: bool) -> int:
         if length != _UNDEFINED:
             pos += 8 + length
             continue
-        pos = _skip_elements(buf, pos + 8, limit, implicit)
+        pos = _skip_elements(buf, pos + 8, limit, implicit, little)
 
 
-def _skip_elements(buf: bytes, pos: int, limit: int, implicit: bool) -> int:
+def _skip_elements(buf: bytes, pos: int, limit: int, implicit: bool, little: bool) -> int:
     """Position after the Item Delimitation Item of an undefined-length item starting at ``pos``."""
+    hh, h, ul = (_HH, _H, _L) if little else _BIG
     first = True
     while True:
         if pos + 8 > limit:
             raise _Unusual("item past the first read")
-        group, element = _HH.unpack_from(buf, pos)
+        group, element = hh.unpack_from(buf, pos)
         tag = group << 16 | element
         if tag == _ITEM_END:
             return pos + 8
         if implicit:
-            length, start = _L.unpack_from(buf, pos + 4)[0], pos + 8
+            length, start = ul.unpack_from(buf, pos + 4)[0], pos + 8
             is_sq = length == _UNDEFINED
         else:
             vr = buf[pos + 4:pos + 6]
@@ -196,9 +202,9 @@ def _skip_elements(buf: bytes, pos: int, limit: int, implicit: bool) -> int:
             if vr in _LONG_VRS:
                 if pos + 12 > limit:
                     raise _Unusual("header")
-                length, start = _L.unpack_from(buf, pos + 8)[0], pos + 12
+                length, start = ul.unpack_from(buf, pos + 8)[0], pos + 12
             elif vr in _SHORT_VRS:
-                length, start = _H.unpack_from(buf, pos + 6)[0], pos + 8
+                length, start = h.unpack_from(buf, pos + 6)[0], pos + 8
             else:
                 raise _Unusual("unknown VR")
             is_sq = vr == b"SQ"
@@ -206,6 +212,6 @@ def _skip_elements(buf: bytes, pos: int, limit: int, implicit: bool) -> int:
         if length == _UNDEFINED:
             if not is_sq:
                 raise _Unusual("undefined length outside a sequence")
-            pos = _skip_items(buf, start, limit, implicit)
+            pos = _skip_items(buf, start, limit, implicit, little)
         else:
             pos = start + length

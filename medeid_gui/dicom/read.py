@@ -9,6 +9,7 @@ still DICOM. Both live here.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
@@ -93,9 +94,9 @@ def _head(path: Path) -> bytes:
         raise DicomReadError(path, f"cannot open file ({exc.strerror or exc})") from exc
 
 
-def _check_start(path: Path) -> bool:
+def _check_start(path: Path, data: bytes | None = None) -> bool:
     """Return whether the file needs ``force`` (no preamble); raise if it does not look like DICOM."""
-    head = _head(path)
+    head = _head(path) if data is None else data[:132]
     if not head:
         raise DicomReadError(path, "empty file")
     kind = sniff(head)
@@ -170,21 +171,23 @@ def _parse(
     stop_at_pixels: bool,
     specific_tags: Iterable[int] | None = None,
     defer_size: int | str | None = None,
+    data: bytes | None = None,
 ) -> tuple[FileDataset, bool]:
-    """Parse ``p`` (after the sniff); return the dataset and whether it stopped at pixel data.
+    """Parse ``p`` (or its already-read bytes ``data``; after the sniff); return the dataset and whether it stopped at pixel data.
 
     Why not plain ``dcmread``: pydicom ends a dataset silently when the file ends early (a short
     value, a partial element header, a skip past the end) and only *warns* on a missing sequence
     delimiter; ``dcmread(stop_before_pixels=True)`` cannot tell "stopped at Pixel Data" from "there
     is none". Reading through ``read_partial`` on our own file handle lets us check both.
     """
-    forced = _check_start(p)
+    forced = _check_start(p, data)
     hit: list[tuple[int, int, int]] = []  # (tag, value offset, length)
     tags: list[BaseTag | int] | None = list(specific_tags) if specific_tags is not None else None
     try:
-        with open(p, "rb") as fh, warnings.catch_warnings(record=True) as caught:
+        opened = open(p, "rb") if data is None else io.BytesIO(data)
+        with opened as fh, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            size = os.fstat(fh.fileno()).st_size
+            size = os.fstat(fh.fileno()).st_size if data is None else len(data)
 
             def stop(tag: BaseTag, vr: str | None, length: int) -> bool:
                 if stop_at_pixels and int(tag) in PIXEL_TAGS:
@@ -264,20 +267,71 @@ def read_header(path: str | os.PathLike[str]) -> FileDataset:
     return read_partial_header(path)[0]
 
 
-def read_dataset(path: str | os.PathLike[str], *, defer_size: int | str | None = None) -> FileDataset:
+def read_dataset(
+    path: str | os.PathLike[str], *, defer_size: int | str | None = None, data: bytes | None = None,
+) -> FileDataset:
     """The complete dataset including pixel data.
 
     ``defer_size`` (e.g. ``"1 MB"``) leaves large values on disk until they are accessed; the
-    file must then stay in place while the dataset is in use.
+    file must then stay in place while the dataset is in use. ``data``: the file's bytes, already
+    read by the caller (the export hashes them too), parsed exactly as the file would be.
     """
     p = Path(path)
-    ds, _ = _parse(p, stop_at_pixels=False, defer_size=defer_size)
+    ds, _ = _parse(p, stop_at_pixels=False, defer_size=None if data is not None else defer_size, data=data)
     _check_native_length(p, ds)
     return ds
 
 
+def _raw_us(ds: Dataset, tag: int) -> int | None:
+    elem = ds._dict.get(tag)
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) and len(elem.value) == 2:
+        return int.from_bytes(elem.value, "little" if elem.is_little_endian else "big")
+    return None
+
+
+def _native_length_fast(ds: Dataset) -> tuple[int, int] | None:
+    """(pixel bytes held, bytes needed) from raw elements, or None when pydicom must work it out.
+
+    Why: this check runs on every exported file, and decoding six attributes through pydicom to
+    multiply them cost more than the rest of the read's checks. Only the plain case is done here
+    (whole-byte samples, no YBR_FULL_422 subsampling, frame count as plain digits).
+    """
+    pix = ds._dict.get(0x7FE00010)
+    if not isinstance(pix, RawDataElement) or not isinstance(pix.value, bytes):
+        return None
+    dims = [_raw_us(ds, t) for t in (0x00280010, 0x00280011, 0x00280100, 0x00280002)]
+    if any(d is None for d in dims):
+        return None
+    rows, cols, bits, samples = dims  # type: ignore[misc]
+    if bits % 8 or not bits:
+        return None
+    photometric = ds._dict.get(0x00280004)
+    if not isinstance(photometric, RawDataElement) or not isinstance(photometric.value, bytes) or \
+            photometric.value.strip(b" \0").startswith(b"YBR_FULL_422"):
+        return None
+    frames = 1
+    nf = ds._dict.get(0x00280008)
+    if nf is not None:
+        if not isinstance(nf, RawDataElement) or not isinstance(nf.value, bytes):
+            return None
+        text = nf.value.strip(b" \0")
+        if not text.isdigit():
+            return None
+        frames = int(text) or 1
+    return len(pix.value), rows * cols * frames * samples * bits // 8
+
+
 def _check_native_length(path: Path, ds: Dataset) -> None:
     """A native (uncompressed) Pixel Data value shorter than Rows x Columns x … is a truncated file."""
+    tsyntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if tsyntax is not None and tsyntax.is_compressed:
+        return
+    fast = _native_length_fast(ds)
+    if fast is not None:
+        held, expected = fast
+        if held < expected:
+            raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {held}")
+        return
     elem = ds.get("PixelData", None) if "PixelData" in ds else None
     if elem is None or not isinstance(elem, bytes):
         return

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
@@ -51,19 +52,22 @@ def meta_for_writing(ds: Dataset) -> FileMetaDataset:
     serializer so both writers make the same File Meta.
     """
     meta = FileMetaDataset(getattr(ds, "file_meta", None) or FileMetaDataset())
-    if "TransferSyntaxUID" not in meta or not str(meta.TransferSyntaxUID).strip():
+    # by tag, not keyword: this runs once per exported file and keyword lookup dominated it
+    ts = meta.get_item(0x00020010)
+    if ts is None or not str(meta[0x00020010].value or "").strip():
         implicit, little = (getattr(ds, "original_encoding", None) or (None, None))[:2]
         if implicit is None or little is None:
             implicit, little = True, True
-        meta.TransferSyntaxUID = (
+        meta[0x00020010] = DataElement(0x00020010, "UI", (
             ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
-        )
-    if ds.get("SOPClassUID", None):
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    if ds.get("SOPInstanceUID", None):
-        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+        ))
+    for src, dst in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
+        if src in ds._dict:
+            value = ds[src].value
+            if value:
+                meta[dst] = DataElement(dst, "UI", value)
+    meta[0x00020012] = DataElement(0x00020012, "UI", IMPLEMENTATION_CLASS_UID)
+    meta[0x00020013] = DataElement(0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)
     return meta
 
 

@@ -78,6 +78,23 @@ def _sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+#: files up to this size are read once into memory, hashed and parsed from there (one open and
+#: one read instead of three); larger ones are hashed in blocks and parsed from disk
+READ_ONCE_MAX = 64 << 20
+
+
+def _read_bytes(path: str) -> bytes | None:
+    """The whole file when it is small enough to hold (None otherwise, or when it cannot be read:
+    the normal reader then words the error)."""
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > READ_ONCE_MAX:
+                return None
+            return fh.read()
+    except OSError:
+        return None
+
+
 def linkage_pairs(linkage: Any) -> list[tuple[str, str, str]]:
     """Normalise the engine's ``linkage`` to (kind, original, pseudonym) triples.
 
@@ -134,10 +151,11 @@ def _process(task: Task) -> FileResult:
 
     setup: WorkerSetup = _STATE["setup"]
     res = FileResult(task.path, FAIL)
-    res.sha256 = _sha256_file(task.path)
+    data = _read_bytes(task.path)
+    res.sha256 = hashlib.sha256(data).hexdigest() if data is not None else _sha256_file(task.path)
     stage = "read"
     try:
-        ds = read_dataset(task.path)
+        ds = read_dataset(task.path, data=data)
         stage = "pixel"
         pixels_cleaned = visual_cleaned = False
         if setup.pixel_request is not None:
