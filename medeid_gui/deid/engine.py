@@ -149,10 +149,37 @@ def _vr_of(ds: Dataset, tag: int) -> str:
     return "SQ" if tag in _SQ_TAGS else "UN"
 
 
+#: read UIDs and plain ASCII values from raw bytes where that gives exactly pydicom's value
+#: (switched off by the test that proves the outputs identical)
+_RAW_FAST = True
+
+
+def _raw_ascii(ds: Dataset, tag: int) -> str | None:
+    """Printable single-valued ASCII of a still-raw element, None when pydicom must decode it."""
+    if not _RAW_FAST:
+        return None
+    raw = ds._dict.get(tag)
+    if not isinstance(raw, RawDataElement) or raw.value is None:
+        return None
+    value = raw.value
+    if not value:
+        return ""
+    if max(value) > 0x7E or b"\\" in value:
+        return None
+    if min(value) < 0x20:  # only trailing NUL padding (UIDs) is allowed
+        value = value.rstrip(b"\0")
+        if value and min(value) < 0x20:
+            return None
+    return value.decode("ascii").strip(" ")
+
+
 def _text(ds: Dataset, tag: int) -> str:
     """Stripped string value of a top-level attribute, '' when absent (by tag: no keyword lookup)."""
     if tag not in ds:
         return ""
+    fast = _raw_ascii(ds, tag)
+    if fast is not None:
+        return fast
     v = ds[tag].value
     return "" if v is None else str(v).strip(" \0")
 
@@ -385,6 +412,8 @@ class _Run:
                 ds[tag] = DataElement(tag, vr, new_z, validation_mode=_NO_CHECK)
                 self.record(path, tag, "Z", reason, old, new_z, rule.keyword, rule.name)
                 return
+        if act in ("U", "U*", "D") and _RAW_FAST and self.raw_uid(ds, tag, path, act, reason, rule):
+            return
         elem = ds[tag]
         vr = elem.VR
         old = elem.value
@@ -434,6 +463,26 @@ class _Run:
         else:  # pragma: no cover - the profile builder rejects unknown codes
             raise ValueError(f"unknown action {act!r} for {tag_str(tag)}")
         self.record(path, tag, act, reason, old, elem.value, rule.keyword, rule.name)
+
+    def raw_uid(self, ds: Dataset, tag: int, path: str, act: str, reason: str, rule: Rule) -> bool:
+        """U/D of a UID straight from its raw bytes (no pydicom decode and validation); False
+        when the element is not a plain raw UI value (the general path then handles it)."""
+        raw = ds._dict.get(tag)
+        if not isinstance(raw, RawDataElement) or raw.value is None:
+            return False
+        if raw.VR != "UI" and not (raw.VR is None and _DICT_VR.get(tag) == "UI"):
+            return False
+        data = raw.value
+        if data and max(data) > 0x7E:
+            return False
+        text = data.decode("ascii").rstrip("\0 ")
+        if any(ch < " " and ch not in "\t\n\r\x0b\x0c" for ch in text):
+            return False
+        old: object = [v.strip() for v in text.split("\\")] if "\\" in text else text.strip()
+        new = self.map_uids(old)
+        ds[tag] = DataElement(tag, "UI", new, validation_mode=_NO_CHECK)
+        self.record(path, tag, act, reason, old, new, rule.keyword, rule.name)
+        return True
 
     def walk_items(self, elem: DataElement, path: str, depth: int, mode: str) -> None:
         for i, item in enumerate(elem.value or ()):
