@@ -39,7 +39,7 @@ PY
 
 out="$(mktemp)"
 MEDEID_DEVICE=cuda timeout 540 python3 benchmarks/pixel_bench.py --device cuda --moves 50 \
-  --batch-frames 512 --files 32 --json | tee "$out"
+  --batch-frames 512 --files 32 --export-files 64 --json | tee "$out"
 python3 - "$out" <<'PY'
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -49,5 +49,8 @@ print(f"device {r['device']} ({r['device_detail']}), weights: {r['weights'][:40]
 print(f"interactive 512x512: median {i['slider_median_ms']} ms (target <= 20), first {i['first_request_ms']} ms")
 print(f"batch 512x512 p=0.5: {b['frames_per_s']} frames/s (target >= 300); "
       f"clean_pixels CT: {r['clean_pixels_ct512_p0.5']['frames_per_s']} frames/s")
+for k in ("export_ct512_p0.5_per_file", "export_ct512_p0.5_grouped"):
+    if k in r:
+        print(f"{k}: {r[k]['frames_per_s']} frames/s ({r[k]['exported']} files)")
 sys.exit(0 if ok else 1)
 PY

@@ -22,10 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _model(device: str):
@@ -106,6 +110,50 @@ def clean_files(engine, n: int) -> dict[str, float]:
     return {"files": n, "frames_per_s": round(n / dt, 1)}
 
 
+def export_files(n: int, group: int) -> dict[str, float]:
+    """The whole ``medeid export --privacy 0.5`` (1 worker) on ``n`` 512x512 CT files.
+
+    ``group`` files per unit of work (``MEDEID_EXPORT_GROUP``): 1 is the per-file path the CPU
+    uses, 16 the cross-file batches an accelerator uses.
+    """
+    import os
+    import shutil
+    import tempfile
+    import warnings
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from medeid_gui.deid.keys import ProjectKey
+    from medeid_gui.export.pipeline import ExportConfig, run_export
+
+    work = Path(tempfile.mkdtemp(prefix="medeid-pixbench-"))
+    try:
+        src = pydicom.dcmread(get_testdata_file("693_J2KI.dcm"))
+        (work / "in").mkdir()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i in range(n):
+                ds = src.copy()
+                ds.SOPInstanceUID = f"1.2.826.0.1.3680043.8.498.77.{i}"
+                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                ds.save_as(work / "in" / f"{i:04d}.dcm")
+        key = ProjectKey.generate().export(work / "k.key")
+        os.environ["MEDEID_EXPORT_GROUP"] = str(group)
+        try:
+            cfg = ExportConfig(input=work / "in", output=work / "out", key_file=key, ledger=work / "ledger.sqlite",
+                               state_dir=work / "state", workers=1, burned_in="off", privacy=0.5)
+            t0 = time.perf_counter()
+            summary = run_export(cfg)
+            dt = time.perf_counter() - t0
+        finally:
+            os.environ.pop("MEDEID_EXPORT_GROUP", None)
+        return {"files": n, "group": group, "exported": summary.exported, "seconds": round(dt, 2),
+                "frames_per_s": round(summary.exported / dt, 1)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: MEDEID_DEVICE or auto)")
@@ -113,6 +161,7 @@ def main() -> int:
     ap.add_argument("--moves", type=int, default=20, help="slider moves to time")
     ap.add_argument("--batch-frames", type=int, default=32, help="frames for the batch measurement")
     ap.add_argument("--files", type=int, default=8, help="CT files through clean_pixels")
+    ap.add_argument("--export-files", type=int, default=16, help="CT files through a whole export (0: skip)")
     ap.add_argument("--json", action="store_true", help="one JSON object instead of text")
     args = ap.parse_args()
 
@@ -135,6 +184,12 @@ def main() -> int:
         "batch_512_p0.5": batch(engine, frame, args.batch_frames),
         "clean_pixels_ct512_p0.5": clean_files(engine, args.files),
     }
+    if args.export_files:
+        import medeid_gui.ml.engine as engine_mod
+
+        engine_mod._default = engine  # the export's workers (in this process) use the same model
+        result["export_ct512_p0.5_per_file"] = export_files(args.export_files, 1)
+        result["export_ct512_p0.5_grouped"] = export_files(args.export_files, 16)
     engine.close()
     if args.json:
         print(json.dumps(result))

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 from medeid_gui.export.atomic import OutputWriteError, cleanup_temporaries, remove_empty_dirs
 from medeid_gui.export.progress import ProgressCallback, ProgressEvent
 from medeid_gui.export.rundb import EXPORTED, FAILED, QUARANTINED, SKIPPED, RunDB, run_dir_for
-from medeid_gui.export.worker import FileResult, Task, WorkerSetup
+from medeid_gui.export.worker import FileResult, Task, WorkerSetup, group_size_for
 
 FORMATS = ("dicom", "png", "npy")
 BURNED_IN = ("auto", "all", "off", "on")  # "on" is an alias of "all"
@@ -382,8 +382,9 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
         return _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summary, emit, cancel, discover, run_tasks)
 
     # ---- export ----------------------------------------------------------------------------
-    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req,
-                        tuple(sorted((str(k), float(v)) for k, v in (cfg.privacy_by_series or {}).items())))
+    by_series = tuple(sorted((str(k), float(v)) for k, v in (cfg.privacy_by_series or {}).items()))
+    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req, by_series,
+                        group_files=group_size_for(pixel_req, by_series) if tasks else 1)
     workers = max(1, int(cfg.workers or os.cpu_count() or 1))
     workers = min(workers, max(1, len(tasks)))
     total = len(tasks)

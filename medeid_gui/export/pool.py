@@ -19,7 +19,22 @@ from concurrent.futures.process import BrokenProcessPool
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator
 
-from medeid_gui.export.worker import FileResult, Task, WorkerSetup, init_worker, process
+from medeid_gui.export.worker import FileResult, Task, WorkerSetup, init_worker, process, process_group
+
+
+def _units(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    unit: list[Task] = []
+    for t in tasks:
+        unit.append(t)
+        if len(unit) >= size:
+            yield unit
+            unit = []
+    if unit:
+        yield unit
+
+
+def _run_unit(unit: list[Task]) -> list[FileResult]:
+    return process_group(unit) if len(unit) > 1 else [process(unit[0])]
 
 
 def _context() -> mp.context.BaseContext:
@@ -41,20 +56,25 @@ def run_tasks(
     *,
     cancel: Callable[[], bool] | None = None,
 ) -> Iterator[FileResult]:
-    """Yield one ``FileResult`` per task (in completion order) until done or cancelled."""
+    """Yield one ``FileResult`` per task (in completion order) until done or cancelled.
+
+    With ``setup.group_files > 1`` (the method on an accelerator) files go to a process in groups
+    whose frames share device batches; otherwise one file at a time.
+    """
+    size = max(1, int(setup.group_files))
     if workers <= 1:
         init_worker(setup)
-        for t in tasks:
+        for unit in _units(tasks, size):
             if cancel is not None and cancel():
                 return
-            yield process(t)
+            yield from _run_unit(unit)
         return
     pending: list[Task] = []  # tasks to retry one at a time after a worker process died
-    it = iter(tasks)
+    it = _units(tasks, size)
     exhausted = False
     while True:
         ex = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=init_worker, initargs=(setup,))
-        inflight: dict[Future[FileResult], tuple[Task, bool]] = {}
+        inflight: dict[Future[list[FileResult]], tuple[list[Task], bool]] = {}
         broken = False
         try:
             while not broken:
@@ -67,33 +87,34 @@ def run_tasks(
                         exhausted, pending = True, []
                         break
                     if pending:
-                        t = pending.pop(0)
+                        unit = [pending.pop(0)]
                     elif not exhausted:
                         try:
-                            t = next(it)
+                            unit = next(it)
                         except StopIteration:
                             exhausted = True
                             break
                     else:
                         break
-                    inflight[ex.submit(process, t)] = (t, solo)
+                    inflight[ex.submit(_run_unit, unit)] = (unit, solo)
                 if not inflight:
                     return
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    t, alone = inflight.pop(fut)
+                    unit, alone = inflight.pop(fut)
                     try:
-                        yield fut.result()
+                        yield from fut.result()
                     except BrokenProcessPool:
                         broken = True
                         if alone:
-                            yield FileResult(t.path, "failed", "reading this file crashed the worker process")
+                            yield FileResult(unit[0].path, "failed", "reading this file crashed the worker process")
                         else:
-                            pending.append(t)
+                            pending.extend(unit)
                     except Exception as exc:  # noqa: BLE001
-                        yield FileResult(t.path, "failed", f"worker process failed: {type(exc).__name__}: {exc}")
+                        for t in unit:
+                            yield FileResult(t.path, "failed", f"worker process failed: {type(exc).__name__}: {exc}")
             # the pool is broken: everything still in flight is suspect
-            pending.extend(t for t, _ in inflight.values())
+            pending.extend(t for unit, _ in inflight.values() for t in unit)
             pending.sort(key=lambda t: t.path)
         finally:
             ex.shutdown(wait=False, cancel_futures=True)

@@ -33,6 +33,7 @@ class WorkerSetup:
     fmt: str = "dicom"
     pixel_request: Any = None  # a medeid_gui.pixels.clean.PixelRequest, or None (header only)
     privacy_by_series: tuple[tuple[str, float], ...] = ()  # (original SeriesInstanceUID, p)
+    group_files: int = 1  # files per unit of work (cross-file method batches; see group_size_for)
 
 
 @dataclass(frozen=True)
@@ -135,48 +136,240 @@ def _explain_exception(exc: BaseException) -> str:
 
 def process(task: Task) -> FileResult:
     """Read, (clean pixels), de-identify, encode and write one input file."""
+    job = _guarded(task, None, lambda: _start(task))
+    if job.ds is not None and job.prep is not None and job.prep.plan is not None:
+        _guarded(task, job, lambda: _run_plan(job))
+    return _guarded(task, job, lambda: _finish(job)).res
+
+
+#: files whose frames go through the method together (export with a privacy level): one device
+#: call for the frames of many images.  Smaller images are gathered until this many frames wait.
+BATCH_FRAMES = 64
+
+
+def group_size_for(pixel_request: Any, privacy_by_series: tuple[tuple[str, float], ...] = ()) -> int:
+    """Files per unit of work: 16 when the method runs on an accelerator, else 1.
+
+    Why not on the CPU: a batched forward pass is not bit-identical to a single-frame one (float
+    rounding differs with batch shape), so cross-file batches would make the exported pixels depend
+    on which files happened to share a batch — a resumed run could differ from an uninterrupted
+    one. Per-file batches keep CPU exports byte-reproducible; on a GPU, where batching is what
+    makes the method fast, the last-bit differences are accepted (see the README).
+    ``MEDEID_EXPORT_GROUP`` overrides (tests, benchmarks).
+    """
+    if pixel_request is None:
+        return 1
+    runs_method = float(getattr(pixel_request, "privacy", 0.0)) > 0 or any(p > 0 for _, p in privacy_by_series)
+    if not runs_method:
+        return 1
+    forced = os.environ.get("MEDEID_EXPORT_GROUP", "").strip()
+    if forced:
+        return max(1, int(forced))
     try:
-        return _process(task)
+        from medeid_gui.ml.device import pick_device
+
+        return 16 if pick_device() != "cpu" else 1
+    except Exception:  # noqa: BLE001 - a device problem is reported by the workers, per file
+        return 1
+
+
+def process_group(tasks: list[Task]) -> list[FileResult]:
+    """:func:`process` for several files, with the method run on their frames in shared batches.
+
+    Results are the same as processing each file alone (the method is per frame; batching only
+    changes how many frames one device call carries).  A file with more frames than
+    :data:`BATCH_FRAMES` runs alone (in chunks); if a shared batch fails, its files are retried one
+    by one, so one bad file never fails the others.
+    """
+    results: list[FileResult] = []
+    waiting: list[_Job] = []
+    n_waiting = 0
+
+    def flush() -> None:
+        nonlocal n_waiting
+        by_level: dict[tuple[float, int], list[_Job]] = {}
+        for job in waiting:
+            plan = job.prep.plan
+            by_level.setdefault((plan.p, plan.seed), []).append(job)
+        for (p, seed), jobs in by_level.items():
+            outs = None
+            try:
+                frames = [job.prep.plan.working(i) for job in jobs for i in range(job.prep.frames)]
+                outs = _engine().run_batch(frames, p, seed=seed)
+            except Exception:  # noqa: BLE001 - find the file at fault: retry each alone below
+                outs = None
+            k = 0
+            for job in jobs:
+                if outs is None:
+                    _guarded(job.task, job, lambda job=job: _run_plan(job))
+                    continue
+                mine = outs[k:k + job.prep.frames]
+                k += job.prep.frames
+                _guarded(job.task, job, lambda job=job, mine=mine: _write_back(job, mine))
+        for job in waiting:
+            results.append(_guarded(job.task, job, lambda job=job: _finish(job)).res)
+        waiting.clear()
+        n_waiting = 0
+
+    for task in tasks:
+        job = _guarded(task, None, lambda task=task: _start(task))
+        plan = job.prep.plan if job.ds is not None and job.prep is not None else None
+        if plan is not None and job.prep.frames <= BATCH_FRAMES:
+            waiting.append(job)
+            n_waiting += job.prep.frames
+            if n_waiting >= BATCH_FRAMES:
+                flush()
+            continue
+        if plan is not None:
+            _guarded(task, job, lambda job=job: _run_plan(job))
+        results.append(_guarded(task, job, lambda job=job: _finish(job)).res)
+    flush()
+    return results
+
+
+@dataclass
+class _Job:
+    """One file between the steps of :func:`process` (``ds`` is None once it has failed)."""
+
+    task: Task
+    res: FileResult
+    ds: Any = None
+    prep: Any = None  # medeid_gui.pixels.clean.PreparedPixels
+
+
+def _guarded(task: Task, job: _Job | None, step: Any) -> _Job:
+    """Run one step; any exception fails only this file (with a reason), never the run."""
+    try:
+        out = step()
+        return out if isinstance(out, _Job) else job  # type: ignore[return-value]
     except BaseException as exc:  # noqa: BLE001 - one file never stops the run
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        res = FileResult(task.path, FAIL, _explain_exception(exc))
+        failed = job if job is not None else _Job(task, FileResult(task.path, FAIL))
+        failed.ds = None
+        failed.res.status, failed.res.reason = FAIL, _explain_exception(exc)
+        if os.environ.get("MEDEID_DEBUG"):
+            failed.res.notes.append(traceback.format_exc())
+        return failed
+
+
+def _engine() -> Any:
+    engine = _STATE.get("engine")
+    if engine is None:
+        from medeid_gui.ml.engine import default_engine  # lazily: torch
+
+        engine = _STATE["engine"] = default_engine()
+    return engine
+
+
+_PREFIX = {
+    "read": "cannot read",
+    "pixel": "pixel de-identification failed",
+    "deid": "header de-identification failed",
+    "encode": "cannot encode the de-identified file",
+    "write": "cannot write output",
+}
+
+
+def _fail(job: _Job, stage: str, exc: BaseException) -> _Job:
+    """Word a failure at ``stage`` as the manifest shows it; the job stops here."""
+    from medeid_gui.dicom.read import DicomReadError
+
+    res = job.res
+    if isinstance(exc, DicomReadError):
+        res.reason = exc.reason
+    elif isinstance(exc, OutputWriteError):
+        res.reason = f"cannot write output: {exc.reason}"
+    else:
+        if stage == "write" or not isinstance(exc, OSError):
+            why = _explain_exception(exc)
+        else:  # pydicom raises OSError subclasses for encoding problems: not an I/O failure
+            why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+        res.reason = f"{_PREFIX[stage]}: {why}"
         if os.environ.get("MEDEID_DEBUG"):
             res.notes.append(traceback.format_exc())
-        return res
+    res.status = FAIL
+    job.ds = None
+    return job
 
 
-def _process(task: Task) -> FileResult:
-    from medeid_gui.dicom.read import DicomReadError, read_dataset
+def _start(task: Task) -> _Job:
+    """Read and hash the file, and do the pixel work that comes before the method."""
+    from medeid_gui.dicom.read import read_dataset
 
     setup: WorkerSetup = _STATE["setup"]
-    res = FileResult(task.path, FAIL)
+    job = _Job(task, FileResult(task.path, FAIL))
     data = _read_bytes(task.path)
-    res.sha256 = hashlib.sha256(data).hexdigest() if data is not None else _sha256_file(task.path)
-    stage = "read"
+    job.res.sha256 = hashlib.sha256(data).hexdigest() if data is not None else _sha256_file(task.path)
     try:
-        ds = read_dataset(task.path, data=data)
-        stage = "pixel"
-        pixels_cleaned = visual_cleaned = False
-        if setup.pixel_request is not None:
-            from medeid_gui.pixels.clean import clean_pixels  # lazily: pulls in ml/ (torch)
+        job.ds = read_dataset(task.path, data=data)
+    except Exception as exc:  # noqa: BLE001
+        return _fail(job, "read", exc)
+    if setup.pixel_request is not None:
+        from medeid_gui.pixels.clean import prepare_pixels  # lazily: pulls in ml/ (torch)
 
-            request = setup.pixel_request
-            if setup.privacy_by_series:  # a level chosen for this series in the viewer
-                level = dict(setup.privacy_by_series).get(str(ds.get("SeriesInstanceUID", "") or ""))
-                if level is not None and level != request.privacy:
-                    import dataclasses
+        request = setup.pixel_request
+        if setup.privacy_by_series:  # a level chosen for this series in the viewer
+            level = dict(setup.privacy_by_series).get(str(job.ds.get("SeriesInstanceUID", "") or ""))
+            if level is not None and level != request.privacy:
+                import dataclasses
 
-                    request = dataclasses.replace(request, privacy=level)
-            report = clean_pixels(ds, request)
-            pixels_cleaned = bool(getattr(report, "pixels_cleaned", False))
-            visual_cleaned = bool(getattr(report, "visual_features_cleaned", False))
-            res.notes.extend(str(n) for n in getattr(report, "notes", []) or [])
-        stage = "deid"
+                request = dataclasses.replace(request, privacy=level)
+        try:
+            job.prep = prepare_pixels(job.ds, request)
+        except Exception as exc:  # noqa: BLE001
+            return _fail(job, "pixel", exc)
+    return job
+
+
+def _run_plan(job: _Job) -> _Job:
+    """The method on this file's frames alone (chunked)."""
+    from medeid_gui.pixels.clean import PixelCleanError
+
+    plan = job.prep.plan
+    try:
+        plan.run(_engine())
+    except PixelCleanError as exc:
+        return _fail(job, "pixel", exc)
+    except Exception as exc:  # noqa: BLE001 - model weights missing, device errors...
+        return _fail(job, "pixel", PixelCleanError(
+            f"identity blocking at p={plan.p:g} failed: {type(exc).__name__}: {exc}"))
+    return job
+
+
+def _write_back(job: _Job, outputs: list[Any]) -> _Job:
+    """Blocked pixels from a shared batch's outputs (one per frame of this file)."""
+    try:
+        for i, out in enumerate(outputs):
+            job.prep.plan.write_back(i, out)
+    except Exception as exc:  # noqa: BLE001
+        return _fail(job, "pixel", exc)
+    return job
+
+
+def _finish(job: _Job) -> _Job:
+    """Write cleaned pixels, de-identify the header, encode and write the output."""
+    if job.ds is None:
+        return job
+    setup: WorkerSetup = _STATE["setup"]
+    ds, res = job.ds, job.res
+    pixels_cleaned = visual_cleaned = False
+    if job.prep is not None:
+        from medeid_gui.pixels.clean import finish_pixels
+
+        try:
+            report = finish_pixels(job.prep)
+        except Exception as exc:  # noqa: BLE001
+            return _fail(job, "pixel", exc)
+        pixels_cleaned = bool(report.pixels_cleaned)
+        visual_cleaned = bool(report.visual_features_cleaned)
+        res.notes.extend(str(n) for n in report.notes or [])
+    stage = "deid"
+    try:
         result = _STATE["deid"].deidentify(ds, pixels_cleaned=pixels_cleaned, visual_features_cleaned=visual_cleaned,
                                            keep_actions=False)
-        out_ds = getattr(result, "dataset", ds)
-        res.linkage = linkage_pairs(getattr(result, "linkage", None))
+        out_ds = result.dataset
+        res.linkage = linkage_pairs(result.linkage)
         stage = "encode"
         if setup.fmt == "dicom":
             from medeid_gui.export.serialize import to_bytes
@@ -194,32 +387,15 @@ def _process(task: Task) -> FileResult:
                 rel, sha, rows = write_frames(out_ds, Path(setup.out_root), setup.fmt)
             except NoFrames as exc:
                 res.status, res.reason = SKIP, str(exc)
-                return res
+                job.ds = None
+                return job
             res.output, res.output_sha256, res.meta = rel, sha, rows
-    except DicomReadError as exc:
-        res.reason = exc.reason
-        return res
-    except OutputWriteError as exc:
-        res.reason = f"cannot write output: {exc.reason}"
-        return res
     except Exception as exc:  # noqa: BLE001
-        prefix = {
-            "read": "cannot read",
-            "pixel": "pixel de-identification failed",
-            "deid": "header de-identification failed",
-            "encode": "cannot encode the de-identified file",
-            "write": "cannot write output",
-        }[stage]
-        if stage in ("write",) or not isinstance(exc, OSError):
-            why = _explain_exception(exc)
-        else:  # pydicom raises OSError subclasses for encoding problems: not an I/O failure
-            why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
-        res.reason = f"{prefix}: {why}"
-        if os.environ.get("MEDEID_DEBUG"):
-            res.notes.append(traceback.format_exc())
-        return res
+        return _fail(job, stage, exc)
     res.status = OK
-    return res
+    job.ds = None  # done: free the dataset
+    return job
 
 
-__all__ = ["WorkerSetup", "Task", "FileResult", "init_worker", "process", "linkage_pairs", "safe_component"]
+__all__ = ["WorkerSetup", "Task", "FileResult", "init_worker", "process", "process_group", "group_size_for",
+           "linkage_pairs", "safe_component"]

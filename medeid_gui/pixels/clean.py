@@ -42,7 +42,8 @@ from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, par
 if TYPE_CHECKING:  # pragma: no cover
     from ..ml.engine import InferenceEngine
 
-__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "find_boxes", "BURNED_IN_MODES"]
+__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "find_boxes", "BURNED_IN_MODES",
+           "PreparedPixels", "PrivacyPlan", "prepare_pixels", "finish_pixels"]
 
 BURNED_IN_MODES = ("auto", "all", "off")
 
@@ -260,38 +261,108 @@ def find_boxes(
 # ---- main entry --------------------------------------------------------------------------
 
 
-def clean_pixels(
-    ds: Dataset,
-    request: PixelRequest,
-    *,
-    engine: InferenceEngine | None = None,
-    ocr: OcrEngine | None = None,
-    rules: ModalityRules | None = None,
-) -> PixelReport:
-    """Clean the pixels of ``ds`` in place as ``request`` asks; see the module docstring.
+@dataclass
+class PreparedPixels:
+    """An image after steps 1-2 (text found and filled), waiting for step 3 (identity blocking).
 
-    Raises :class:`PixelCleanError` (``ds`` unchanged) when the pixels needed work but could not
-    be decoded or written.
+    Why split: the export batches the method across files (one device call for the frames of
+    many images), so the per-image work before and after the method runs separately.  ``plan``
+    is None when no identity blocking is asked for (or the image is passed through);
+    :func:`finish_pixels` writes the result.  ``done`` means there is nothing more to do at all.
     """
+
+    ds: Dataset
+    request: PixelRequest
+    report: PixelReport
+    original: np.ndarray | None = None
+    work: np.ndarray | None = None
+    plan: PrivacyPlan | None = None
+    done: bool = False
+
+    @property
+    def frames(self) -> int:
+        return 0 if self.work is None else int(self.work.shape[0])
+
+
+class PrivacyPlan:
+    """How the frames of one image go into the method and how its output comes back.
+
+    Working images are grey in [0, 1] over the modality's working window (colour via luminance);
+    only the pixels the method's mask marks as blocked are written back, so unblocked pixels keep
+    their exact stored values even outside the working window.
+    """
+
+    def __init__(self, ds: Dataset, stored: np.ndarray, request: PixelRequest, rules: ModalityRules) -> None:
+        self.ds, self.stored, self.p, self.seed = ds, stored, request.privacy, request.seed
+        self.colour = stored.ndim == 4
+        n = stored.shape[0]
+        if self.colour:
+            self.lo, self.hi = 0.0, 255.0 if stored.dtype == np.uint8 else float(stored.max(initial=1))
+            self.weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        else:
+            self.lo, self.hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
+        self.s_lo, self.s_hi = (0, 255) if self.colour else stored_range(ds)
+
+    def working(self, i: int) -> np.ndarray:
+        """Frame ``i`` as the method's input."""
+        if self.colour:
+            values = self.stored[i].astype(np.float32) @ self.weights
+        else:
+            slope, intercept = _rescale(self.ds, i)
+            values = self.stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
+        return np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
+
+    def write_back(self, i: int, result: Any) -> None:
+        """Put the blocked pixels of the method's ``(frame, identity_map, mask)`` into frame ``i``."""
+        stored = self.stored
+        frame_out, mask = np.asarray(result[0], dtype=np.float64), np.asarray(result[2], dtype=bool)
+        if mask.shape != stored.shape[1:3]:
+            raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
+        values = self.lo + np.clip(frame_out[mask], 0.0, 1.0) * (self.hi - self.lo)
+        if not self.colour:
+            slope, intercept = _rescale(self.ds, i)
+            values = (values - intercept) / slope
+        new = np.clip(np.rint(values), self.s_lo, self.s_hi).astype(stored.dtype)
+        if self.colour:
+            stored[i][mask] = new[:, None]
+        else:
+            stored[i][mask] = new
+
+    def run(self, engine: InferenceEngine, chunk: int = 32) -> None:
+        """Every frame through ``engine`` in chunks (long cines stay within memory)."""
+        n = self.stored.shape[0]
+        for start in range(0, n, chunk):
+            idx = range(start, min(n, start + chunk))
+            results = engine.run_batch([self.working(i) for i in idx], self.p, seed=self.seed)
+            for i, res in zip(idx, results):
+                self.write_back(i, res)
+
+
+def prepare_pixels(
+    ds: Dataset, request: PixelRequest, *, ocr: OcrEngine | None = None, rules: ModalityRules | None = None,
+) -> PreparedPixels:
+    """Steps 1-2 of :func:`clean_pixels` (pass-through decision, text, rectangles) and the plan
+    for step 3.  Raises :class:`PixelCleanError` (``ds`` unchanged) when pixels cannot be decoded."""
     rules = rules or load_rules()
     report = PixelReport()
+    prep = PreparedPixels(ds, request, report, done=True)
     modality = _modality(ds)
     if not request.needs_pixels:
-        return report
+        return prep
     if not _has_pixels(ds):
         kind = "float pixel data" if ("FloatPixelData" in ds or "DoubleFloatPixelData" in ds) else "no pixel data"
         report.notes.append(f"{kind} ({modality or 'no modality'}): pixels passed through, header only")
-        return report
+        return prep
     if modality in rules.non_image_modalities:
         report.notes.append(f"non-image object ({modality}): pixels passed through, header only")
-        return report
+        return prep
 
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
     if not (check_text or has_rule or request.rectangles or request.privacy > 0):
         if request.burned_in == "auto":
             report.notes.append("BurnedInAnnotation is NO and the modality carries no text: not OCR-checked")
-        return report
+        return prep
 
     try:
         original = decode_stored(ds)
@@ -307,70 +378,56 @@ def clean_pixels(
     report.text_boxes = tuple(boxes)
     if boxes:
         fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))
-
+    prep.original, prep.work, prep.done = original, work, False
     if request.privacy > 0:
         try:
-            work = _apply_privacy(ds, work, request, rules, engine)
-        except PixelCleanError:
-            raise
-        except Exception as exc:  # model weights missing, device errors...: say so, keep ds as is
+            prep.plan = PrivacyPlan(ds, work, request, rules)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unusable window: say so, keep ds as is
             raise PixelCleanError(f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}") from exc
-        report.visual_features_cleaned = True
+    return prep
 
+
+def finish_pixels(prep: PreparedPixels) -> PixelReport:
+    """Write what changed (after the plan's frames went through the method, if there is a plan)."""
+    report = prep.report
+    if prep.done or prep.work is None or prep.original is None:
+        return report
+    if prep.plan is not None:
+        report.visual_features_cleaned = True
+    work, original = prep.work, prep.original
     if work.shape == original.shape and np.array_equal(work, original):
         return report  # nothing changed: Pixel Data stays byte-identical
     try:
-        replace_frames(ds, work, stored=True)
+        replace_frames(prep.ds, work, stored=True)
     except PixelWriteError as exc:
         raise PixelCleanError(f"cannot write the cleaned pixels: {exc}") from exc
     report.changed = True
     return report
 
 
-def _apply_privacy(
-    ds: Dataset, stored: np.ndarray, request: PixelRequest, rules: ModalityRules, engine: InferenceEngine | None,
-    *, chunk: int = 32,
-) -> np.ndarray:
-    """Identity blocking at ``request.privacy`` on every frame, replacing only blocked pixels.
+def clean_pixels(
+    ds: Dataset,
+    request: PixelRequest,
+    *,
+    engine: InferenceEngine | None = None,
+    ocr: OcrEngine | None = None,
+    rules: ModalityRules | None = None,
+) -> PixelReport:
+    """Clean the pixels of ``ds`` in place as ``request`` asks; see the module docstring.
 
-    Works through the frames in chunks (long cines stay within memory: one chunk of float working
-    images at a time) and writes the blocked pixels into ``stored`` in place.
+    Raises :class:`PixelCleanError` (``ds`` unchanged) when the pixels needed work but could not
+    be decoded or written.
     """
-    if engine is None:
-        from ..ml.engine import default_engine
+    prep = prepare_pixels(ds, request, ocr=ocr, rules=rules)
+    if prep.plan is not None:
+        if engine is None:
+            from ..ml.engine import default_engine
 
-        engine = default_engine()
-    colour = stored.ndim == 4
-    n = stored.shape[0]
-    if colour:
-        lo, hi = 0.0, 255.0 if stored.dtype == np.uint8 else float(stored.max(initial=1))
-        weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    else:
-        lo, hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
-    s_lo, s_hi = (0, 255) if colour else stored_range(ds)
-
-    def working(i: int) -> np.ndarray:
-        if colour:
-            values = stored[i].astype(np.float32) @ weights
-        else:
-            slope, intercept = _rescale(ds, i)
-            values = stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
-        return np.clip((values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-    for start in range(0, n, chunk):
-        idx = range(start, min(n, start + chunk))
-        results = engine.run_batch([working(i) for i in idx], request.privacy, seed=request.seed)
-        for i, res in zip(idx, results):
-            frame_out, mask = np.asarray(res[0], dtype=np.float64), np.asarray(res[2], dtype=bool)
-            if mask.shape != stored.shape[1:3]:
-                raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
-            values = lo + np.clip(frame_out[mask], 0.0, 1.0) * (hi - lo)
-            if not colour:
-                slope, intercept = _rescale(ds, i)
-                values = (values - intercept) / slope
-            new = np.clip(np.rint(values), s_lo, s_hi).astype(stored.dtype)
-            if colour:
-                stored[i][mask] = new[:, None]
-            else:
-                stored[i][mask] = new
-    return stored
+            engine = default_engine()
+        try:
+            prep.plan.run(engine)
+        except PixelCleanError:
+            raise
+        except Exception as exc:  # model weights missing, device errors...: say so, keep ds as is
+            raise PixelCleanError(f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}") from exc
+    return finish_pixels(prep)
