@@ -110,20 +110,8 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
             raise _Unusual("header continues past the first read" if not complete else "truncated")
         group, element = hh.unpack_from(buf, pos)
         tag = group << 16 | element
-        if implicit:
-            vr_text = None
-            length, start = ul.unpack_from(buf, pos + 4)[0], pos + 8
-        else:
-            vr = buf[pos + 4:pos + 6]
-            if vr in _LONG_VRS:
-                if pos + 12 > limit:
-                    raise _Unusual("header")
-                length, start = ul.unpack_from(buf, pos + 8)[0], pos + 12
-            elif vr in _SHORT_VRS:
-                length, start = h.unpack_from(buf, pos + 6)[0], pos + 8
-            else:
-                raise _Unusual("unknown VR")
-            vr_text = vr.decode("ascii")
+        vr, length, start = _header(buf, pos, limit, implicit, h, ul)
+        vr_text = vr.decode("ascii") if vr else None
         if tag in _PIXEL_TAGS:
             if length != _UNDEFINED and start + length > size:
                 raise _Unusual("pixel data past the end")  # the full reader says "truncated"
@@ -162,6 +150,21 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
     return fds, has_pixels
 
 
+def _header(buf: bytes, pos: int, limit: int, implicit: bool, h: struct.Struct, ul: struct.Struct,
+            ) -> tuple[bytes, int, int]:
+    """(VR bytes or b"" when implicit, value length, value start) of the element at ``pos``."""
+    if implicit:
+        return b"", ul.unpack_from(buf, pos + 4)[0], pos + 8
+    vr = buf[pos + 4:pos + 6]
+    if vr in _LONG_VRS:
+        if pos + 12 > limit:
+            raise _Unusual("header")
+        return vr, ul.unpack_from(buf, pos + 8)[0], pos + 12
+    if vr in _SHORT_VRS:
+        return vr, h.unpack_from(buf, pos + 6)[0], pos + 8
+    raise _Unusual("unknown VR")
+
+
 def _skip_items(buf: bytes, pos: int, limit: int, implicit: bool, little: bool) -> int:
     """Position after the Sequence Delimitation Item of an undefined-length sequence at ``pos``."""
     hh, ul = (_HH, _L) if little else (_BIG[0], _BIG[2])
@@ -192,23 +195,11 @@ def _skip_elements(buf: bytes, pos: int, limit: int, implicit: bool, little: boo
         tag = group << 16 | element
         if tag == _ITEM_END:
             return pos + 8
-        if implicit:
-            length, start = ul.unpack_from(buf, pos + 4)[0], pos + 8
-            is_sq = length == _UNDEFINED
-        else:
-            vr = buf[pos + 4:pos + 6]
-            if first and not (0x40 < vr[0] < 0x5B and 0x40 < vr[1] < 0x5B):
-                raise _Unusual("implicit item in an explicit file")
-            if vr in _LONG_VRS:
-                if pos + 12 > limit:
-                    raise _Unusual("header")
-                length, start = ul.unpack_from(buf, pos + 8)[0], pos + 12
-            elif vr in _SHORT_VRS:
-                length, start = h.unpack_from(buf, pos + 6)[0], pos + 8
-            else:
-                raise _Unusual("unknown VR")
-            is_sq = vr == b"SQ"
+        if first and not implicit and not (0x40 < buf[pos + 4] < 0x5B and 0x40 < buf[pos + 5] < 0x5B):
+            raise _Unusual("implicit item in an explicit file")
         first = False
+        vr, length, start = _header(buf, pos, limit, implicit, h, ul)
+        is_sq = length == _UNDEFINED if implicit else vr == b"SQ"
         if length == _UNDEFINED:
             if not is_sq:
                 raise _Unusual("undefined length outside a sequence")
