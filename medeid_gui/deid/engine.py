@@ -476,7 +476,7 @@ class _Run:
         if data and max(data) > 0x7E:
             return False
         text = data.decode("ascii").rstrip("\0 ")
-        if any(ch < " " and ch not in "\t\n\r\x0b\x0c" for ch in text):
+        if not text.isprintable() and any(ch < " " and ch not in "\t\n\r\x0b\x0c" for ch in text):
             return False
         old: object = [v.strip() for v in text.split("\\")] if "\\" in text else text.strip()
         new = self.map_uids(old)
