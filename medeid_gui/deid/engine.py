@@ -59,7 +59,7 @@ from medeid_gui.deid.options import (
     Option,
     parse,
 )
-from medeid_gui.deid.private import SafePrivateList, load_safe_private, raw_bytes_fit
+from medeid_gui.deid.private import SafePrivateList, load_safe_private
 from medeid_gui.deid.profile import Rule, load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
 from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, TEXT_VRS, dummy_for
@@ -615,6 +615,7 @@ class _Run:
     def handle_privates(self, ds: Dataset, tags: list[int], prefix: str) -> None:
         allow: SafePrivateList | None = self.eng.safe_private
         keep: set[int] = set()
+        implicit_source = bool((getattr(ds, "original_encoding", None) or (None,))[0])
         if allow is not None:
             creators: dict[int, str] = {}
             for t in tags:
@@ -634,17 +635,22 @@ class _Run:
                 entry = allow.lookup(t >> 16, creator, el)
                 if entry is None:
                     continue
-                elem = ds[t]
-                ok = elem.VR == entry.vr or (
-                    elem.VR == "UN" and isinstance(elem.value, bytes)
-                    and raw_bytes_fit(entry.vr, elem.value)
-                )
-                if ok:
+                raw = ds.get_item(t)
+                if isinstance(raw, RawDataElement) and (raw.VR in (None, "UN") or raw.is_implicit_VR):
+                    # implicit VR or UN: the file declares no VR (pydicom would guess one from its
+                    # own vendor dictionary); only the bytes themselves can show they fit the entry
+                    vr, value = "UN", raw.value
+                elif implicit_source:
+                    continue  # decoded already, its bytes no longer checkable: removed
+                else:
+                    elem = ds[t]
+                    vr, value = elem.VR, elem.value
+                if entry.accepts(vr, value):
                     keep.add(t)
                     keep.add(ctag)
                     self.record(prefix + tag_str(t), t, "K",
                                 f"Retain Safe Private: {creator} {entry.name} ({entry.source})",
-                                elem.value, elem.value, keyword="", name=entry.name)
+                                value, value, keyword="", name=entry.name)
         for t in tags:
             if t in keep:
                 continue

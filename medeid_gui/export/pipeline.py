@@ -116,10 +116,22 @@ def _pixel_request(cfg: ExportConfig, notes: list[str]) -> Any:
     return PixelRequest(cfg.privacy, cfg.burned_in, tuple(tuple(r) for r in (cfg.rectangles or ())))
 
 
+def _effective_options(d: Any) -> set[str]:
+    try:
+        return {getattr(o, "value", str(o)) for o in d.effective_options()}
+    except Exception:  # noqa: BLE001 - a bad option is reported where the engine is built
+        return set()
+
+
 def _settings_fingerprint(cfg: ExportConfig, key_fp: str, pixel_req: Any) -> str:
     d = cfg.deid
     opts = sorted(getattr(o, "value", str(o)) for o in (getattr(d, "options", None) or ()))
     safe = getattr(d, "safe_private_path", None)
+    if not safe and "retain-safe-private" in {str(o) for o in _effective_options(d)}:
+        from medeid_gui._resources import resource  # the shipped list: a new release may change it
+        from medeid_gui.deid.private import SAFE_PRIVATE_FILE
+
+        safe = resource("private", SAFE_PRIVATE_FILE)
     safe_sha = hashlib.sha256(Path(safe).read_bytes()).hexdigest() if safe and Path(safe).is_file() else ""
     blob = {
         "v": SETTINGS_VERSION,

@@ -326,3 +326,36 @@ def test_allowlisted_raw_bytes_kept_only_when_they_fit_the_vr(tmp_path: Path) ->
     Deidentifier(DeidConfig(options=SAFE, safe_private_path=path), ProjectKey(TEST_KEY)).deidentify(raw)
     kept = {t & 0xFF for t in _privates(raw) if t >> 16 == 0x0029 and t & 0xFF00}
     assert kept == {0x01}
+
+
+def _implicit_roundtrip(value: bytes) -> Dataset:
+    """CT_small with Philips Imaging DD 001 (2001,xx03) 'Diffusion B-Factor' (FL) written in an
+    implicit-VR file, read back (pydicom then guesses the VR from its own vendor dictionary)."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.add_new(0x20010010, "LO", "Philips Imaging DD 001")
+    ds.add_new(0x20011003, "OB", value)
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    buf = io.BytesIO()
+    ds.save_as(buf, implicit_vr=True, little_endian=True)
+    return pydicom.dcmread(io.BytesIO(buf.getvalue()))
+
+
+def test_implicit_vr_text_under_a_numeric_table_row_is_not_kept() -> None:
+    """Names hidden in an implicit-VR private element are removed even if the (creator, element)
+    is a table row: pydicom's guessed VR is not trusted, the bytes must fit the row's VR."""
+    ds = _implicit_roundtrip(b"Doe ")
+    out = Deidentifier(DeidConfig(options=SAFE), ProjectKey(TEST_KEY)).deidentify(ds).dataset
+    assert 0x20011003 not in out
+    raw = io.BytesIO()
+    out.save_as(raw)
+    assert b"Doe" not in raw.getvalue()
+
+
+def test_implicit_vr_number_under_a_table_row_is_kept() -> None:
+    import struct
+
+    # 1.5 as FL: its four bytes are not ASCII, so they cannot be words
+    ds = _implicit_roundtrip(struct.pack("<f", 1.5))
+    out = Deidentifier(DeidConfig(options=SAFE), ProjectKey(TEST_KEY)).deidentify(ds).dataset
+    assert 0x20011003 in out and 0x20010010 in out
+    assert struct.unpack("<f", bytes(out.get_item(0x20011003).value))[0] == 1.5
