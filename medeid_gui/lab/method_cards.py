@@ -35,6 +35,12 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
         parts.append(f"--scale {cfg['scale']}")
     if cfg.get("backbone", "medeid") != "medeid":
         parts.append(f"--backbone {cfg['backbone']}")
+    from medeid_gui.lab.train_method import _TUNABLE, TrainConfig
+
+    default = TrainConfig("", "", "")
+    for name, _, _ in _TUNABLE:  # the hyper-parameters this run set away from the defaults
+        if name in cfg and cfg[name] != getattr(default, name):
+            parts.append(f"--{name.replace('_', '-')} {cfg[name]}")
     return " ".join(parts)
 
 
@@ -122,13 +128,19 @@ def write_cards(models: str | Path) -> list[Path]:
     total = sum(v for v in secs.values() if v)
     run = (f"device {info.get('device')}, torch {info.get('torch')}, "
            f"{total / 60:.0f} min in all ({', '.join(f'{k} {v / 60:.1f}' for k, v in secs.items())} min)")
+    size_note = info.get("size_note") or SIZE_NOTE
+    if info.get("redo"):
+        size_note += (f" This run re-trained the stages from `{info['redo']}` on (`--redo "
+                      f"{info['redo']}`), starting from the snapshot of the earlier stages that "
+                      "the same command trains (same seed and steps for them); the times above "
+                      "are those of each stage's own run.")
 
     def head(title: str, fname: str, what: str) -> str:
         e = man.get(fname, {})
         return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
                 f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
                 f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{cmd}\n```\n\n"
-                f"Run: {run}. {SIZE_NOTE} Seeded: every random draw of a step comes from (seed, stage, step), "
+                f"Run: {run}. {size_note} Seeded: every random draw of a step comes from (seed, stage, step), "
                 "so the same command on the same torch build gives the same weights; a resumed run "
                 "gives the same weights as an uninterrupted one.\n\n")
 
@@ -161,7 +173,7 @@ def write_cards(models: str | Path) -> list[Path]:
         "medeid-compensator.md": head(
             "medeid-compensator: MDL decoupler + compensators", "medeid-compensator.pt",
             "The MDL decoupler splits the semantic features into a Gaussian semantic code s "
-            "(8 x 32 x 32, paying a KL rate in nats = its description length; a finding head "
+            f"({cfg.get('code_ch', 8)} x 32 x 32, paying a KL rate in nats = its description length; a finding head "
             "must read nodules/effusion/opacity from it; an identity adversary behind gradient "
             "reversal must fail on it) and an identity code i (identity head; (s, i) must "
             "reconstruct the features). The compensator (small U-Net) fills blocked patches from "

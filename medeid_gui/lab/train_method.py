@@ -33,6 +33,28 @@ from typing import Any
 
 import numpy as np
 
+#: hyper-parameters exposed on the command line (name, type, help); the model cards name the
+#: ones a run changed, so the card's command reproduces the weights
+_TUNABLE = (
+    ("beta_rate", float, "weight of the KL rate of s, ramped up over the first 30 %% of mdl steps"),
+    ("lam_adv", float, "strength of the identity adversary on s (gradient reversal)"),
+    ("find_weight", float, "weight of the finding losses on s in the mdl stage"),
+    ("code_ch", int, "channels of the semantic code s"),
+    ("lam_id_comp", float, "compensator identity push-away weight"),
+    ("id_margin", float, "own-ReID cosine to the source above this is penalised"),
+    ("p_full", float, "share of compensator training masks that block every patch"),
+    ("lam_critic", float, "weight of the compensator's loss against an identity critic that is "
+                          "retrained online on (original, compensated other study) pairs, like "
+                          "the evaluation's attacker (0 = no critic)"),
+    ("comp_target", str, "target of the blocked patches: 'source' (the frame itself) or "
+                         "'template' (the training set's pixelwise median chest, also shown to "
+                         "the compensators in the blocked patches, with the frame's own lesions "
+                         "blended in: anatomy of nobody, findings of the study)"),
+    ("rec_weight", float, "weight of the feature reconstruction from (s, i) in the mdl stage"),
+    ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
+                                 "(lesions cover few cells; > 1 keeps s from dropping them)"),
+)
+
 HELP = "train the de-identification method (ReID, identity map, semantic encoder, MDL, compensator)"
 
 STAGES = ("reid", "idmap", "ssl", "mdl", "comp")
@@ -58,6 +80,13 @@ class TrainConfig:
     lam_id_comp: float = 1.0  #: compensator identity push-away weight
     id_margin: float = 0.3  #: cosine to the source above this is penalised
     lesion_weight: float = 4.0
+    code_ch: int = 8  #: channels of the semantic code s (fewer = a narrower bottleneck)
+    find_weight: float = 1.0  #: weight of the finding losses on s in the mdl stage
+    p_full: float = 0.3  #: share of compensator training masks that block every patch (p = 1)
+    rec_weight: float = 1.0  #: weight of the feature reconstruction from (s, i) in the mdl stage
+    lesion_pos_weight: float = 1.0  #: BCE weight of lesion cells in the per-location finding loss
+    lam_critic: float = 0.0  #: compensator vs an identity critic retrained online (0 = off)
+    comp_target: str = "source"  #: what blocked patches are trained towards: "source" or "template"
     ckpt_every: int = 100
     threads: int | None = None
 
@@ -80,6 +109,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per-stage step counts before --scale, e.g. 'reid=600,comp=800' "
                         f"(stages: {', '.join(STAGES)})")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    d = TrainConfig("", "", "")
+    for name, typ, text in _TUNABLE:
+        p.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(d, name),
+                       help=f"{text} (default {getattr(d, name)})")
     p.add_argument("--fresh", action="store_true", help="ignore checkpoints in --work")
     p.add_argument("--redo", default="",
                    help="re-run from this stage on (e.g. 'mdl'), from the snapshot after the "
@@ -93,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(data=str(args.data), out=str(out),
                       work=str(args.work or (out / ".train-work")), seed=args.seed,
                       device=args.device, backbone=args.backbone, scale=args.scale,
-                      threads=args.threads)
+                      threads=args.threads,
+                      **{name: getattr(args, name) for name, _, _ in _TUNABLE if hasattr(args, name)})
     try:
         cfg.steps.update(parse_steps(args.steps))
         redo = tuple(r.strip() for r in args.redo.split(",") if r.strip())
@@ -185,8 +219,10 @@ def _blur(x, k: int = 9):
     return F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, 1)
 
 
-def _masks_for(idmap_logits, rng: np.random.Generator, device, *, random_frac: float = 0.5):
-    """Training masks: p mixture (30 % full blocking), identity-ranked or random order."""
+def _masks_for(idmap_logits, rng: np.random.Generator, device, *, random_frac: float = 0.5,
+               p_full: float = 0.3):
+    """Training masks: p mixture (``p_full`` of them full blocking, the rest p ~ U(0.05, 1)),
+    identity-ranked or random order."""
     import torch
 
     from medeid_gui.ml.nets import GRID, WORK_SIZE
@@ -195,7 +231,7 @@ def _masks_for(idmap_logits, rng: np.random.Generator, device, *, random_frac: f
     b = idmap_logits.shape[0]
     scores = idmap_logits.detach().float().cpu().numpy()
     out = np.zeros((b, WORK_SIZE, WORK_SIZE), np.float32)
-    ps = np.where(rng.random(b) < 0.3, 1.0, rng.uniform(0.05, 1.0, b))
+    ps = np.where(rng.random(b) < p_full, 1.0, rng.uniform(0.05, 1.0, b))
     for j in range(b):
         seed = int(rng.integers(0, 2**31))
         order = random_order(GRID * GRID, seed) if rng.random() < random_frac else \
@@ -225,7 +261,7 @@ def binary_auc(score: np.ndarray, y: np.ndarray) -> float:
 class Checkpoint:
     """One file per run: finished stages, current stage/step, module + optimiser states."""
 
-    def __init__(self, work: Path, cfg: TrainConfig, fresh: bool) -> None:
+    def __init__(self, work: Path, cfg: TrainConfig, fresh: bool, redo_from: int | None = None) -> None:
         import torch
 
         self.path = work / "checkpoint.pt"
@@ -234,7 +270,9 @@ class Checkpoint:
         work.mkdir(parents=True, exist_ok=True)
         if self.path.is_file() and not fresh:
             st = torch.load(self.path, map_location="cpu", weights_only=False)
-            if st.get("config") != _cfg_key(cfg):
+            if st.get("config") != _cfg_key(cfg) and not (
+                    redo_from is not None
+                    and _stages_key(st.get("config") or {}, redo_from) == _stages_key(_cfg_key(cfg), redo_from)):
                 raise RuntimeError(f"checkpoint {self.path} belongs to another configuration; "
                                    "use --fresh or another --work folder")
             self.state = st
@@ -256,6 +294,22 @@ def _cfg_key(cfg: TrainConfig) -> dict:
     for k in ("out", "work", "device", "threads", "ckpt_every"):
         d.pop(k, None)
     return d
+
+
+#: the networks each stage trains (a redo keeps those of the stages before it)
+STAGE_MODULES = {"reid": ("reid",), "idmap": ("idmap",), "ssl": ("encoder",),
+                 "mdl": ("decoupler",), "comp": ("compensator", "compensator_raw")}
+
+
+def _stages_key(cfg: dict, first: int) -> dict:
+    """The part of a config that decides the stages before ``STAGES[first]``: a redo from that
+    stage may change anything else (e.g. the rate weight) and still reuse their snapshot."""
+    keep = ("data", "seed", "backbone", "scale", "batch", "ssl_batch", "lr")
+    if first > STAGES.index("mdl"):  # what the mdl stage uses
+        keep += ("beta_rate", "lam_adv", "code_ch", "find_weight", "rec_weight", "lesion_pos_weight")
+    steps = cfg.get("steps") or {}
+    return {**{k: cfg.get(k) for k in keep},
+            "steps": {s: steps.get(s) for s in STAGES[:first]}}
 
 
 def _model_states(model) -> dict:
@@ -293,17 +347,24 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     log(f"data: {data.source}: {len(data)} images, {data.n_ids} patients "
         f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
     torch.manual_seed(cfg.seed)
-    model = new_model(data.n_ids, cfg.backbone, with_raw=True).to(device)
-    ck = Checkpoint(Path(cfg.work), cfg, fresh)
-    if redo:
-        first = min(STAGES.index(r) for r in redo)
+    model = new_model(data.n_ids, cfg.backbone, with_raw=True, code_ch=cfg.code_ch,
+                      comp_prior=cfg.comp_target == "template").to(device)
+    first = min(STAGES.index(r) for r in redo) if redo else None
+    ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
+    if first is not None:
         prev = Path(cfg.work) / f"after_{STAGES[first - 1]}.pt" if first else None
         if prev is not None and not prev.is_file():
             raise RuntimeError(f"cannot redo {STAGES[first]}: no snapshot {prev}")
         ck.state["done"] = [d for d in ck.state["done"] if STAGES.index(d) < first]
+        # only the networks of the kept stages come from the snapshot; the others keep this
+        # run's initialisation (the same as an uninterrupted run's: same seed, same order)
+        kept = {m for st in STAGES[:first] for m in STAGE_MODULES[st]}
+        snap = torch.load(prev, map_location="cpu", weights_only=False) if prev is not None else {}
         ck.state.update(stage=None, step=0, opt=None,
-                        model=torch.load(prev, map_location="cpu", weights_only=False)
-                        if prev is not None else {})
+                        model={**_model_states(model), **{k: v for k, v in snap.items() if k in kept}})
+        ck.state["redo"] = STAGES[first]
+        ck.state["seconds"] = {k: v for k, v in ck.state.get("seconds", {}).items()
+                               if k in STAGES[:first]}
         if prev is None:  # redo from the very start: fresh networks
             ck.state["extra"] = {}
         log(f"redoing from stage {STAGES[first]} (states after {STAGES[first - 1] if first else 'init'})")
@@ -339,7 +400,7 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
         save_state(out, fname, state, model=fname[:-3], card=cards[fname])
     summary = {"config": asdict(cfg), "data": data.source, "device": device,
                "cohort": cohort_info(cfg.data), "threads": torch.get_num_threads(),
-               "seconds": ck.state["seconds"], "metrics": metrics,
+               "seconds": ck.state["seconds"], "metrics": metrics, "redo": ck.state.get("redo"),
                "torch": torch.__version__}
     (out / "medeid-training.json").write_text(json.dumps(_finite(summary), indent=1) + "\n",
                                               encoding="utf-8")
@@ -495,12 +556,13 @@ def _stage_ssl(model, data, X, cfg, j, start, ck, device, log):
           step, log, aux={"ssl_decoder": dec})
 
 
-def _finding_losses(dec, s, findings, lesions):
+def _finding_losses(dec, s, findings, lesions, pos_weight: float = 1.0):
     import torch.nn.functional as F
 
     loc, img = dec.findings(s)
+    w = 1.0 + (pos_weight - 1.0) * (lesions > 0).float() if pos_weight != 1.0 else None
     return F.binary_cross_entropy_with_logits(img, findings) + \
-        F.binary_cross_entropy_with_logits(loc, lesions) * 4.0
+        F.binary_cross_entropy_with_logits(loc, lesions, weight=w) * 4.0
 
 
 def supcon(e, y, temperature: float = 0.1):
@@ -545,12 +607,13 @@ def _stage_mdl(model, data, X, cfg, j, start, ck, device, log):
         l_id = supcon(F.normalize(i, dim=1), y)
         warm = min(1.0, k / max(1.0, 0.3 * n))
         l_adv = supcon(dec.adversary(s, cfg.lam_adv * warm), y)
-        loss = l_rec + l_id + l_adv + cfg.beta_rate * warm * rate.mean()
+        loss = cfg.rec_weight * l_rec + l_id + l_adv + cfg.beta_rate * warm * rate.mean()
         parts = {"rec": l_rec.item(), "id": l_id.item(), "adv": l_adv.item(), "rate": rate.mean().item()}
         if data.findings is not None:
             l_find = _finding_losses(dec, s, torch.from_numpy(data.findings[idx]).to(device),
-                                     torch.from_numpy(data.lesions[idx]).to(device))
-            loss = loss + l_find
+                                     torch.from_numpy(data.lesions[idx]).to(device),
+                                     cfg.lesion_pos_weight)
+            loss = loss + cfg.find_weight * l_find
             parts["find"] = l_find.item()
         return loss, parts
 
@@ -572,22 +635,72 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
             q.requires_grad_(False)
     comps = [model.compensator, model.compensator_raw]
     Lp = torch.from_numpy(data.lesion_px)[:, None] if data.lesion_px is not None else None
+    if cfg.comp_target not in ("source", "template"):
+        raise ValueError(f"comp_target must be 'source' or 'template', not {cfg.comp_target!r}")
+    if cfg.comp_target == "template":
+        # the anatomy the fill is trained towards belongs to no single patient: the pixelwise
+        # median of all training images; the study's own lesions (soft, slightly dilated
+        # masks) are blended in, so the findings stay where they are
+        template = torch.from_numpy(np.median(data.images, 0).astype(np.float32))[None, None]
+        template = template.to(device)
+        for c in comps:  # shown in the blocked patches (nets.Compensator prior), saved with it
+            c.prior.copy_(template)
+        alpha = _blur(Lp, 5).mul(3.0).clamp(0, 1) if Lp is not None else None
+    critic = critic_opt = None
+    if cfg.lam_critic > 0:
+        # an identity critic retrained as it goes, the way the evaluation retrains its attacker
+        # on released images: it matches a compensated study to the original of the same
+        # patient's other study; the compensators are trained to leave it at chance. Unlike the
+        # frozen own ReID (which a compensator learns to fool without removing identity), it
+        # adapts to whatever identity the fill still carries.
+        from medeid_gui.ml.nets import nets
+
+        torch.manual_seed(cfg.seed * 1000 + j)
+        critic = nets().ReIDNet(0).to(device)
+        critic_opt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=1e-4)
+        if start and "critic" in ck.state.get("aux", {}):
+            critic.load_state_dict(ck.state["aux"]["critic"])
+            critic_opt.load_state_dict(ck.state["aux"]["critic_opt"])
+        critic.train()
+    n_pat = max(2, cfg.comp_batch // 2)
+
+    def critic_logits(e_src, e_out):
+        """Row b: which original (of the batch's other images) matches compensated image b."""
+        eye = torch.eye(len(e_src), dtype=torch.bool, device=e_src.device)
+        return (e_out @ e_src.t() / 0.1).masked_fill(eye, -1e9)
 
     def step(g, rng, k):
-        idx = rng.choice(len(X), size=min(cfg.comp_batch, len(X)), replace=False)
+        if critic is not None:  # pairs of studies: n_pat patients x 2 images
+            idx = _pk_batch(rng, data.patients, n_pat, 2)
+        else:
+            idx = rng.choice(len(X), size=min(cfg.comp_batch, len(X)), replace=False)
         x = X[idx].to(device)
         with torch.no_grad():
             f = enc(x) / fscale
             s = dec.encode_s(f, sample=False)[0]
             e_src = reid(x)
-            mask, ps = _masks_for(idmap(x), rng, device)
+            mask, ps = _masks_for(idmap(x), rng, device, p_full=cfg.p_full)
         noise = torch.randn(x.shape, generator=g).to(device)
         w = 1.0 + (cfg.lesion_weight * Lp[idx].to(device) if Lp is not None else 0.0)
         total, parts = 0.0, {}
+        target = x
+        if cfg.comp_target == "template":
+            target = template.expand_as(x)
+            if alpha is not None:
+                a = alpha[idx].to(device)
+                target = target * (1 - a) + x * a
+        if critic is not None:
+            partner = torch.from_numpy(np.arange(len(idx)) ^ 1).to(device)  # the other study
+            e_src_c = critic(_augment(x, g))
+            # the compensators' loss sees a frozen copy, so that the critic's own update below
+            # does not change weights their graph still needs
+            frozen = {k: v.detach().clone() for k, v in critic.named_parameters()}
+        outs = []
         for tag, comp, code in (("s", comps[0], s), ("raw", comps[1], f)):
             fill = comp(x, mask, code, noise)
             y = x * (1 - mask) + fill * mask
-            l_rec = ((fill - x).abs() * mask * w).sum() / (mask * w).sum().clamp_min(1)
+            outs.append(y)
+            l_rec = ((fill - target).abs() * mask * w).sum() / (mask * w).sum().clamp_min(1)
             cos = (reid(y) * e_src).sum(1)
             l_id = F.relu(cos - cfg.id_margin).mean()
             loss = l_rec + cfg.lam_id_comp * l_id
@@ -595,14 +708,31 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
                 s_y = dec.encode_s(enc(y) / fscale, sample=False)[0]
                 loss = loss + 0.2 * _finding_losses(
                     dec, s_y, torch.from_numpy(data.findings[idx]).to(device),
-                    torch.from_numpy(data.lesions[idx]).to(device))
+                    torch.from_numpy(data.lesions[idx]).to(device), cfg.lesion_pos_weight)
+            if critic is not None:
+                # push the critic's belief about which original matches to uniform (chance)
+                e_y = torch.func.functional_call(critic, frozen, (y,))
+                logp = torch.log_softmax(critic_logits(e_src_c.detach(), e_y), 1)
+                valid = torch.isfinite(logp) & (logp > -1e8)
+                l_crit = -(logp * valid).sum(1).div(valid.sum(1)).mean() \
+                    - math.log(len(idx) - 1)
+                loss = loss + cfg.lam_critic * l_crit
+                parts[f"crit_{tag}"] = l_crit.item()
             total = total + loss
             parts[f"rec_{tag}"] = l_rec.item()
             parts[f"cos_{tag}"] = cos.mean().item()
+        if critic is not None:  # the critic's own step, on detached outputs of both compensators
+            l_c = sum(F.cross_entropy(critic_logits(e_src_c, critic(y.detach())), partner)
+                      for y in outs) / len(outs)
+            critic_opt.zero_grad(set_to_none=True)
+            l_c.backward()
+            critic_opt.step()
+            parts["critic"] = l_c.item()
         return total, parts
 
     params = list(comps[0].parameters()) + list(comps[1].parameters())
-    _loop("comp", model, cfg, j, start, ck, comps, params, step, log)
+    _loop("comp", model, cfg, j, start, ck, comps, params, step, log,
+          aux={"critic": critic, "critic_opt": critic_opt} if critic is not None else None)
     for m in (enc, dec, reid, idmap):
         for q in m.parameters():
             q.requires_grad_(True)

@@ -76,17 +76,22 @@ class MedeidModel:
         return net(x, mask, code, noise)
 
 
-def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True) -> MedeidModel:
-    """Untrained networks (for training)."""
+def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
+              code_ch: int | None = None, comp_prior: bool = False) -> MedeidModel:
+    """Untrained networks (for training). ``code_ch``: channels of the semantic code s;
+    ``comp_prior``: the compensators see a prior image in the blocked patches."""
     from medeid_gui.ml.adapters import build_backbone
-    from medeid_gui.ml.nets import FEAT_CH
+    from medeid_gui.ml.nets import CODE_CH, FEAT_CH
 
+    code_ch = int(code_ch or CODE_CH)
     N = nets()
     return MedeidModel(
         reid=N.ReIDNet(0), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
-        decoupler=N.Decoupler(n_ids), compensator=N.Compensator(),
-        compensator_raw=N.Compensator(code_ch=FEAT_CH) if with_raw else None,
-        config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone},
+        decoupler=N.Decoupler(n_ids, code_ch=code_ch),
+        compensator=N.Compensator(code_ch=code_ch, prior=comp_prior),
+        compensator_raw=N.Compensator(code_ch=FEAT_CH, prior=comp_prior) if with_raw else None,
+        config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
+                "code_ch": code_ch, "comp_prior": bool(comp_prior)},
     )
 
 
@@ -117,7 +122,7 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     from medeid_gui._resources import models_dir
     from medeid_gui.ml.adapters import build_backbone
     from medeid_gui.ml.device import pick_device
-    from medeid_gui.ml.nets import FEAT_CH
+    from medeid_gui.ml.nets import CODE_CH, FEAT_CH
     from medeid_gui.ml.weights import WeightsError, load_state
 
     root = Path(models) if models is not None else models_dir()
@@ -134,16 +139,18 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     idmap.load_state_dict(ident["idmap"])
     encoder = build_backbone(cfg.get("backbone", "medeid"))
     encoder.load_state_dict(sem["encoder"], strict=not hasattr(encoder, "trainable_state"))
-    dec = N.Decoupler(0)
+    code_ch = int(cfg.get("code_ch", CODE_CH))  # weights written before it was recorded: 8
+    dec = N.Decoupler(0, code_ch=code_ch)
     missing, unexpected = dec.load_state_dict(comp["decoupler"], strict=False)
     if unexpected or any(not k.startswith("adv") for k in missing):
         raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "
                            f"unexpected {unexpected}")
-    compensator = N.Compensator()
+    prior = bool(cfg.get("comp_prior", False))
+    compensator = N.Compensator(code_ch=code_ch, prior=prior)
     compensator.load_state_dict(comp["compensator"])
     raw = None
     if "compensator_raw" in comp:
-        raw = N.Compensator(code_ch=FEAT_CH)
+        raw = N.Compensator(code_ch=FEAT_CH, prior=prior)
         raw.load_state_dict(comp["compensator_raw"])
     model = MedeidModel(reid, idmap, encoder, dec, compensator, raw, config=cfg)
     return model.to(pick_device(device)).eval()

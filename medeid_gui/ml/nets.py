@@ -36,7 +36,7 @@ WORK_SIZE = 128  #: working resolution R
 GRID = 16  #: identity-map / blocking patch grid (GRID x GRID patches)
 FEAT = 32  #: semantic feature grid (stride 4 at WORK_SIZE)
 FEAT_CH = 64  #: channels of the semantic feature map
-CODE_CH = 8  #: channels of the semantic code s
+CODE_CH = 8  #: default channels of the semantic code s (weights record their own: config "code_ch")
 ID_DIM = 32  #: size of the identity code i
 EMB_DIM = 64  #: ReID embedding size
 N_FINDINGS = 3  #: nodule, effusion, opacity
@@ -143,18 +143,20 @@ def nets() -> SimpleNamespace:
     class Decoupler(nn.Module):
         """MDL split of semantic features into s (rate-limited, finding-bearing) and i (identity)."""
 
-        def __init__(self, n_ids: int = 0, cin: int = FEAT_CH, width: int = 48) -> None:
+        def __init__(self, n_ids: int = 0, cin: int = FEAT_CH, width: int = 48,
+                     code_ch: int = CODE_CH) -> None:
             super().__init__()
             w = width
-            self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w), nn.Conv2d(w, 2 * CODE_CH, 1))
+            self.code_ch = code_ch
+            self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w), nn.Conv2d(w, 2 * code_ch, 1))
             self.i_enc = nn.Sequential(cbr(cin, w, 2), cbr(w, w, 2))
             self.i_proj = nn.Linear(w, ID_DIM)
-            self.f_dec = nn.Sequential(cbr(CODE_CH + ID_DIM, w), cbr(w, w), nn.Conv2d(w, cin, 1))
+            self.f_dec = nn.Sequential(cbr(code_ch + ID_DIM, w), cbr(w, w), nn.Conv2d(w, cin, 1))
             # finding head on s: per-location finding logits (3) -> image-level by log-sum-exp
-            self.find_head = nn.Sequential(cbr(CODE_CH, w), cbr(w, w), nn.Conv2d(w, N_FINDINGS, 1))
+            self.find_head = nn.Sequential(cbr(code_ch, w), cbr(w, w), nn.Conv2d(w, N_FINDINGS, 1))
             # identity adversary on s (sees s only through gradient reversal): an embedding
             # trained contrastively to tell patients apart, which s must defeat
-            self.adv = nn.Sequential(cbr(CODE_CH, w, 2), cbr(w, 2 * w, 2), cbr(2 * w, 2 * w, 2))
+            self.adv = nn.Sequential(cbr(code_ch, w, 2), cbr(w, 2 * w, 2), cbr(2 * w, 2 * w, 2))
             self.adv_fc = nn.Linear(2 * w, EMB_DIM)
 
         def encode_s(self, f: torch.Tensor, sample: bool = False,
@@ -194,11 +196,20 @@ def nets() -> SimpleNamespace:
         The full-resolution input is folded 2x2 into channels (pixel unshuffle) and the output
         unfolded again (pixel shuffle), so no convolution runs at the full working resolution:
         a quarter of the cost, still one output value per working pixel.
+
+        ``prior=True``: the blocked patches are not shown as zeros but as a fixed prior image
+        (a buffer saved with the weights, e.g. the training set's median chest). Without it a
+        fully blocked frame gives the network no idea where it is beyond its receptive field
+        except what the code s says -- so s had to carry the anatomy (the identity).
         """
 
-        def __init__(self, code_ch: int = CODE_CH, width: int = 24) -> None:
+        def __init__(self, code_ch: int = CODE_CH, width: int = 24, prior: bool = False) -> None:
             super().__init__()
             w = width
+            if prior:
+                self.register_buffer("prior", torch.zeros(1, 1, WORK_SIZE, WORK_SIZE))
+            else:
+                self.prior = None
             self.e1 = nn.Sequential(cbr(12, w), cbr(w, w))  # R/2
             self.e2 = nn.Sequential(cbr(w, 2 * w, 2), cbr(2 * w, 2 * w))  # R/4 = FEAT
             self.code = nn.Sequential(cbr(code_ch, 2 * w), cbr(2 * w, 2 * w))
@@ -210,6 +221,8 @@ def nets() -> SimpleNamespace:
                     noise: torch.Tensor) -> torch.Tensor:
             """x, mask, noise: (B, 1, R, R); code: (B, C, FEAT, FEAT). Returns the raw fill."""
             vis = x * (1.0 - mask)
+            if self.prior is not None:
+                vis = vis + self.prior.to(x.dtype) * mask
             h1 = self.e1(F.pixel_unshuffle(torch.cat([vis, mask, noise], 1), 2))
             h2 = torch.cat([self.e2(h1), self.code(code)], 1)
             h3 = self.e3(h2)

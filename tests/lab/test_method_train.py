@@ -102,3 +102,44 @@ def test_parse_steps() -> None:
     assert parse_steps("reid=5, comp=7") == {"reid": 5, "comp": 7}
     with pytest.raises(ValueError):
         parse_steps("nope=3")
+
+
+def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
+    """A redo from ``mdl`` may change what only mdl/comp use (code width, rate weight, critic) and
+    keeps the earlier stages' networks bit-identical; changing an earlier stage is refused."""
+    import torch
+
+    out, work = tmp_path / "o", tmp_path / "w"
+    train(_cfg(tiny_cohort, out, work), fresh=True, log=lambda m: None)
+    before = torch.load(work / "after_ssl.pt", weights_only=False)
+    lines: list[str] = []
+    summary = train(_cfg(tiny_cohort, out, work, code_ch=3, beta_rate=0.05, lam_critic=0.5,
+                         find_weight=2.0, lesion_pos_weight=5.0, p_full=0.6, rec_weight=0.5,
+                         comp_target="template"),
+                    redo=("mdl",), log=lines.append)
+    assert not any(line.startswith(("[reid]", "[idmap]", "[ssl]")) for line in lines)
+    assert any(line.startswith("[comp]") and "critic" in line for line in lines)
+    assert summary["redo"] == "mdl" and set(summary["seconds"]) == set(STAGES)
+    after = torch.load(work / "after_comp.pt", weights_only=False)
+    for name in ("reid", "idmap", "encoder"):
+        for k, v in before[name].items():
+            assert torch.equal(v, after[name][k]), (name, k)
+    model = load_model(out, device="cpu")
+    assert model.config["code_ch"] == 3 and model.decoupler.code_ch == 3
+    # the compensators carry the training set's median image as their prior
+    from medeid_gui.lab.method_data import load_cohort
+
+    median = np.median(load_cohort(tiny_cohort, "train").images, 0)
+    for comp in (model.compensator, model.compensator_raw):
+        np.testing.assert_allclose(comp.prior[0, 0].numpy(), median, atol=1e-6)
+    from medeid_gui.ml.deidentify import deidentify
+
+    frame = np.random.default_rng(1).random((50, 60)).astype(np.float32)
+    y, _, mask = deidentify(frame, 1.0, model=model)
+    assert mask.all() and y.shape == frame.shape and not np.array_equal(y, frame)
+    card = (out / "medeid-compensator.md").read_text()
+    assert "--code-ch 3" in card and "--lam-critic 0.5" in card and "--redo mdl" in card
+    assert "--comp-target template" in card
+    assert "3 x 32 x 32" in card
+    with pytest.raises(RuntimeError, match="another configuration"):
+        train(_cfg(tiny_cohort, out, work, steps=3), redo=("mdl",), log=lambda m: None)
