@@ -115,7 +115,14 @@ def _evaluation_section(models: Path) -> str:
             + (" The fully synthesised frame still carries identity: body outline, lung fields "
                "and heart silhouette come through the spatial semantic code s (seen on the "
                "committed weights), and the retrained attacker uses them."
-               if r1["attacker_auc"]["mean"] > 0.6 else ""))
+               if r1["attacker_auc"]["mean"] > 0.6 else "")
+            + (" Short of the utility target: a fully blocked frame is the training set's "
+               "median chest plus the findings rendered from s, so what s does not carry (the "
+               "finding AUCs read from s above) is lost, and the median chest's lungs (grey, "
+               "without ribs, not the patient's size) are not what the task models were trained "
+               "on; the lesion-burden target divides by the patient's own lung area."
+               if r1["attacker_auc"]["mean"] <= 0.6 and min(keep.values(), default=1) < 0.9
+               else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -178,7 +185,14 @@ def write_cards(models: str | Path) -> list[Path]:
             "reversal must fail on it) and an identity code i (identity head; (s, i) must "
             "reconstruct the features). The compensator (small U-Net) fills blocked patches from "
             "the visible pixels, the mask, seeded noise and s; an identity loss penalises ReID "
-            "cosine to the source above a margin. The file also holds the `medeid-no-mdl` "
+            "cosine to the source above a margin. "
+            + ("The blocked patches are shown to it as a prior image, the pixelwise median of "
+               "the training images (anatomy of no single patient, stored in this file), and it "
+               "is trained towards that median with the study's own lesions blended in, so a "
+               "fully blocked frame (p = 1) becomes the median chest plus the findings that s "
+               "carries. "
+               if cfg.get("comp_target") == "template" else "")
+            + "The file also holds the `medeid-no-mdl` "
             "ablation's compensator, trained identically but fed the undecoupled features.")
         + f"## Metrics ({split})\n\n"
         f"- rate of s: {_fmt(m.get('rate_nats_per_image'))} nats per image\n"

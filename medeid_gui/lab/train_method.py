@@ -10,8 +10,11 @@ Stages, each resumable (checkpoint every ``--ckpt-every`` steps in ``--work``):
 4. ``mdl``    decoupler: s pays a KL rate, carries the findings (finding head), hides identity
               (adversary behind gradient reversal); i + identity head; (s, i) -> features
 5. ``comp``   compensators (from s, and the no-MDL ablation's from raw features): L1 in the
-              blocked patches (lesions weighted), findings kept (finding head on s of the output),
-              identity pushed away (ReID cosine to the source above a margin is penalised)
+              blocked patches (lesions weighted) towards the training set's median image with
+              the study's own lesions blended in (``comp_target="template"``, the median is also
+              shown in the blocked patches) or towards the frame itself (``"source"``), findings
+              kept (finding head on s of the output), identity pushed away (ReID cosine to the
+              source above a margin is penalised; optionally an online-retrained critic)
 
 Reproducible: every random draw of step ``k`` of stage ``j`` comes from a generator seeded by
 ``(seed, j, k)``, so a resumed run takes the same batches as an uninterrupted one. CUDA is used
@@ -75,18 +78,18 @@ class TrainConfig:
     steps: dict[str, int] = field(default_factory=lambda: {
         "reid": 1200, "idmap": 500, "ssl": 900, "mdl": 1000, "comp": 1500})
     lr: float = 2e-3
-    beta_rate: float = 0.001  #: weight of the KL rate of s (nats), ramped up over 30 % of steps
+    beta_rate: float = 0.01  #: weight of the KL rate of s (nats), ramped up over 30 % of steps
     lam_adv: float = 0.5  #: identity adversary on s (gradient reversal strength)
     lam_id_comp: float = 1.0  #: compensator identity push-away weight
     id_margin: float = 0.3  #: cosine to the source above this is penalised
     lesion_weight: float = 4.0
-    code_ch: int = 8  #: channels of the semantic code s (fewer = a narrower bottleneck)
-    find_weight: float = 1.0  #: weight of the finding losses on s in the mdl stage
-    p_full: float = 0.3  #: share of compensator training masks that block every patch (p = 1)
+    code_ch: int = 4  #: channels of the semantic code s (fewer = a narrower bottleneck)
+    find_weight: float = 3.0  #: weight of the finding losses on s in the mdl stage
+    p_full: float = 0.5  #: share of compensator training masks that block every patch (p = 1)
     rec_weight: float = 1.0  #: weight of the feature reconstruction from (s, i) in the mdl stage
-    lesion_pos_weight: float = 1.0  #: BCE weight of lesion cells in the per-location finding loss
+    lesion_pos_weight: float = 10.0  #: BCE weight of lesion cells in the per-location finding loss
     lam_critic: float = 0.0  #: compensator vs an identity critic retrained online (0 = off)
-    comp_target: str = "source"  #: what blocked patches are trained towards: "source" or "template"
+    comp_target: str = "template"  #: what blocked patches are trained towards: "source" or "template"
     ckpt_every: int = 100
     threads: int | None = None
 
@@ -401,6 +404,7 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     summary = {"config": asdict(cfg), "data": data.source, "device": device,
                "cohort": cohort_info(cfg.data), "threads": torch.get_num_threads(),
                "seconds": ck.state["seconds"], "metrics": metrics, "redo": ck.state.get("redo"),
+               "n_train_images": len(data),
                "torch": torch.__version__}
     (out / "medeid-training.json").write_text(json.dumps(_finite(summary), indent=1) + "\n",
                                               encoding="utf-8")

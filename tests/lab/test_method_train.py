@@ -139,7 +139,8 @@ def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
     assert mask.all() and y.shape == frame.shape and not np.array_equal(y, frame)
     card = (out / "medeid-compensator.md").read_text()
     assert "--code-ch 3" in card and "--lam-critic 0.5" in card and "--redo mdl" in card
-    assert "--comp-target template" in card
+    assert "--comp-target" not in card  # the default: not named
+    assert "median of the training images" in card
     assert "3 x 32 x 32" in card
     with pytest.raises(RuntimeError, match="another configuration"):
         train(_cfg(tiny_cohort, out, work, steps=3), redo=("mdl",), log=lambda m: None)
