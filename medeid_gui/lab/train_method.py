@@ -46,6 +46,7 @@ _TUNABLE = (
     ("lam_id_comp", float, "compensator identity push-away weight"),
     ("id_margin", float, "own-ReID cosine to the source above this is penalised"),
     ("p_full", float, "share of compensator training masks that block every patch"),
+    ("lesion_weight", float, "extra L1 weight of lesion pixels in the compensator loss"),
     ("lam_critic", float, "weight of the compensator's loss against an identity critic that is "
                           "retrained online on (original, compensated other study) pairs, like "
                           "the evaluation's attacker (0 = no critic)"),
