@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 from medeid_gui.export.atomic import OutputWriteError, cleanup_temporaries, remove_empty_dirs
 from medeid_gui.export.progress import ProgressCallback, ProgressEvent
 from medeid_gui.export.rundb import EXPORTED, FAILED, QUARANTINED, SKIPPED, RunDB, run_dir_for
-from medeid_gui.export.worker import FileResult, Task, WorkerSetup, group_size_for
+from medeid_gui.export.worker import FileResult, Task, WorkerSetup, unit_plan
 
 FORMATS = ("dicom", "png", "npy")
 BURNED_IN = ("auto", "all", "off", "on")  # "on" is an alias of "all"
@@ -395,10 +395,11 @@ def _run(cfg, inp, out, qdir, key_file, pixel_req, db, ledger, ledger_key, summa
 
     # ---- export ----------------------------------------------------------------------------
     by_series = tuple(sorted((str(k), float(v)) for k, v in (cfg.privacy_by_series or {}).items()))
-    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req, by_series,
-                        group_files=group_size_for(pixel_req, by_series) if tasks else 1)
     workers = max(1, int(cfg.workers or os.cpu_count() or 1))
     workers = min(workers, max(1, len(tasks)))
+    group, shared = unit_plan(pixel_req, by_series, workers) if tasks else (1, False)
+    setup = WorkerSetup(cfg.deid, key_file, str(work_root), cfg.fmt, pixel_req, by_series,
+                        group_files=group, shared_batches=shared)
     total = len(tasks)
     bytes_total = sum(t.size for t in tasks)
     done = bytes_done = failed = 0

@@ -58,8 +58,8 @@ def run_tasks(
 ) -> Iterator[FileResult]:
     """Yield one ``FileResult`` per task (in completion order) until done or cancelled.
 
-    With ``setup.group_files > 1`` (the method on an accelerator) files go to a process in groups
-    whose frames share device batches; otherwise one file at a time.
+    Files go to processes in units of ``setup.group_files`` (results come back per unit; with
+    ``setup.shared_batches`` a unit's frames also share the method's device batches).
     """
     size = max(1, int(setup.group_files))
     if workers <= 1:

@@ -33,7 +33,8 @@ class WorkerSetup:
     fmt: str = "dicom"
     pixel_request: Any = None  # a medeid_gui.pixels.clean.PixelRequest, or None (header only)
     privacy_by_series: tuple[tuple[str, float], ...] = ()  # (original SeriesInstanceUID, p)
-    group_files: int = 1  # files per unit of work (cross-file method batches; see group_size_for)
+    group_files: int = 1  # files per unit of work sent to a process (see unit_plan)
+    shared_batches: bool = False  # a unit's files share the method's device batches
 
 
 @dataclass(frozen=True)
@@ -147,34 +148,46 @@ def process(task: Task) -> FileResult:
 BATCH_FRAMES = 64
 
 
-def group_size_for(pixel_request: Any, privacy_by_series: tuple[tuple[str, float], ...] = ()) -> int:
-    """Files per unit of work: 16 when the method runs on an accelerator, else 1.
+#: files per unit of work sent to a pool process when nothing else decides: results come back
+#: per unit, so the parent's per-file cost of futures and pickling is paid once per 8 files
+IPC_GROUP = 8
 
-    Why not on the CPU: a batched forward pass is not bit-identical to a single-frame one (float
-    rounding differs with batch shape), so cross-file batches would make the exported pixels depend
-    on which files happened to share a batch — a resumed run could differ from an uninterrupted
-    one. Per-file batches keep CPU exports byte-reproducible; on a GPU, where batching is what
-    makes the method fast, the last-bit differences are accepted (see the README).
-    ``MEDEID_EXPORT_GROUP`` overrides (tests, benchmarks).
+
+def unit_plan(pixel_request: Any, privacy_by_series: tuple[tuple[str, float], ...] = (),
+              workers: int = 1) -> tuple[int, bool]:
+    """``(files per unit of work, whether a unit's files share method batches)``.
+
+    Shared batches only when the method runs on an accelerator (16 files). Why not on the CPU: a
+    batched forward pass is not bit-identical to a single-frame one (float rounding differs with
+    batch shape), so cross-file batches would make the exported pixels depend on which files
+    happened to share a batch — a resumed run could differ from an uninterrupted one. Per-file
+    batches keep CPU exports byte-reproducible; on a GPU, where batching is what makes the method
+    fast, the last-bit differences are accepted (see the README). Otherwise units of
+    :data:`IPC_GROUP` files when there are pool processes, single files in-process.
+    ``MEDEID_EXPORT_GROUP=N`` forces shared batches of N files (tests, benchmarks).
     """
+    ipc = IPC_GROUP if workers > 1 else 1
     if pixel_request is None:
-        return 1
+        return ipc, False
     runs_method = float(getattr(pixel_request, "privacy", 0.0)) > 0 or any(p > 0 for _, p in privacy_by_series)
     if not runs_method:
-        return 1
+        return ipc, False
     forced = os.environ.get("MEDEID_EXPORT_GROUP", "").strip()
     if forced:
-        return max(1, int(forced))
+        n = max(1, int(forced))
+        return n, n > 1
     try:
         from medeid_gui.ml.device import pick_device
 
-        return 16 if pick_device() != "cpu" else 1
+        accelerator = pick_device() != "cpu"
     except Exception:  # noqa: BLE001 - a device problem is reported by the workers, per file
-        return 1
+        accelerator = False
+    return (16, True) if accelerator else (ipc, False)
 
 
 def process_group(tasks: list[Task]) -> list[FileResult]:
-    """:func:`process` for several files, with the method run on their frames in shared batches.
+    """:func:`process` for several files (one unit of work); with ``setup.shared_batches`` the
+    method runs on their frames in shared batches.
 
     Results are the same as processing each file alone (the method is per frame; batching only
     changes how many frames one device call carries).  A file with more frames than
@@ -184,6 +197,7 @@ def process_group(tasks: list[Task]) -> list[FileResult]:
     results: list[FileResult] = []
     waiting: list[_Job] = []
     n_waiting = 0
+    shared = bool(_STATE["setup"].shared_batches)
 
     def flush() -> None:
         nonlocal n_waiting
@@ -214,7 +228,7 @@ def process_group(tasks: list[Task]) -> list[FileResult]:
     for task in tasks:
         job = _guarded(task, None, lambda task=task: _start(task))
         plan = job.prep.plan if job.ds is not None and job.prep is not None else None
-        if plan is not None and job.prep.frames <= BATCH_FRAMES:
+        if plan is not None and shared and job.prep.frames <= BATCH_FRAMES:
             waiting.append(job)
             n_waiting += job.prep.frames
             if n_waiting >= BATCH_FRAMES:
@@ -397,5 +411,5 @@ def _finish(job: _Job) -> _Job:
     return job
 
 
-__all__ = ["WorkerSetup", "Task", "FileResult", "init_worker", "process", "process_group", "group_size_for",
+__all__ = ["WorkerSetup", "Task", "FileResult", "init_worker", "process", "process_group", "unit_plan",
            "linkage_pairs", "safe_component"]

@@ -12,7 +12,7 @@ import pytest
 from helpers import copy_inputs
 from medeid_gui.export import worker
 from medeid_gui.export.pipeline import ExportConfig, run_export
-from medeid_gui.export.worker import Task, WorkerSetup, group_size_for, init_worker, process, process_group
+from medeid_gui.export.worker import Task, WorkerSetup, init_worker, process, process_group, unit_plan
 from medeid_gui.pixels.clean import PixelRequest
 
 NAMES = ("CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm", "SC_rgb.dcm", "rtdose.dcm", "emri_small.dcm",
@@ -74,7 +74,7 @@ def test_a_failing_batch_fails_only_the_file_at_fault(tmp_path: Path, monkeypatc
 
     key = ProjectKey.generate().export(tmp_path / "k.key")
     setup = WorkerSetup(DeidConfig(), str(key), str(tmp_path / "out"), "dicom",
-                        PixelRequest(privacy=0.5, burned_in="off"), (), 3)
+                        PixelRequest(privacy=0.5, burned_in="off"), (), 3, True)
     init_worker(setup)
     real = worker._engine()
     bad_shape = _pixels(files[1]).shape  # MR_small: 64 x 64
@@ -103,13 +103,34 @@ def test_a_failing_batch_fails_only_the_file_at_fault(tmp_path: Path, monkeypatc
     assert alone.status == "failed" and alone.reason == results["MR_small.dcm"].reason
 
 
-def test_group_size_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unit_plan_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEDEID_EXPORT_GROUP", raising=False)
     monkeypatch.setenv("MEDEID_DEVICE", "cpu")
-    assert group_size_for(None) == 1
-    assert group_size_for(PixelRequest(privacy=0.0, burned_in="auto")) == 1
-    assert group_size_for(PixelRequest(privacy=0.5)) == 1  # CPU: per-file, byte-reproducible
+    assert unit_plan(None) == (1, False)
+    assert unit_plan(None, workers=2) == (8, False)  # header only, pool: results per 8 files
+    assert unit_plan(PixelRequest(privacy=0.0, burned_in="auto")) == (1, False)
+    assert unit_plan(PixelRequest(privacy=0.5)) == (1, False)  # CPU: per-file, byte-reproducible
+    assert unit_plan(PixelRequest(privacy=0.5), workers=2) == (8, False)  # grouped, not shared
     monkeypatch.setenv("MEDEID_EXPORT_GROUP", "8")
-    assert group_size_for(PixelRequest(privacy=0.5)) == 8
-    assert group_size_for(PixelRequest(privacy=0.0), (("1.2.3", 0.4),)) == 8
-    assert group_size_for(PixelRequest(privacy=0.0)) == 1
+    assert unit_plan(PixelRequest(privacy=0.5)) == (8, True)
+    assert unit_plan(PixelRequest(privacy=0.0), (("1.2.3", 0.4),)) == (8, True)
+    assert unit_plan(PixelRequest(privacy=0.0)) == (1, False)
+
+
+def test_units_without_shared_batches_run_each_file_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit on the CPU (no shared batches) gives byte-identical files to single-file runs."""
+    inp = tmp_path / "in"
+    files = copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm"))
+    from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.deid.keys import ProjectKey
+
+    key = ProjectKey.generate().export(tmp_path / "k.key")
+    req = PixelRequest(privacy=0.5, burned_in="off")
+    outs = {}
+    for name, group in (("alone", 1), ("unit", 2)):
+        init_worker(WorkerSetup(DeidConfig(), str(key), str(tmp_path / name), "dicom", req, (), group, False))
+        tasks = [Task(str(f), f.stat().st_size) for f in files]
+        results = process_group(tasks) if group > 1 else [process(t) for t in tasks]
+        assert all(r.status == "exported" for r in results)
+        outs[name] = {r.output: r.output_sha256 for r in results}
+    assert outs["alone"] == outs["unit"]
