@@ -103,10 +103,14 @@ class PrivacyPanel(QWidget):
             self.risk.setToolTip(reason)
             return
         self.risk.setEnabled(True)
-        self.risk.setText(f"re-id risk: {value:.2f}")
+        # a cosine below 0 (embeddings pointing apart) is no less private than 0: a negative
+        # "risk" would only confuse; the tooltip keeps the measured value
+        self.risk.setText(f"re-id risk: {max(0.0, value):.2f}")
         self.risk.setToolTip(
             "Cosine similarity of the identity embeddings of the original and the de-identified "
-            "frame (ReID encoder). 1.0 = same identity signature; lower is more private."
+            f"frame (ReID encoder; measured {value:+.2f}, shown from 0). 1.0 = same identity "
+            "signature; lower is more private. The evaluation's independent attacker is the "
+            "number to trust (models/EVALUATION.md)."
         )
 
     def set_fidelity(self, value: float | None, reason: str = "") -> None:

@@ -110,3 +110,15 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     assert len(gaps) > 50
     worst = max(gaps[1:])
     assert worst < 0.050, f"event loop stalled for {worst * 1000:.0f} ms"
+
+
+def test_negative_identity_cosine_is_shown_as_zero_risk(qtbot) -> None:  # noqa: ANN001
+    from medeid_gui.ui.privacy_panel import PrivacyPanel
+
+    panel = PrivacyPanel()
+    qtbot.addWidget(panel)
+    panel.set_risk(-0.35)
+    assert panel.risk.text() == "re-id risk: 0.00"
+    assert "-0.35" in panel.risk.toolTip()
+    panel.set_risk(0.42)
+    assert panel.risk.text() == "re-id risk: 0.42"
