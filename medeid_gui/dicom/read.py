@@ -329,25 +329,20 @@ def _check_native_length(path: Path, ds: Dataset) -> None:
     fast = _native_length_fast(ds)
     if fast is not None:
         held, expected = fast
-        if held < expected:
-            raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {held}")
-        return
-    elem = ds.get("PixelData", None) if "PixelData" in ds else None
-    if elem is None or not isinstance(elem, bytes):
-        return
-    tsyntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if tsyntax is not None and tsyntax.is_compressed:
-        return
-    try:
-        from pydicom.pixels.utils import get_expected_length
+    else:
+        elem = ds.get("PixelData", None) if "PixelData" in ds else None
+        if elem is None or not isinstance(elem, bytes):
+            return
+        try:
+            from pydicom.pixels.utils import get_expected_length
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            expected = int(get_expected_length(ds))
-    except Exception:  # noqa: BLE001 - incomplete pixel description: the decoder will say why
-        return
-    if len(elem) < expected:
-        raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {len(elem)}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                held, expected = len(elem), int(get_expected_length(ds))
+        except Exception:  # noqa: BLE001 - incomplete pixel description: the decoder will say why
+            return
+    if held < expected:
+        raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {held}")
 
 
 def safe_value(ds: Dataset, keyword: str, default: Any = "", convert: Callable[[Any], Any] = str) -> Any:

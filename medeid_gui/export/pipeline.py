@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 from medeid_gui.export.atomic import OutputWriteError, cleanup_temporaries, remove_empty_dirs
 from medeid_gui.export.progress import ProgressCallback, ProgressEvent
 from medeid_gui.export.rundb import EXPORTED, FAILED, QUARANTINED, SKIPPED, RunDB, run_dir_for
-from medeid_gui.export.worker import FileResult, Task, WorkerSetup, unit_plan
+from medeid_gui.export.worker import Task, WorkerSetup, unit_plan
 
 FORMATS = ("dicom", "png", "npy")
 BURNED_IN = ("auto", "all", "off", "on")  # "on" is an alias of "all"

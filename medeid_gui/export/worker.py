@@ -137,10 +137,7 @@ def _explain_exception(exc: BaseException) -> str:
 
 def process(task: Task) -> FileResult:
     """Read, (clean pixels), de-identify, encode and write one input file."""
-    job = _guarded(task, None, lambda: _start(task))
-    if job.ds is not None and job.prep is not None and job.prep.plan is not None:
-        _guarded(task, job, lambda: _run_plan(job))
-    return _guarded(task, job, lambda: _finish(job)).res
+    return _complete(_guarded(task, None, lambda: _start(task)))
 
 
 #: files whose frames go through the method together (export with a privacy level): one device
@@ -234,9 +231,7 @@ def process_group(tasks: list[Task]) -> list[FileResult]:
             if n_waiting >= BATCH_FRAMES:
                 flush()
             continue
-        if plan is not None:
-            _guarded(task, job, lambda job=job: _run_plan(job))
-        results.append(_guarded(task, job, lambda job=job: _finish(job)).res)
+        results.append(_complete(job))
     flush()
     return results
 
@@ -338,17 +333,18 @@ def _start(task: Task) -> _Job:
 
 def _run_plan(job: _Job) -> _Job:
     """The method on this file's frames alone (chunked)."""
-    from medeid_gui.pixels.clean import PixelCleanError
-
-    plan = job.prep.plan
     try:
-        plan.run(_engine())
-    except PixelCleanError as exc:
+        job.prep.plan.run(_engine())
+    except Exception as exc:  # noqa: BLE001 - a PixelCleanError that says what failed
         return _fail(job, "pixel", exc)
-    except Exception as exc:  # noqa: BLE001 - model weights missing, device errors...
-        return _fail(job, "pixel", PixelCleanError(
-            f"identity blocking at p={plan.p:g} failed: {type(exc).__name__}: {exc}"))
     return job
+
+
+def _complete(job: _Job) -> FileResult:
+    """The rest of one file on its own: the method (if any) on its frames, then the output."""
+    if job.ds is not None and job.prep is not None and job.prep.plan is not None:
+        _guarded(job.task, job, lambda: _run_plan(job))
+    return _guarded(job.task, job, lambda: _finish(job)).res
 
 
 def _write_back(job: _Job, outputs: list[Any]) -> _Job:

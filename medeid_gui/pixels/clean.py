@@ -329,13 +329,22 @@ class PrivacyPlan:
             stored[i][mask] = new
 
     def run(self, engine: InferenceEngine, chunk: int = 32) -> None:
-        """Every frame through ``engine`` in chunks (long cines stay within memory)."""
+        """Every frame through ``engine`` in chunks (long cines stay within memory).
+
+        Raises :class:`PixelCleanError`; any other failure (weights missing, device errors) is
+        worded as one, so every caller reports it the same way.
+        """
         n = self.stored.shape[0]
-        for start in range(0, n, chunk):
-            idx = range(start, min(n, start + chunk))
-            results = engine.run_batch([self.working(i) for i in idx], self.p, seed=self.seed)
-            for i, res in zip(idx, results):
-                self.write_back(i, res)
+        try:
+            for start in range(0, n, chunk):
+                idx = range(start, min(n, start + chunk))
+                results = engine.run_batch([self.working(i) for i in idx], self.p, seed=self.seed)
+                for i, res in zip(idx, results):
+                    self.write_back(i, res)
+        except PixelCleanError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise PixelCleanError(f"identity blocking at p={self.p:g} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def prepare_pixels(
@@ -424,10 +433,5 @@ def clean_pixels(
             from ..ml.engine import default_engine
 
             engine = default_engine()
-        try:
-            prep.plan.run(engine)
-        except PixelCleanError:
-            raise
-        except Exception as exc:  # model weights missing, device errors...: say so, keep ds as is
-            raise PixelCleanError(f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}") from exc
+        prep.plan.run(engine)  # on failure ds is left as it was
     return finish_pixels(prep)
