@@ -43,6 +43,8 @@ _TUNABLE = (
     ("lam_adv", float, "strength of the identity adversary on s (gradient reversal)"),
     ("find_weight", float, "weight of the finding losses on s in the mdl stage"),
     ("code_ch", int, "channels of the semantic code s"),
+    ("s_context", int, "1: the s encoder sees the whole feature grid (dilated convolutions), "
+                       "0: a local 5 x 5-cell field"),
     ("lam_id_comp", float, "compensator identity push-away weight"),
     ("id_margin", float, "own-ReID cosine to the source above this is penalised"),
     ("p_full", float, "share of compensator training masks that block every patch"),
@@ -85,6 +87,7 @@ class TrainConfig:
     id_margin: float = 0.3  #: cosine to the source above this is penalised
     lesion_weight: float = 4.0
     code_ch: int = 4  #: channels of the semantic code s (fewer = a narrower bottleneck)
+    s_context: int = 1  #: 1 = s encoder with a whole-grid receptive field (dilated), 0 = local
     find_weight: float = 3.0  #: weight of the finding losses on s in the mdl stage
     p_full: float = 0.5  #: share of compensator training masks that block every patch (p = 1)
     rec_weight: float = 1.0  #: weight of the feature reconstruction from (s, i) in the mdl stage
@@ -310,7 +313,8 @@ def _stages_key(cfg: dict, first: int) -> dict:
     stage may change anything else (e.g. the rate weight) and still reuse their snapshot."""
     keep = ("data", "seed", "backbone", "scale", "batch", "ssl_batch", "lr")
     if first > STAGES.index("mdl"):  # what the mdl stage uses
-        keep += ("beta_rate", "lam_adv", "code_ch", "find_weight", "rec_weight", "lesion_pos_weight")
+        keep += ("beta_rate", "lam_adv", "code_ch", "find_weight", "rec_weight", "lesion_pos_weight",
+                 "s_context")
     steps = cfg.get("steps") or {}
     return {**{k: cfg.get(k) for k in keep},
             "steps": {s: steps.get(s) for s in STAGES[:first]}}
@@ -352,7 +356,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
         f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
     torch.manual_seed(cfg.seed)
     model = new_model(data.n_ids, cfg.backbone, with_raw=True, code_ch=cfg.code_ch,
-                      comp_prior=cfg.comp_target == "template").to(device)
+                      comp_prior=cfg.comp_target == "template",
+                      s_context=bool(cfg.s_context)).to(device)
     first = min(STAGES.index(r) for r in redo) if redo else None
     ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
     if first is not None:

@@ -77,9 +77,11 @@ class MedeidModel:
 
 
 def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
-              code_ch: int | None = None, comp_prior: bool = False) -> MedeidModel:
+              code_ch: int | None = None, comp_prior: bool = False,
+              s_context: bool = False) -> MedeidModel:
     """Untrained networks (for training). ``code_ch``: channels of the semantic code s;
-    ``comp_prior``: the compensators see a prior image in the blocked patches."""
+    ``comp_prior``: the compensators see a prior image in the blocked patches; ``s_context``:
+    the decoupler's s encoder sees the whole feature grid (dilated stack)."""
     from medeid_gui.ml.adapters import build_backbone
     from medeid_gui.ml.nets import CODE_CH, FEAT_CH
 
@@ -87,11 +89,11 @@ def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
     N = nets()
     return MedeidModel(
         reid=N.ReIDNet(0), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
-        decoupler=N.Decoupler(n_ids, code_ch=code_ch),
+        decoupler=N.Decoupler(n_ids, code_ch=code_ch, context=s_context),
         compensator=N.Compensator(code_ch=code_ch, prior=comp_prior),
         compensator_raw=N.Compensator(code_ch=FEAT_CH, prior=comp_prior) if with_raw else None,
         config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
-                "code_ch": code_ch, "comp_prior": bool(comp_prior)},
+                "code_ch": code_ch, "comp_prior": bool(comp_prior), "s_context": bool(s_context)},
     )
 
 
@@ -140,7 +142,7 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     encoder = build_backbone(cfg.get("backbone", "medeid"))
     encoder.load_state_dict(sem["encoder"], strict=not hasattr(encoder, "trainable_state"))
     code_ch = int(cfg.get("code_ch", CODE_CH))  # weights written before it was recorded: 8
-    dec = N.Decoupler(0, code_ch=code_ch)
+    dec = N.Decoupler(0, code_ch=code_ch, context=bool(cfg.get("s_context", False)))
     missing, unexpected = dec.load_state_dict(comp["decoupler"], strict=False)
     if unexpected or any(not k.startswith("adv") for k in missing):
         raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "

@@ -49,9 +49,9 @@ def nets() -> SimpleNamespace:
     import torch.nn.functional as F
     from torch import nn
 
-    def cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    def cbr(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
         return nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation, bias=False),
             nn.GroupNorm(min(8, cout // 4) or 1, cout),
             nn.SiLU(inplace=True),
         )
@@ -144,11 +144,19 @@ def nets() -> SimpleNamespace:
         """MDL split of semantic features into s (rate-limited, finding-bearing) and i (identity)."""
 
         def __init__(self, n_ids: int = 0, cin: int = FEAT_CH, width: int = 48,
-                     code_ch: int = CODE_CH) -> None:
+                     code_ch: int = CODE_CH, context: bool = False) -> None:
             super().__init__()
             w = width
             self.code_ch = code_ch
-            self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w), nn.Conv2d(w, 2 * code_ch, 1))
+            if context:
+                # dilated stack (receptive field ~ the whole 32 x 32 grid): a finding such as a
+                # pleural effusion is a bright band that looks locally like the abdomen; only
+                # the surrounding lung field tells them apart, which a 5-cell field cannot see
+                self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w, dilation=2), cbr(w, w, dilation=4),
+                                           cbr(w, w, dilation=8), cbr(w, w),
+                                           nn.Conv2d(w, 2 * code_ch, 1))
+            else:
+                self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w), nn.Conv2d(w, 2 * code_ch, 1))
             self.i_enc = nn.Sequential(cbr(cin, w, 2), cbr(w, w, 2))
             self.i_proj = nn.Linear(w, ID_DIM)
             self.f_dec = nn.Sequential(cbr(code_ch + ID_DIM, w), cbr(w, w), nn.Conv2d(w, cin, 1))

@@ -111,11 +111,13 @@ def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
 
     out, work = tmp_path / "o", tmp_path / "w"
     train(_cfg(tiny_cohort, out, work), fresh=True, log=lambda m: None)
+    first = load_model(out, device="cpu")  # the default s encoder sees the whole feature grid
+    assert first.config["s_context"] is True and len(first.decoupler.s_enc) == 6
     before = torch.load(work / "after_ssl.pt", weights_only=False)
     lines: list[str] = []
     summary = train(_cfg(tiny_cohort, out, work, code_ch=3, beta_rate=0.05, lam_critic=0.5,
                          find_weight=2.0, lesion_pos_weight=5.0, p_full=0.6, rec_weight=0.5,
-                         comp_target="template"),
+                         comp_target="template", s_context=0),
                     redo=("mdl",), log=lines.append)
     assert not any(line.startswith(("[reid]", "[idmap]", "[ssl]")) for line in lines)
     assert any(line.startswith("[comp]") and "critic" in line for line in lines)
@@ -126,6 +128,7 @@ def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
             assert torch.equal(v, after[name][k]), (name, k)
     model = load_model(out, device="cpu")
     assert model.config["code_ch"] == 3 and model.decoupler.code_ch == 3
+    assert model.config["s_context"] is False and len(model.decoupler.s_enc) == 3
     # the compensators carry the training set's median image as their prior
     from medeid_gui.lab.method_data import load_cohort
 
