@@ -43,8 +43,8 @@ _TUNABLE = (
     ("lam_adv", float, "strength of the identity adversary on s (gradient reversal)"),
     ("find_weight", float, "weight of the finding losses on s in the mdl stage"),
     ("code_ch", int, "channels of the semantic code s"),
-    ("s_context", int, "1: the s encoder sees the whole feature grid (dilated convolutions), "
-                       "0: a local 5 x 5-cell field"),
+    ("s_context", int, "1: the s encoder sees 33 x 33 cells of the 32 x 32 feature grid "
+                       "(dilated convolutions), 0: a local 5 x 5-cell field"),
     ("lam_id_comp", float, "compensator identity push-away weight"),
     ("id_margin", float, "own-ReID cosine to the source above this is penalised"),
     ("p_full", float, "share of compensator training masks that block every patch"),
@@ -56,6 +56,8 @@ _TUNABLE = (
                          "'template' (the training set's pixelwise median chest, also shown to "
                          "the compensators in the blocked patches, with the frame's own lesions "
                          "blended in: anatomy of nobody, findings of the study)"),
+    ("comp_residual", int, "1: with comp_target 'template', the compensators draw a correction "
+                           "onto the median chest (logit space) instead of the whole fill"),
     ("rec_weight", float, "weight of the feature reconstruction from (s, i) in the mdl stage"),
     ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
                                  "(lesions cover few cells; > 1 keeps s from dropping them)"),
@@ -87,13 +89,14 @@ class TrainConfig:
     id_margin: float = 0.3  #: cosine to the source above this is penalised
     lesion_weight: float = 4.0
     code_ch: int = 4  #: channels of the semantic code s (fewer = a narrower bottleneck)
-    s_context: int = 1  #: 1 = s encoder with a whole-grid receptive field (dilated), 0 = local
+    s_context: int = 1  #: 1 = s encoder with a 33-cell receptive field (dilated), 0 = 5 cells
     find_weight: float = 3.0  #: weight of the finding losses on s in the mdl stage
     p_full: float = 0.5  #: share of compensator training masks that block every patch (p = 1)
     rec_weight: float = 1.0  #: weight of the feature reconstruction from (s, i) in the mdl stage
     lesion_pos_weight: float = 10.0  #: BCE weight of lesion cells in the per-location finding loss
     lam_critic: float = 0.0  #: compensator vs an identity critic retrained online (0 = off)
     comp_target: str = "template"  #: what blocked patches are trained towards: "source" or "template"
+    comp_residual: int = 1  #: with "template": fill = prior corrected in logit space (1) or whole (0)
     ckpt_every: int = 100
     threads: int | None = None
 
@@ -357,7 +360,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     torch.manual_seed(cfg.seed)
     model = new_model(data.n_ids, cfg.backbone, with_raw=True, code_ch=cfg.code_ch,
                       comp_prior=cfg.comp_target == "template",
-                      s_context=bool(cfg.s_context)).to(device)
+                      s_context=bool(cfg.s_context),
+                      comp_residual=bool(cfg.comp_residual) and cfg.comp_target == "template").to(device)
     first = min(STAGES.index(r) for r in redo) if redo else None
     ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
     if first is not None:

@@ -78,10 +78,11 @@ class MedeidModel:
 
 def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
               code_ch: int | None = None, comp_prior: bool = False,
-              s_context: bool = False) -> MedeidModel:
+              s_context: bool = False, comp_residual: bool = False) -> MedeidModel:
     """Untrained networks (for training). ``code_ch``: channels of the semantic code s;
     ``comp_prior``: the compensators see a prior image in the blocked patches; ``s_context``:
-    the decoupler's s encoder sees the whole feature grid (dilated stack)."""
+    the decoupler's s encoder sees 33 x 33 cells of the feature grid (dilated stack); ``comp_residual``:
+    the compensators draw corrections onto the prior rather than the whole fill."""
     from medeid_gui.ml.adapters import build_backbone
     from medeid_gui.ml.nets import CODE_CH, FEAT_CH
 
@@ -90,10 +91,12 @@ def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
     return MedeidModel(
         reid=N.ReIDNet(0), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
         decoupler=N.Decoupler(n_ids, code_ch=code_ch, context=s_context),
-        compensator=N.Compensator(code_ch=code_ch, prior=comp_prior),
-        compensator_raw=N.Compensator(code_ch=FEAT_CH, prior=comp_prior) if with_raw else None,
+        compensator=N.Compensator(code_ch=code_ch, prior=comp_prior, residual=comp_residual),
+        compensator_raw=N.Compensator(code_ch=FEAT_CH, prior=comp_prior, residual=comp_residual)
+        if with_raw else None,
         config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
-                "code_ch": code_ch, "comp_prior": bool(comp_prior), "s_context": bool(s_context)},
+                "code_ch": code_ch, "comp_prior": bool(comp_prior), "s_context": bool(s_context),
+                "comp_residual": bool(comp_residual)},
     )
 
 
@@ -148,11 +151,12 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
         raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "
                            f"unexpected {unexpected}")
     prior = bool(cfg.get("comp_prior", False))
-    compensator = N.Compensator(code_ch=code_ch, prior=prior)
+    residual = bool(cfg.get("comp_residual", False))
+    compensator = N.Compensator(code_ch=code_ch, prior=prior, residual=residual)
     compensator.load_state_dict(comp["compensator"])
     raw = None
     if "compensator_raw" in comp:
-        raw = N.Compensator(code_ch=FEAT_CH, prior=prior)
+        raw = N.Compensator(code_ch=FEAT_CH, prior=prior, residual=residual)
         raw.load_state_dict(comp["compensator_raw"])
     model = MedeidModel(reid, idmap, encoder, dec, compensator, raw, config=cfg)
     return model.to(pick_device(device)).eval()

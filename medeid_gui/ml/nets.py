@@ -149,7 +149,7 @@ def nets() -> SimpleNamespace:
             w = width
             self.code_ch = code_ch
             if context:
-                # dilated stack (receptive field ~ the whole 32 x 32 grid): a finding such as a
+                # dilated stack (receptive field 33 x 33 cells of the 32 x 32 grid): a finding such as a
                 # pleural effusion is a bright band that looks locally like the abdomen; only
                 # the surrounding lung field tells them apart, which a 5-cell field cannot see
                 self.s_enc = nn.Sequential(cbr(cin, w), cbr(w, w, dilation=2), cbr(w, w, dilation=4),
@@ -209,11 +209,16 @@ def nets() -> SimpleNamespace:
         (a buffer saved with the weights, e.g. the training set's median chest). Without it a
         fully blocked frame gives the network no idea where it is beyond its receptive field
         except what the code s says -- so s had to carry the anatomy (the identity).
+        ``residual=True`` (needs the prior): the output is the prior corrected in logit space.
         """
 
-        def __init__(self, code_ch: int = CODE_CH, width: int = 24, prior: bool = False) -> None:
+        def __init__(self, code_ch: int = CODE_CH, width: int = 24, prior: bool = False,
+                     residual: bool = False) -> None:
             super().__init__()
             w = width
+            if residual and not prior:
+                raise ValueError("a residual compensator needs a prior image")
+            self.residual = residual
             if prior:
                 self.register_buffer("prior", torch.zeros(1, 1, WORK_SIZE, WORK_SIZE))
             else:
@@ -224,6 +229,9 @@ def nets() -> SimpleNamespace:
             self.e3 = nn.Sequential(cbr(4 * w, 3 * w, 2), cbr(3 * w, 3 * w), cbr(3 * w, 3 * w))  # R/8
             self.d2 = nn.Sequential(cbr(3 * w + 4 * w, 2 * w), cbr(2 * w, 2 * w))
             self.d1 = nn.Sequential(cbr(2 * w + w, w), nn.Conv2d(w, 4, 3, 1, 1))
+            if residual:  # starts as "the prior, unchanged"; learns what to draw on top of it
+                nn.init.zeros_(self.d1[-1].weight)
+                nn.init.zeros_(self.d1[-1].bias)
 
         def forward(self, x: torch.Tensor, mask: torch.Tensor, code: torch.Tensor,
                     noise: torch.Tensor) -> torch.Tensor:
@@ -236,8 +244,14 @@ def nets() -> SimpleNamespace:
             h3 = self.e3(h2)
             up = functools.partial(F.interpolate, scale_factor=2, mode="bilinear", align_corners=False)
             g2 = self.d2(torch.cat([up(h3), h2], 1))
-            out = self.d1(torch.cat([up(g2), h1], 1))
-            return torch.sigmoid(F.pixel_shuffle(out, 2))
+            out = F.pixel_shuffle(self.d1(torch.cat([up(g2), h1], 1)), 2)
+            if self.residual:
+                # a correction of the prior in logit space: the fill is the prior itself unless
+                # the network draws something (a finding) on it. Reproducing the prior through
+                # the U-Net's bottleneck instead blurred it, and the task models read the
+                # blurred lung fields as diseased (lesion-burden R^2 < 0 at p = 1).
+                return torch.sigmoid(torch.logit(self.prior.to(x.dtype).clamp(1e-3, 1 - 1e-3)) + out)
+            return torch.sigmoid(out)
 
     return SimpleNamespace(
         ReIDNet=ReIDNet, IdentityMapHead=IdentityMapHead, SemanticEncoder=SemanticEncoder,

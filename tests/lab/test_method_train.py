@@ -111,7 +111,7 @@ def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
 
     out, work = tmp_path / "o", tmp_path / "w"
     train(_cfg(tiny_cohort, out, work), fresh=True, log=lambda m: None)
-    first = load_model(out, device="cpu")  # the default s encoder sees the whole feature grid
+    first = load_model(out, device="cpu")  # the default s encoder has the dilated (33-cell) field
     assert first.config["s_context"] is True and len(first.decoupler.s_enc) == 6
     before = torch.load(work / "after_ssl.pt", weights_only=False)
     lines: list[str] = []
