@@ -87,8 +87,8 @@ class TrainConfig:
     lam_adv: float = 0.5  #: identity adversary on s (gradient reversal strength)
     lam_id_comp: float = 1.0  #: compensator identity push-away weight
     id_margin: float = 0.3  #: cosine to the source above this is penalised
-    lesion_weight: float = 4.0
-    code_ch: int = 4  #: channels of the semantic code s (fewer = a narrower bottleneck)
+    lesion_weight: float = 12.0  #: extra L1 weight of lesion pixels (4: nothing drawn; 24, 48: worse)
+    code_ch: int = 8  #: channels of the semantic code s (fewer = a narrower bottleneck)
     s_context: int = 1  #: 1 = s encoder with a 33-cell receptive field (dilated), 0 = 5 cells
     find_weight: float = 3.0  #: weight of the finding losses on s in the mdl stage
     p_full: float = 0.5  #: share of compensator training masks that block every patch (p = 1)
