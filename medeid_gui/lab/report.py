@@ -20,6 +20,64 @@ def _fmt(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
+def curve_comparison(methods: dict[str, list[dict]], subject: str = "medeid",
+                     exclude: tuple[str, ...] = ("identity",), tol: float = 1e-9) -> list[dict]:
+    """Is ``subject``'s privacy–utility curve above each other method's, task by task?
+
+    Every point (attacker AUC a, utility u) of another method is compared with the subject's
+    utility at the same a, read off the subject's curve by linear interpolation between its
+    levels (a point whose a lies outside the subject's AUC range cannot be compared and is
+    counted apart). Returns one row per (method, task): points compared, points where the subject
+    is at least as good, and the worst margin (subject minus other) with its level.
+    """
+    import numpy as np
+
+    if subject not in methods:
+        return []
+    mine = sorted(methods[subject], key=lambda row: row["attacker_auc"]["mean"])
+    xs = np.array([row["attacker_auc"]["mean"] for row in mine])
+    out = []
+    for name, rows in methods.items():
+        if name == subject or name in exclude:
+            continue
+        for task in (mine[0]["tasks"] if mine else {}):
+            ys = np.array([row["tasks"].get(task, np.nan) for row in mine], dtype=float)
+            row_out = {"method": name, "task": task, "compared": 0, "at_least_as_good": 0,
+                       "out_of_range": 0, "worst_margin": None, "worst_p": None}
+            for other in rows:
+                a, u = other["attacker_auc"]["mean"], other["tasks"].get(task)
+                if u is None:
+                    continue
+                if not xs[0] - tol <= a <= xs[-1] + tol:
+                    row_out["out_of_range"] += 1
+                    continue
+                margin = float(np.interp(a, xs, ys)) - float(u)
+                row_out["compared"] += 1
+                row_out["at_least_as_good"] += int(margin >= -tol)
+                if row_out["worst_margin"] is None or margin < row_out["worst_margin"]:
+                    row_out["worst_margin"], row_out["worst_p"] = round(margin, 4), other["p"]
+            out.append(row_out)
+    return out
+
+
+def _comparison_lines(r: dict) -> list[str]:
+    rows = curve_comparison(r["methods"])
+    if not rows:
+        return []
+    lines = ["", "## Is medeid's curve above the others?", "",
+             "Each point of another method is compared with medeid's utility at the same attacker "
+             "AUC (linear interpolation along medeid's levels; points outside medeid's AUC range "
+             "are not comparable). Margin = medeid minus the other method.", "",
+             "| method | task | points compared | medeid at least as good | not comparable "
+             "| worst margin (at the other's p) |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        worst = "–" if row["worst_margin"] is None else \
+            f"{row['worst_margin']:+.3f} (p = {row['worst_p']:g})"
+        lines.append(f"| {row['method']} | {row['task']} | {row['compared']} | "
+                     f"{row['at_least_as_good']} | {row['out_of_range']} | {worst} |")
+    return lines
+
+
 def render_markdown(r: dict) -> str:
     c = r["config"]
     ao, to = r["attacker_auc_originals"], r["tasks_originals"]
@@ -64,6 +122,7 @@ def render_markdown(r: dict) -> str:
                 f"| {name} | {row['p']:.2f} | {a['mean']:.3f} ± {a['std']:.3f} | "
                 + " | ".join(_fmt(t.get(k)) for k in keys)
                 + f" | {row.get('mean_abs_change', 0):.4f} |")
+    lines += _comparison_lines(r)
     tm = r["timings"]
     total = (tm.get("originals_seconds") or 0) + sum(tm["per_method_seconds"].values())
     lines += [
