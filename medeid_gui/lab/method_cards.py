@@ -118,9 +118,9 @@ def _evaluation_section(models: Path) -> str:
                if r1["attacker_auc"]["mean"] > 0.6 else "")
             + (" Short of the utility target: a fully blocked frame is the training set's "
                "median chest plus the findings rendered from s, so what s does not carry (the "
-               "finding AUCs read from s above) is lost, and the median chest's lungs (grey, "
-               "without ribs, not the patient's size) are not what the task models were trained "
-               "on; the lesion-burden target divides by the patient's own lung area."
+               "finding AUCs read from s above) is lost, findings drawn by the compensator are "
+               "fainter and blurrier than real ones, and the lesion-burden target divides by "
+               "the patient's own lung area, which the median chest does not have."
                if r1["attacker_auc"]["mean"] <= 0.6 and min(keep.values(), default=1) < 0.9
                else ""))
     return "\n".join(lines) + "\n"
@@ -192,6 +192,14 @@ def write_cards(models: str | Path) -> list[Path]:
                "fully blocked frame (p = 1) becomes the median chest plus the findings that s "
                "carries. "
                if cfg.get("comp_target") == "template" else "")
+            + ("Its output is that prior corrected in logit space (the last layer starts at "
+               "zero), so what it draws on the median chest is the correction, not the whole "
+               "image. "
+               if cfg.get("comp_target") == "template" and cfg.get("comp_residual") else "")
+            + ("The s encoder is a dilated stack whose cells each see 33 x 33 cells of the "
+               "feature grid (an effusion is told from the abdomen only by the lung field "
+               "around it). "
+               if cfg.get("s_context") else "")
             + "The file also holds the `medeid-no-mdl` "
             "ablation's compensator, trained identically but fed the undecoupled features.")
         + f"## Metrics ({split})\n\n"
