@@ -84,20 +84,34 @@ def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
     the decoupler's s encoder sees 33 x 33 cells of the feature grid (dilated stack); ``comp_residual``:
     the compensators draw corrections onto the prior rather than the whole fill."""
     from medeid_gui.ml.adapters import build_backbone
+    from medeid_gui.ml.nets import CODE_CH
+
+    N = nets()
+    config = {"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
+              "code_ch": int(code_ch or CODE_CH), "comp_prior": bool(comp_prior),
+              "s_context": bool(s_context), "comp_residual": bool(comp_residual)}
+    # construction order = initialisation order under the caller's seed: keep it
+    reid, idmap, encoder = N.ReIDNet(0), N.IdentityMapHead(), build_backbone(backbone)
+    dec, comp, raw = _code_networks(config, n_ids, with_raw=with_raw)
+    return MedeidModel(reid=reid, idmap=idmap, encoder=encoder, decoupler=dec, compensator=comp,
+                       compensator_raw=raw, config=config)
+
+
+def _code_networks(config: dict[str, Any], n_ids: int = 0, *, with_raw: bool):
+    """Decoupler, compensator and (``with_raw``) the no-MDL compensator shaped by a weights
+    config; one place for training (``new_model``) and loading (``load_model``), so a layout
+    knob added for one cannot be forgotten by the other. Configs written before a knob was
+    recorded get the layout those weights had (code 8 channels, no prior, local s encoder)."""
     from medeid_gui.ml.nets import CODE_CH, FEAT_CH
 
-    code_ch = int(code_ch or CODE_CH)
     N = nets()
-    return MedeidModel(
-        reid=N.ReIDNet(0), idmap=N.IdentityMapHead(), encoder=build_backbone(backbone),
-        decoupler=N.Decoupler(n_ids, code_ch=code_ch, context=s_context),
-        compensator=N.Compensator(code_ch=code_ch, prior=comp_prior, residual=comp_residual),
-        compensator_raw=N.Compensator(code_ch=FEAT_CH, prior=comp_prior, residual=comp_residual)
-        if with_raw else None,
-        config={"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
-                "code_ch": code_ch, "comp_prior": bool(comp_prior), "s_context": bool(s_context),
-                "comp_residual": bool(comp_residual)},
-    )
+    code_ch = int(config.get("code_ch", CODE_CH))
+    prior = bool(config.get("comp_prior", False))
+    residual = bool(config.get("comp_residual", False))
+    dec = N.Decoupler(n_ids, code_ch=code_ch, context=bool(config.get("s_context", False)))
+    comp = N.Compensator(code_ch=code_ch, prior=prior, residual=residual)
+    raw = N.Compensator(code_ch=FEAT_CH, prior=prior, residual=residual) if with_raw else None
+    return dec, comp, raw
 
 
 def _strip(sd: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
@@ -127,7 +141,6 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     from medeid_gui._resources import models_dir
     from medeid_gui.ml.adapters import build_backbone
     from medeid_gui.ml.device import pick_device
-    from medeid_gui.ml.nets import CODE_CH, FEAT_CH
     from medeid_gui.ml.weights import WeightsError, load_state
 
     root = Path(models) if models is not None else models_dir()
@@ -144,19 +157,13 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     idmap.load_state_dict(ident["idmap"])
     encoder = build_backbone(cfg.get("backbone", "medeid"))
     encoder.load_state_dict(sem["encoder"], strict=not hasattr(encoder, "trainable_state"))
-    code_ch = int(cfg.get("code_ch", CODE_CH))  # weights written before it was recorded: 8
-    dec = N.Decoupler(0, code_ch=code_ch, context=bool(cfg.get("s_context", False)))
+    dec, compensator, raw = _code_networks(cfg, with_raw="compensator_raw" in comp)
     missing, unexpected = dec.load_state_dict(comp["decoupler"], strict=False)
     if unexpected or any(not k.startswith("adv") for k in missing):
         raise WeightsError(f"{COMPENSATOR_FILE} does not fit the decoupler: missing {missing}, "
                            f"unexpected {unexpected}")
-    prior = bool(cfg.get("comp_prior", False))
-    residual = bool(cfg.get("comp_residual", False))
-    compensator = N.Compensator(code_ch=code_ch, prior=prior, residual=residual)
     compensator.load_state_dict(comp["compensator"])
-    raw = None
-    if "compensator_raw" in comp:
-        raw = N.Compensator(code_ch=FEAT_CH, prior=prior, residual=residual)
+    if raw is not None:
         raw.load_state_dict(comp["compensator_raw"])
     model = MedeidModel(reid, idmap, encoder, dec, compensator, raw, config=cfg)
     return model.to(pick_device(device)).eval()
