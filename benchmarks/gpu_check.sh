@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One short GPU check of the pixel de-identification engine, for a CUDA machine with NO network.
 #
-# It installs nothing from the network.  The machine needs python3 (3.11) and either:
+# It installs nothing from the network.  The machine needs python3 (3.11 or later) and either:
 #   * the project's Python packages already installed (torch with CUDA, numpy, pydicom,
 #     pylibjpeg + pylibjpeg-openjpeg for the J2K test slice), or
 #   * a folder of wheels brought along, given as WHEELS=/path/to/wheels: they are installed with
@@ -13,9 +13,12 @@
 #           numpy pydicom pylibjpeg pylibjpeg-openjpeg platformdirs
 #
 # Then, from the repository root:   bash benchmarks/gpu_check.sh      (about 1-2 minutes)
-# It prints the engine's device, single-frame slider-update latency and batch throughput at
-# 512x512 (targets: interactive <= 20 ms, batch >= 300 frames/s), then exits non-zero if the engine
-# did not run on CUDA.  Untested on a real GPU at the time of writing (written without one).
+# It checks `deidentify` on CUDA against the CPU (benchmarks/cuda_parity.py: p = 0 bit-exact,
+# repeatable, mask fraction, differences to the CPU output), times `deidentify` on a 512x512 frame,
+# then prints the engine's device, single-frame slider-update latency and batch throughput at
+# 512x512 (targets: interactive <= 20 ms, batch >= 300 frames/s) and whole-export frames/s; it
+# exits non-zero if the engine did not run on CUDA or a parity promise failed.  Run on an NVIDIA
+# H100 (torch 2.11.0+cu130, Python 3.12) on 2026-11-27: figures in README.md, "Benchmarks".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -36,6 +39,9 @@ print("torch", torch.__version__, "cuda available:", torch.cuda.is_available(), 
 if not torch.cuda.is_available():
     sys.exit("CUDA is not available to torch: a CPU-only torch wheel, or no driver")
 PY
+
+python3 benchmarks/cuda_parity.py
+python3 benchmarks/deidentify_cpu.py --device cuda --runs 100
 
 out="$(mktemp)"
 MEDEID_DEVICE=cuda timeout 540 python3 benchmarks/pixel_bench.py --device cuda --moves 50 \
