@@ -29,7 +29,9 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
     steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
     data = "COHORT" if info.get("cohort") else cfg["data"]
     parts = [f"medeid ml train {data}", f"--seed {cfg['seed']}", f"--steps {steps}"]
-    if info.get("threads"):
+    if str(info.get("device", "")).startswith("cuda"):
+        parts.append("--device cuda")
+    elif info.get("threads"):
         parts.append(f"--threads {info['threads']}")
     if cfg.get("scale", 1.0) != 1.0:
         parts.append(f"--scale {cfg['scale']}")
@@ -42,6 +44,18 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
         if name in cfg and cfg[name] != getattr(default, name):
             parts.append(f"--{name.replace('_', '-')} {cfg[name]}")
     return " ".join(parts)
+
+
+def _repro_line(info: dict[str, Any]) -> str:
+    """What the seed promises for this run's device: CPU kernels are deterministic, CUDA's are not."""
+    line = ("Seeded: every random draw of a step comes from (seed, stage, step), so on the CPU the "
+            "same command on the same torch build gives the same weights, and a resumed run the "
+            "same weights as an uninterrupted one.")
+    if str(info.get("device", "")).startswith("cuda"):
+        line += (" This run was on CUDA, whose kernels are not deterministic: two CUDA runs with "
+                 "the same seed parted at the first logged step, so it cannot be reproduced bit "
+                 "for bit; the same command gives weights of the same recipe, not these.")
+    return line
 
 
 def _data_line(info: dict[str, Any]) -> str:
@@ -147,9 +161,7 @@ def write_cards(models: str | Path) -> list[Path]:
         return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
                 f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
                 f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{cmd}\n```\n\n"
-                f"Run: {run}. {size_note} Seeded: every random draw of a step comes from (seed, stage, step), "
-                "so the same command on the same torch build gives the same weights; a resumed run "
-                "gives the same weights as an uninterrupted one.\n\n")
+                f"Run: {run}. {size_note} {_repro_line(info)}\n\n")
 
     split = f"{m.get('split')} ({m.get('n_images')} images)"
     cards = {
