@@ -52,6 +52,45 @@ class Relay(QObject):
     fired = Signal(str, object)
 
 
+class RelayedJob(QObject):
+    """One background job (a scan, an export) that reports ``progress``/``finished`` or an error.
+
+    Why one class: the worker must talk to a parentless :class:`Relay`, never to the job itself,
+    because the job dies with its window while the worker may still be running; every job wired
+    that the same way, so the wiring lives here. A subclass declares ``progress`` and ``finished``
+    signals and says what an error means in ``_on_error``; the worker function gets a ``report``
+    callable as its last argument, whose payload (a tuple) becomes ``progress``'s arguments.
+    """
+
+    def _start_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from superqt.utils import create_worker  # imported late: not needed for the first paint
+
+        self._relay = relay = Relay()
+        relay.fired.connect(self._dispatch)
+
+        def report(payload: tuple) -> None:
+            relay.fired.emit("progress", payload)  # queued to the main thread
+
+        worker = create_worker(
+            fn, *args, report, _start_thread=False,
+            _connect={"returned": lambda r: relay.fired.emit("finished", r),
+                      "errored": lambda e: relay.fired.emit("error", e)},
+        )
+        worker.start()
+        return worker
+
+    def _dispatch(self, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            self.progress.emit(*payload)
+        elif kind == "finished":
+            self.finished.emit(payload)
+        else:
+            self._on_error(payload)
+
+    def _on_error(self, exc: Exception) -> None:
+        raise NotImplementedError
+
+
 class _RunnerRelay(QObject):
     """Parentless carrier of a runner's worker-thread signals.
 

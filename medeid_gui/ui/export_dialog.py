@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
+from .bridge import RelayedJob
 from .errors import show_error
 from .options_editor import OptionsEditor
 from .settings import Settings
@@ -80,8 +81,9 @@ def plan_runs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
     return out
 
 
-def _run_exports(configs: list[Any], cancel_flag: threading.Event, relay: Any) -> ExportOutcome:
-    """The export runs, one after the other (worker thread; reports through ``relay``)."""
+def _run_exports(configs: list[Any], cancel_flag: threading.Event,
+                 report: Callable[[tuple], None]) -> ExportOutcome:
+    """The export runs, one after the other (worker thread; ``report((event, run, runs))``)."""
     from medeid_gui.export.pipeline import run_export
 
     from .project_key import project_key
@@ -104,7 +106,7 @@ def _run_exports(configs: list[Any], cancel_flag: threading.Event, relay: Any) -
             end_of_phase = bool(ev.total) and ev.done >= ev.total
             if ev.phase != last[1] or end_of_phase or ev.phase == "done" or now - last[0] >= 0.05:
                 last[0], last[1] = now, ev.phase
-                relay.fired.emit("progress", (ev, k, n))
+                report((ev, k, n))
 
         summary = run_export(cfg, progress=progress, cancel=cancel_flag.is_set)
         outcome.runs.append((Path(cfg.input), Path(cfg.output), summary))
@@ -115,7 +117,7 @@ def _run_exports(configs: list[Any], cancel_flag: threading.Event, relay: Any) -
     return outcome
 
 
-class ExportJob(QObject):
+class ExportJob(RelayedJob):
     """Runs the export runs sequentially in a worker; Qt signals carry progress to the dialog."""
 
     progress = Signal(object, int, int)  # ProgressEvent, run index, number of runs
@@ -129,26 +131,7 @@ class ExportJob(QObject):
         self.worker: Any = None
 
     def start(self) -> None:
-        from .bridge import Relay
-
-        # the worker talks to a parentless relay, never to this job (which dies with the dialog)
-        self._relay = relay = Relay()
-        relay.fired.connect(self._dispatch)
-        cancel_flag, configs = self.cancel_flag, self.configs
-        self.worker = create_worker(
-            _run_exports, configs, cancel_flag, relay, _start_thread=False,
-            _connect={"returned": lambda r: relay.fired.emit("finished", r),
-                      "errored": lambda e: relay.fired.emit("error", e)},
-        )
-        self.worker.start()
-
-    def _dispatch(self, kind: str, payload: Any) -> None:
-        if kind == "progress":
-            self.progress.emit(*payload)
-        elif kind == "finished":
-            self.finished.emit(payload)
-        else:
-            self._on_error(payload)
+        self.worker = self._start_worker(_run_exports, self.configs, self.cancel_flag)
 
     def cancel(self) -> None:
         self.cancel_flag.set()

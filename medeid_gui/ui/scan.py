@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from .bridge import RelayedJob
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -90,7 +92,7 @@ class ScanCancelled(Exception):
     """The user pressed Cancel; not an error."""
 
 
-class ScanJob(QObject):
+class ScanJob(RelayedJob):
     """One scan: ``progress(done, total, text)``, then exactly one of finished/failed/cancelled."""
 
     progress = Signal(int, int, str)
@@ -105,32 +107,7 @@ class ScanJob(QObject):
         self._worker = None
 
     def start(self) -> None:
-        from superqt.utils import create_worker  # imported after the first paint (start-up time)
-
-        from .bridge import Relay
-
-        # the worker talks to a parentless relay, never to this job (which dies with the window)
-        self._relay = relay = Relay()
-        relay.fired.connect(self._dispatch)
-
-        def report(t: tuple[int, int, str]) -> None:
-            relay.fired.emit("progress", t)  # queued to the main thread
-
-        self._worker = create_worker(
-            scan_paths, self.paths, self._cancel, report,
-            _start_thread=False,
-            _connect={"returned": lambda r: relay.fired.emit("finished", r),
-                      "errored": lambda e: relay.fired.emit("error", e)},
-        )
-        self._worker.start()
-
-    def _dispatch(self, kind: str, payload: Any) -> None:
-        if kind == "progress":
-            self.progress.emit(*payload)
-        elif kind == "finished":
-            self.finished.emit(payload)
-        else:
-            self._on_error(payload)
+        self._worker = self._start_worker(scan_paths, self.paths, self._cancel)
 
     def cancel(self) -> None:
         self._cancel.set()
