@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -56,11 +57,19 @@ class Collector:
 FRAME = np.zeros((8, 8), np.float32)
 
 
+@contextmanager
+def engine_with(fake: SlowMethod):
+    """An engine over ``fake`` and a collector of its results, closed afterwards."""
+    eng = InferenceEngine(deidentify_fn=fake)
+    try:
+        yield eng, Collector(eng)
+    finally:
+        eng.close()
+
+
 def test_running_request_superseded_is_never_delivered() -> None:
     fake = SlowMethod(hold_p=0.1)
-    eng = InferenceEngine(deidentify_fn=fake)
-    col = Collector(eng)
-    try:
+    with engine_with(fake) as (eng, col):
         eng.submit_latest(FrameRequest(FRAME, 0.1), col)
         assert fake.started.wait(5)
         g2 = eng.submit_latest(FrameRequest(FRAME, 0.2), col)
@@ -73,15 +82,11 @@ def test_running_request_superseded_is_never_delivered() -> None:
         assert float(col.results[0].output.frame[0, 0]) == pytest.approx(0.3)
         assert fake.calls == [0.1, 0.3]  # 0.2 was replaced while pending, never computed
         assert g2 < g3 and eng.dropped == 2 and col.stale_seen == 0
-    finally:
-        eng.close()
 
 
 def test_cancel_drops_running_and_pending() -> None:
     fake = SlowMethod(hold_p=0.5)
-    eng = InferenceEngine(deidentify_fn=fake)
-    col = Collector(eng)
-    try:
+    with engine_with(fake) as (eng, col):
         eng.submit_latest(FrameRequest(FRAME, 0.5), col)
         assert fake.started.wait(5)
         eng.submit_latest(FrameRequest(FRAME, 0.6), col)
@@ -92,15 +97,11 @@ def test_cancel_drops_running_and_pending() -> None:
         g = eng.submit_latest(FrameRequest(FRAME, 0.7), col)  # still usable after cancel
         col.want = g
         assert col.done.wait(5) and [r.request.p for r in col.results] == [0.7]
-    finally:
-        eng.close()
 
 
 def test_burst_of_slider_moves_only_latest_results() -> None:
     fake = SlowMethod(delay=0.004)
-    eng = InferenceEngine(deidentify_fn=fake)
-    col = Collector(eng)
-    try:
+    with engine_with(fake) as (eng, col):
         last = 0
         for i in range(60):
             last = eng.submit_latest(FrameRequest(FRAME, i / 60), col)
@@ -114,8 +115,6 @@ def test_burst_of_slider_moves_only_latest_results() -> None:
         for r in col.results:  # each delivered output belongs to its own request
             assert float(r.output.frame[0, 0]) == pytest.approx(r.request.p)
         assert len(fake.calls) < 60  # superseded pending requests were skipped
-    finally:
-        eng.close()
 
 
 def test_errors_are_delivered_not_lost() -> None:
