@@ -1,6 +1,7 @@
 """GPU check: does ``deidentify`` on CUDA give what the CPU gives, and is it repeatable there?
 
-Usage (on a machine with CUDA): ``python benchmarks/cuda_parity.py [--size 512]``
+Usage (on a machine with CUDA): ``python benchmarks/cuda_parity.py [--levels 0 0.5 1]``
+(``--device cpu`` is a dry run of the script itself: CPU against CPU).
 
 Why: the tests run on CPUs only, so the promises of ``deidentify`` — ``p = 0`` bit-exact, the
 same seed gives the same output, the mask fraction follows ``p`` — are checked here on the GPU,

@@ -25,11 +25,15 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _on_cuda(info: dict[str, Any]) -> bool:
+    return str(info.get("device", "")).startswith("cuda")
+
+
 def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
     steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
     data = "COHORT" if info.get("cohort") else cfg["data"]
     parts = [f"medeid ml train {data}", f"--seed {cfg['seed']}", f"--steps {steps}"]
-    if str(info.get("device", "")).startswith("cuda"):
+    if _on_cuda(info):
         parts.append("--device cuda")
     elif info.get("threads"):
         parts.append(f"--threads {info['threads']}")
@@ -51,7 +55,7 @@ def _repro_line(info: dict[str, Any]) -> str:
     line = ("Seeded: every random draw of a step comes from (seed, stage, step), so on the CPU the "
             "same command on the same torch build gives the same weights, and a resumed run the "
             "same weights as an uninterrupted one.")
-    if str(info.get("device", "")).startswith("cuda"):
+    if _on_cuda(info):
         line += (" This run was on CUDA, whose kernels are not deterministic: two CUDA runs with "
                  "the same seed parted at the first logged step, so it cannot be reproduced bit "
                  "for bit; the same command gives weights of the same recipe, not these.")
