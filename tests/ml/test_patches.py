@@ -36,6 +36,16 @@ def test_grid_mask_and_upsampling_keep_fraction() -> None:
         assert up.sum() == area[m].sum()
 
 
+def test_upsampled_pixel_takes_the_value_of_the_patch_it_lies_in() -> None:
+    values = np.random.default_rng(2).random((16, 16)).astype(np.float32)
+    for shape in [(512, 512), (37, 53), (255, 301), (16, 16)]:
+        up = upsample_grid(values, shape)
+        e0, e1 = edges(shape[0], 16), edges(shape[1], 16)
+        rows = np.searchsorted(e0, np.arange(shape[0]), side="right") - 1
+        cols = np.searchsorted(e1, np.arange(shape[1]), side="right") - 1
+        assert up.dtype == values.dtype and np.array_equal(up, values[rows][:, cols])
+
+
 def test_edges_cover_axis() -> None:
     e = edges(37, 16)
     assert e[0] == 0 and e[-1] == 37 and np.all(np.diff(e) >= 2)
