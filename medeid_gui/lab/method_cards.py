@@ -212,6 +212,15 @@ def write_cards(models: str | Path) -> list[Path]:
                "zero), so what it draws on the median chest is the correction, not the whole "
                "image. "
                if cfg.get("comp_target") == "template" and cfg.get("comp_residual") else "")
+            + (f"Around an effusion, {cfg.get('effusion_context')} px (at the 128 px working "
+               "size) of the study are drawn too: the blunted costophrenic angle and the "
+               "diaphragm it hides belong to the finding. "
+               if cfg.get("comp_target") == "template" and cfg.get("effusion_context") else "")
+            + (f"A frozen lesion segmenter (a small dilated network trained first, "
+               f"{cfg.get('seg_steps')} steps, on the training originals; not shipped) adds its "
+               f"loss, weight {cfg.get('seg_weight'):g}, on the compensated frame, so findings are "
+               "drawn where they were and not around them. "
+               if cfg.get("seg_weight") else "")
             + ("The s encoder is a dilated stack whose cells each see 33 x 33 cells of the "
                "feature grid (an effusion is told from the abdomen only by the lung field "
                "around it). "

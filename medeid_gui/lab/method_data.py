@@ -24,6 +24,7 @@ class MethodData:
     lesions: np.ndarray | None  #: (N, 3, FEAT, FEAT) float32 fraction of each finding per cell
     lesion_px: np.ndarray | None  #: (N, R, R) float32 any-lesion mask at working resolution
     source: str
+    lesion_maps: np.ndarray | None = None  #: (N, 3, R, R) bool per finding (FINDINGS order)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -53,7 +54,8 @@ def load_cohort(root: str | Path, split: str = "train") -> MethodData:
     f = WORK_SIZE // FEAT
     lesions = maps.reshape(n, N_FINDINGS, FEAT, f, FEAT, f).mean((3, 5)).astype(np.float32)
     return MethodData(s.images.astype(np.float32), _relabel(s.patients), s.findings.astype(np.float32),
-                      lesions, (lm > 0).astype(np.float32), f"cohort {root} split {split}")
+                      lesions, (lm > 0).astype(np.float32), f"cohort {root} split {split}",
+                      maps > 0)
 
 
 def _to_work(frame: np.ndarray) -> np.ndarray:

@@ -13,8 +13,10 @@ Stages, each resumable (checkpoint every ``--ckpt-every`` steps in ``--work``):
               blocked patches (lesions weighted) towards the training set's median image with
               the study's own lesions blended in (``comp_target="template"``, the median is also
               shown in the blocked patches) or towards the frame itself (``"source"``), findings
-              kept (finding head on s of the output), identity pushed away (ReID cosine to the
-              source above a margin is penalised; optionally an online-retrained critic)
+              kept (finding head on s of the output; optionally a frozen proxy lesion segmenter
+              trained first on the training originals, ``lab.proxy_seg``), identity pushed away
+              (ReID cosine to the source above a margin is penalised; optionally an
+              online-retrained critic)
 
 Reproducible: every random draw of step ``k`` of stage ``j`` comes from a generator seeded by
 ``(seed, j, k)``, so a resumed run takes the same batches as an uninterrupted one. CUDA is used
@@ -59,6 +61,12 @@ _TUNABLE = (
     ("comp_residual", int, "1: with comp_target 'template', the compensators draw a correction "
                            "onto the median chest (logit space) instead of the whole fill"),
     ("rec_weight", float, "weight of the feature reconstruction from (s, i) in the mdl stage"),
+    ("effusion_context", int, "with comp_target 'template': pixels (at the working size) around "
+                              "an effusion that are drawn from the study too (the blunted "
+                              "costophrenic angle and diaphragm belong to the finding)"),
+    ("seg_weight", float, "weight of a frozen lesion segmenter's loss on the compensated frame "
+                          "(trained first on the training originals; 0 = off)"),
+    ("seg_steps", int, "training steps of that segmenter"),
     ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
                                  "(lesions cover few cells; > 1 keeps s from dropping them)"),
 )
@@ -97,6 +105,9 @@ class TrainConfig:
     lam_critic: float = 0.0  #: compensator vs an identity critic retrained online (0 = off)
     comp_target: str = "template"  #: what blocked patches are trained towards: "source" or "template"
     comp_residual: int = 1  #: with "template": fill = prior corrected in logit space (1) or whole (0)
+    effusion_context: int = 0  #: px around effusions drawn from the study (template target)
+    seg_weight: float = 0.0  #: frozen proxy lesion segmenter's loss on compensated frames
+    seg_steps: int = 600  #: training steps of that proxy segmenter
     ckpt_every: int = 100
     threads: int | None = None
 
@@ -636,6 +647,54 @@ def _stage_mdl(model, data, X, cfg, j, start, ck, device, log):
     ck.state["extra"]["feature_scale"] = float(fstd)
 
 
+def _drawn_region(data, effusion_context: int):
+    """(N, 1, R, R) float mask of the pixels a template-target fill takes from the study: its
+    lesions, and with ``effusion_context`` > 0 every pixel within that many (4-connected) steps
+    of an effusion. Why the context: an effusion is not only its fluid; the blunted
+    costophrenic angle and the hidden diaphragm around it are how a reader (and the burden
+    regression) sizes it. Pasting only the fluid onto the median chest left the median's
+    diaphragm beside it; with 10 px of context the ideal target (the study's pixels there, the
+    median elsewhere) kept 96 % of the burden R^2 instead of 87 %, at attacker AUC 0.51."""
+    import torch
+
+    if data.lesion_px is None:
+        return None
+    region = data.lesion_px > 0
+    if effusion_context > 0:
+        if data.lesion_maps is None:
+            raise ValueError("effusion_context needs per-finding lesion maps (a generated cohort)")
+        from scipy import ndimage
+
+        from medeid_gui.lab.cohort import FINDINGS
+
+        eff = data.lesion_maps[:, FINDINGS.index("effusion")]
+        region = region | np.stack([ndimage.binary_dilation(e, iterations=effusion_context)
+                                    if e.any() else e for e in eff])
+    return torch.from_numpy(region.astype(np.float32))[:, None]
+
+
+def _proxy_segmenter(data, cfg, ck, device, log):
+    """The frozen lesion segmenter of the ``seg_weight`` loss (``lab.proxy_seg``), trained once
+    per run from the seed on the training originals and kept in the checkpoint, so a resumed
+    comp stage uses the same one."""
+    from medeid_gui.lab.proxy_seg import build_proxy, photometric, train_proxy
+
+    key = [int(cfg.seed), int(cfg.seg_steps)]
+    saved = ck.state["extra"].get("proxy_seg")
+    if saved is not None and saved.get("key") == key:
+        net = build_proxy()
+        net.load_state_dict(saved["state"])
+        net.to(device).eval()
+        for q in net.parameters():
+            q.requires_grad_(False)
+        return net
+    net = train_proxy(data.images, data.lesion_px, seed=cfg.seed, steps=cfg.seg_steps,
+                      device=device, augment=photometric, log=log)
+    ck.state["extra"]["proxy_seg"] = {"key": key, "state": {k: v.detach().cpu() for k, v in
+                                                            net.state_dict().items()}}
+    return net
+
+
 def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
     import torch
     import torch.nn.functional as F
@@ -649,6 +708,9 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
             q.requires_grad_(False)
     comps = [model.compensator, model.compensator_raw]
     Lp = torch.from_numpy(data.lesion_px)[:, None] if data.lesion_px is not None else None
+    region = _drawn_region(data, cfg.effusion_context if cfg.comp_target == "template" else 0)
+    proxy = _proxy_segmenter(data, cfg, ck, device, log) if cfg.seg_weight > 0 and Lp is not None \
+        else None
     if cfg.comp_target not in ("source", "template"):
         raise ValueError(f"comp_target must be 'source' or 'template', not {cfg.comp_target!r}")
     if cfg.comp_target == "template":
@@ -659,7 +721,7 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
         template = template.to(device)
         for c in comps:  # shown in the blocked patches (nets.Compensator prior), saved with it
             c.prior.copy_(template)
-        alpha = _blur(Lp, 5).mul(3.0).clamp(0, 1) if Lp is not None else None
+        alpha = _blur(region, 5).mul(3.0).clamp(0, 1) if region is not None else None
     critic = critic_opt = None
     if cfg.lam_critic > 0:
         # an identity critic retrained as it goes, the way the evaluation retrains its attacker
@@ -695,7 +757,7 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
             e_src = reid(x)
             mask, ps = _masks_for(idmap(x), rng, device, p_full=cfg.p_full)
         noise = torch.randn(x.shape, generator=g).to(device)
-        w = 1.0 + (cfg.lesion_weight * Lp[idx].to(device) if Lp is not None else 0.0)
+        w = 1.0 + (cfg.lesion_weight * region[idx].to(device) if region is not None else 0.0)
         total, parts = 0.0, {}
         target = x
         if cfg.comp_target == "template":
@@ -723,6 +785,12 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
                 loss = loss + 0.2 * _finding_losses(
                     dec, s_y, torch.from_numpy(data.findings[idx]).to(device),
                     torch.from_numpy(data.lesions[idx]).to(device), cfg.lesion_pos_weight)
+            if proxy is not None:
+                from medeid_gui.lab.proxy_seg import seg_loss
+
+                l_seg = seg_loss(proxy(y), Lp[idx].to(device))
+                loss = loss + cfg.seg_weight * l_seg
+                parts[f"seg_{tag}"] = l_seg.item()
             if critic is not None:
                 # push the critic's belief about which original matches to uniform (chance)
                 e_y = torch.func.functional_call(critic, frozen, (y,))

@@ -147,3 +147,54 @@ def test_redo_with_new_later_stage_settings(tiny_cohort, tmp_path) -> None:
     assert "3 x 32 x 32" in card
     with pytest.raises(RuntimeError, match="another configuration"):
         train(_cfg(tiny_cohort, out, work, steps=3), redo=("mdl",), log=lambda m: None)
+
+
+def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -> None:
+    """``--effusion-context`` widens the drawn region around effusions only; ``--seg-weight``
+    trains the proxy segmenter once, keeps it in the checkpoint (a resumed comp stage does not
+    retrain it) and the resumed run equals an uninterrupted one; the card names both options."""
+    import torch
+
+    from medeid_gui.lab.method_data import load_cohort
+    from medeid_gui.lab.train_method import _drawn_region
+
+    data = load_cohort(tiny_cohort, "train")
+    base = _drawn_region(data, 0)[:, 0].numpy()
+    wide = _drawn_region(data, 3)[:, 0].numpy()
+    np.testing.assert_array_equal(base, data.lesion_px)
+    assert (wide >= base).all()
+    has_eff = data.lesion_maps[:, 1].reshape(len(data), -1).any(1)
+    assert has_eff.any() and (~has_eff).any()
+    grew = (wide - base).reshape(len(data), -1).sum(1) > 0
+    np.testing.assert_array_equal(grew, has_eff)  # only studies with an effusion grow
+    unlabeled = load_cohort(tiny_cohort, "train")
+    unlabeled.lesion_maps = None
+    with pytest.raises(ValueError, match="per-finding"):
+        _drawn_region(unlabeled, 3)
+
+    kw = dict(effusion_context=3, seg_weight=1.0, seg_steps=4)
+    out_a, work_a = tmp_path / "a", tmp_path / "wa"
+    lines_a: list[str] = []
+    train(_cfg(tiny_cohort, out_a, work_a, steps=3, **kw), fresh=True, log=lines_a.append)
+    assert any(line.startswith("[proxy-seg] 4/4") for line in lines_a)
+    assert any(line.startswith("[comp]") and "seg_s" in line and "seg_raw" in line
+               for line in lines_a)
+    ck = torch.load(work_a / "checkpoint.pt", weights_only=False)
+    assert ck["extra"]["proxy_seg"]["key"] == [1, 4]
+
+    out_b, work_b = tmp_path / "b", tmp_path / "wb"
+
+    def stop_in_comp(msg: str) -> None:
+        if msg.startswith("[comp] 2/"):
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train(_cfg(tiny_cohort, out_b, work_b, steps=3, **kw), fresh=True, log=stop_in_comp)
+    lines_b: list[str] = []
+    train(_cfg(tiny_cohort, out_b, work_b, steps=3, **kw), log=lines_b.append)
+    assert not any(line.startswith("[proxy-seg]") for line in lines_b)
+    for name in WEIGHT_FILES:
+        assert sha256_file(out_a / name) == sha256_file(out_b / name), name
+    card = (out_a / "medeid-compensator.md").read_text()
+    assert "Around an effusion, 3 px" in card and "trained first, 4 steps" in card
+    assert "--effusion-context 3" in card and "--seg-weight 1" in card and "--seg-steps 4" in card
