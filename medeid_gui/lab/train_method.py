@@ -105,8 +105,8 @@ class TrainConfig:
     lam_critic: float = 0.0  #: compensator vs an identity critic retrained online (0 = off)
     comp_target: str = "template"  #: what blocked patches are trained towards: "source" or "template"
     comp_residual: int = 1  #: with "template": fill = prior corrected in logit space (1) or whole (0)
-    effusion_context: int = 0  #: px around effusions drawn from the study (template target)
-    seg_weight: float = 0.0  #: frozen proxy lesion segmenter's loss on compensated frames
+    effusion_context: int = 10  #: px around effusions drawn from the study (template target)
+    seg_weight: float = 3.0  #: frozen proxy lesion segmenter's loss (1.0: p = 1 burden R^2 .53)
     seg_steps: int = 600  #: training steps of that proxy segmenter
     ckpt_every: int = 100
     threads: int | None = None

@@ -24,7 +24,7 @@ def tiny_cohort(tmp_path_factory):
 def _cfg(data, out, work, steps=2, **kw) -> TrainConfig:
     return TrainConfig(data=str(data), out=str(out), work=str(work), seed=1, device="cpu",
                        batch=8, ssl_batch=4, comp_batch=2, steps={s: steps for s in STAGES},
-                       ckpt_every=1, threads=1, **kw)
+                       ckpt_every=1, threads=1, **{"seg_steps": 3, **kw})
 
 
 class _Stop(Exception):
