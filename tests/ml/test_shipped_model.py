@@ -48,3 +48,25 @@ def test_shipped_model_on_real_dicom(name: str, frames: int | None) -> None:
         changed = changed.any(-1)
     assert not changed[~mask].any()
     assert np.isfinite(out).all() and np.isfinite(idmap).all()
+
+
+def test_committed_evaluation_is_of_these_weights_and_meets_the_method_targets() -> None:
+    """models/evaluation.json must describe the committed weights (every medeid row carries the
+    weights' digest) and show the method issue's acceptance lines: attacker AUC monotone in p
+    and <= 0.60 at p = 1, identity-ranked below random blocking at p = .25 and .5, and at p = 1
+    every task at >= 90 % of its score on originals."""
+    from medeid_gui.lab.method_registry import weights_version
+
+    data = json.loads((models_dir() / "evaluation.json").read_text())
+    rows = {n: {r["p"]: r for r in data["methods"][n]}
+            for n in ("medeid", "medeid-random", "medeid-no-comp", "medeid-no-mdl")}
+    for name, by_p in rows.items():
+        assert all(r["method_version"] == weights_version() for r in by_p.values()), name
+    med = rows["medeid"]
+    aucs = [med[p]["attacker_auc"]["mean"] for p in sorted(med)]
+    assert aucs == sorted(aucs, reverse=True) and aucs[-1] <= 0.60
+    for p in (0.25, 0.5):
+        assert med[p]["attacker_auc"]["mean"] < rows["medeid-random"][p]["attacker_auc"]["mean"]
+    orig = data["tasks_originals"]
+    for task, score in med[1.0]["tasks"].items():
+        assert score >= 0.9 * orig[task], task
