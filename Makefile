@@ -31,7 +31,7 @@ evaluate: setup  ## privacy-utility evaluation of every registered method -> mod
 
 train: setup  ## retrain the shipped method weights from a generated cohort (see models/*.md for the exact run)
 	$(PY) -m medeid_gui ml cohort out/cohort --patients 200 --studies-per-patient 4 --seed 0
-	$(PY) -m medeid_gui ml train out/cohort --seed 0 --threads 1
+	$(PY) -m medeid_gui ml train out/cohort --seed 1 --threads 1
 
 bench: setup  ## throughput and latency benchmarks (scripts, not tests)
 	$(PY) benchmarks/header_throughput.py --files 2000
