@@ -52,24 +52,13 @@ def build_proxy(width: int = 16):
     return ProxySegmenter()
 
 
-def seg_loss(logits, target):
-    """BCE (lesion pixels weighted 3x: they are few) + soft Dice over the batch."""
-    import torch
-    import torch.nn.functional as F
-
-    prob = torch.sigmoid(logits)
-    inter = (prob * target).sum()
-    soft_dice = 1 - (2 * inter + 1) / (prob.sum() + target.sum() + 1)
-    bce = F.binary_cross_entropy_with_logits(
-        logits, target, pos_weight=torch.tensor(3.0, device=logits.device))
-    return bce + soft_dice
-
-
 def train_proxy(images: np.ndarray, masks: np.ndarray, *, seed: int, steps: int = 600,
                 batch: int = 16, lr: float = 2e-3, device: str = "cpu", augment=None, log=None):
     """Train on (N, R, R) images in [0, 1] and their (N, R, R) lesion masks; returns the network
     in eval mode with frozen parameters. ``augment(x, generator)`` jitters a batch."""
     import torch
+
+    from medeid_gui.lab.torch_util import dice_bce_loss
 
     if len(images) != len(masks) or len(images) < 2:
         raise ValueError("the proxy segmenter needs at least two images with masks")
@@ -90,7 +79,7 @@ def train_proxy(images: np.ndarray, masks: np.ndarray, *, seed: int, steps: int 
         x, m = X[idx].to(device), M[idx].to(device)
         if augment is not None:  # photometric jitter only: the mask must stay aligned
             x = augment(x, g)
-        loss = seg_loss(net(x), m)
+        loss = dice_bce_loss(net(x), m)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -111,19 +100,3 @@ def photometric(x, g):
     r = torch.rand(b, 1, 1, 1, generator=g).to(x.device)
     y = x.clamp(1e-4, 1).pow(0.8 + 0.4 * r)
     return (y + 0.01 * torch.randn(y.shape, generator=g).to(x.device)).clamp(0, 1)
-
-
-def dice_of(net, images: np.ndarray, masks: np.ndarray, device: str = "cpu") -> float:
-    """Pooled Dice of the network's hard prediction (logit > 0) on a set."""
-    import torch
-
-    tp = ps = ts = 0.0
-    with torch.inference_mode():
-        for i in range(0, len(images), 32):
-            x = torch.from_numpy(np.ascontiguousarray(images[i:i + 32], dtype=np.float32))[:, None]
-            pred = (net(x.to(device)) > 0).cpu().numpy()[:, 0]
-            t = masks[i:i + 32] > 0.5
-            tp += float((pred & t).sum())
-            ps += float(pred.sum())
-            ts += float(t.sum())
-    return 2 * tp / max(ps + ts, 1.0)

@@ -80,7 +80,7 @@ def train_tasks(images: np.ndarray, findings: np.ndarray, masks: np.ndarray,
     import torch.nn.functional as F
 
     from medeid_gui.lab.nets import Classifier, UNet
-    from medeid_gui.lab.torch_util import device
+    from medeid_gui.lab.torch_util import device, dice_bce_loss
 
     if not (len(images) == len(findings) == len(masks) == len(severity)):
         raise ValueError("images and labels differ in length")
@@ -90,19 +90,13 @@ def train_tasks(images: np.ndarray, findings: np.ndarray, masks: np.ndarray,
     torch.manual_seed(seed)
     secs = {}
 
-    def seg_loss(logit, t):
-        prob = torch.sigmoid(logit)
-        inter = (prob * t).sum()
-        soft_dice = 1 - (2 * inter + 1) / (prob.sum() + t.sum() + 1)
-        return F.binary_cross_entropy_with_logits(logit, t, pos_weight=torch.tensor(3.0, device=logit.device)) + soft_dice
-
     t0 = time.perf_counter()
     clf = _fit(_make_clf(3, config, dev),
                images, findings, F.binary_cross_entropy_with_logits, seed=seed, cfg=config,
                dev=dev, shift=True, log=log, name="classifier")
     secs["classifier"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    seg = _fit(UNet(config.unet_width).to(dev), images, masks.astype(np.float32), seg_loss,
+    seg = _fit(UNet(config.unet_width).to(dev), images, masks.astype(np.float32), dice_bce_loss,
                seed=seed + 1, cfg=config, dev=dev, shift=False, log=log, name="segmenter")
     secs["segmenter"] = time.perf_counter() - t0
     t0 = time.perf_counter()

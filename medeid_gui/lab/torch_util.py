@@ -46,6 +46,19 @@ def predict(model, x: np.ndarray, dev, batch: int = 128) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
+def dice_bce_loss(logits, target, pos_weight: float = 3.0):
+    """Lesion segmentation loss: BCE with lesion pixels weighted ``pos_weight`` (they are few)
+    plus soft Dice pooled over the batch. ``logits`` and ``target`` have the same shape."""
+    import torch
+    import torch.nn.functional as F
+
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum()
+    soft_dice = 1 - (2 * inter + 1) / (prob.sum() + target.sum() + 1)
+    return F.binary_cross_entropy_with_logits(
+        logits, target, pos_weight=torch.tensor(pos_weight, device=logits.device)) + soft_dice
+
+
 def augment(xb, rng: np.random.Generator, shift: int = 4, gain: float = 0.1):
     """Small random translation and contrast/brightness jitter (no flips: left/right matters)."""
     import torch

@@ -786,9 +786,9 @@ def _stage_comp(model, data, X, cfg, j, start, ck, device, log):
                     dec, s_y, torch.from_numpy(data.findings[idx]).to(device),
                     torch.from_numpy(data.lesions[idx]).to(device), cfg.lesion_pos_weight)
             if proxy is not None:
-                from medeid_gui.lab.proxy_seg import seg_loss
+                from medeid_gui.lab.torch_util import dice_bce_loss
 
-                l_seg = seg_loss(proxy(y), Lp[idx].to(device))
+                l_seg = dice_bce_loss(proxy(y), Lp[idx].to(device))
                 loss = loss + cfg.seg_weight * l_seg
                 parts[f"seg_{tag}"] = l_seg.item()
             if critic is not None:
