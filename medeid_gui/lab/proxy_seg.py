@@ -86,10 +86,21 @@ def train_proxy(images: np.ndarray, masks: np.ndarray, *, seed: int, steps: int 
         sched.step()
         if log and ((k + 1) % 100 == 0 or k + 1 == steps):
             log(f"[proxy-seg] {k + 1}/{steps} loss {loss.item():.4f}")
+    return _frozen(net)
+
+
+def _frozen(net):
     net.eval()
     for q in net.parameters():
         q.requires_grad_(False)
     return net
+
+
+def load_proxy(state: dict, device: str = "cpu"):
+    """A proxy segmenter from its state dict, frozen in eval mode (as ``train_proxy`` returns it)."""
+    net = build_proxy()
+    net.load_state_dict(state)
+    return _frozen(net.to(device))
 
 
 def photometric(x, g):

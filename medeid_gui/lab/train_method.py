@@ -677,17 +677,12 @@ def _proxy_segmenter(data, cfg, ck, device, log):
     """The frozen lesion segmenter of the ``seg_weight`` loss (``lab.proxy_seg``), trained once
     per run from the seed on the training originals and kept in the checkpoint, so a resumed
     comp stage uses the same one."""
-    from medeid_gui.lab.proxy_seg import build_proxy, photometric, train_proxy
+    from medeid_gui.lab.proxy_seg import load_proxy, photometric, train_proxy
 
     key = [int(cfg.seed), int(cfg.seg_steps)]
     saved = ck.state["extra"].get("proxy_seg")
     if saved is not None and saved.get("key") == key:
-        net = build_proxy()
-        net.load_state_dict(saved["state"])
-        net.to(device).eval()
-        for q in net.parameters():
-            q.requires_grad_(False)
-        return net
+        return load_proxy(saved["state"], device)
     net = train_proxy(data.images, data.lesion_px, seed=cfg.seed, steps=cfg.seg_steps,
                       device=device, augment=photometric, log=log)
     ck.state["extra"]["proxy_seg"] = {"key": key, "state": {k: v.detach().cpu() for k, v in
