@@ -153,6 +153,8 @@ def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -
     """``--effusion-context`` widens the drawn region around effusions only; ``--seg-weight``
     trains the proxy segmenter once, keeps it in the checkpoint (a resumed comp stage does not
     retrain it) and the resumed run equals an uninterrupted one; the card names both options."""
+    import dataclasses
+
     import torch
 
     from medeid_gui.lab.method_data import load_cohort
@@ -167,10 +169,8 @@ def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -
     assert has_eff.any() and (~has_eff).any()
     grew = (wide - base).reshape(len(data), -1).sum(1) > 0
     np.testing.assert_array_equal(grew, has_eff)  # only studies with an effusion grow
-    unlabeled = load_cohort(tiny_cohort, "train")
-    unlabeled.lesion_maps = None
     with pytest.raises(ValueError, match="per-finding"):
-        _drawn_region(unlabeled, 3)
+        _drawn_region(dataclasses.replace(data, lesion_maps=None), 3)
 
     kw = dict(effusion_context=3, seg_weight=1.0, seg_steps=4)
     out_a, work_a = tmp_path / "a", tmp_path / "wa"
