@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "tasks": "medeid_gui.lab.tasks_cmd",
     "evaluate": "medeid_gui.lab.evaluate_cmd",
     "train": "medeid_gui.lab.train_method",
+    "familiarity": "medeid_gui.lab.familiarity_cmd",
 }
 
 
