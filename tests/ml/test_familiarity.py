@@ -46,3 +46,32 @@ def test_json_round_trip_and_refusal() -> None:
         FamiliarityModel.from_json({"mean": [0.0]})
     with pytest.raises(ValueError):
         fit_familiarity(_gauss(5, 6, 0), _gauss(30, 6, 1))
+
+
+def test_shipped_statistics_know_the_demo_and_flag_real_radiographs() -> None:
+    """Demo studies (the training distribution) are familiar; a real chest CR is not."""
+    torch = pytest.importorskip("torch")
+    pydicom_data = pytest.importorskip("pydicom.data")
+    from pathlib import Path
+
+    from medeid_gui._resources import models_dir, resource
+    from medeid_gui.dicom.frames import FrameSource
+    from medeid_gui.ml.deidentify import analyse
+    from medeid_gui.ml.familiarity import load_familiarity
+    from medeid_gui.ml.model import default_model
+
+    torch.set_num_threads(1)
+    fam = load_familiarity(models_dir())
+    assert fam is not None and fam.calibration["heldout_flagged"] <= 0.02
+    model = default_model("cpu")
+
+    def score(frame: np.ndarray):
+        return fam.score(pooled_features(analyse(frame, model).features.float().cpu().numpy()))
+
+    demo = sorted(Path(resource("demo", "dicom")).rglob("*.dcm"))[:4]
+    assert demo and not any(score(FrameSource(str(p)).frame(0)).unfamiliar for p in demo)
+    rg1 = pydicom_data.get_testdata_file("RG1_UNCR.dcm")
+    if rg1 is None:
+        pytest.skip("pydicom-data not installed")
+    flagged = score(FrameSource(rg1).frame(0))
+    assert flagged.unfamiliar and flagged.note == "unfamiliar image: findings may not be kept"
