@@ -86,7 +86,7 @@ def _run_exports(configs: list[Any], cancel_flag: threading.Event,
     """The export runs, one after the other (worker thread; ``report((event, run, runs))``)."""
     from medeid_gui.export.pipeline import run_export
 
-    from .project_key import project_key
+    from medeid_gui.viewmodel.project_key import project_key
 
     t0 = time.perf_counter()
     for cfg in configs:  # the key file exists, complete, before run_export reads it

@@ -222,7 +222,7 @@ class HeaderPanel(QWidget):
 
     def _project_key(self) -> Any:
         if self._key is None:
-            from .project_key import project_key
+            from medeid_gui.viewmodel.project_key import project_key
 
             self._key = project_key()
         return self._key
