@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from medeid_gui.viewmodel.logs import log_dir
+
 _T_IMPORT = time.perf_counter()
 log = logging.getLogger("medeid")
 
@@ -30,12 +32,6 @@ def process_age() -> float:
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter() - _T_IMPORT
-
-
-def log_dir() -> Path:
-    import platformdirs
-
-    return Path(os.environ.get("MEDEID_LOG_DIR") or platformdirs.user_log_dir("medeid"))
 
 
 def setup_logging(verbose: bool = False) -> Path:
@@ -80,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from medeid_gui.ml.privacy import from_percent
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("medeid")
     app.setApplicationName("medeid")
@@ -108,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     def on_shown() -> None:
         age = process_age()
         if args.privacy is not None:
-            win.privacy.set_percent(int(round(args.privacy)))
+            win.set_privacy(from_percent(int(round(args.privacy))))
         first = painted[0] if painted else age
         log.info("window painted %.2f s, complete %.2f s after process start (log: %s)", first, age, log_path)
         if args.startup_report:

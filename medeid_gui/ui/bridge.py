@@ -16,9 +16,12 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+if TYPE_CHECKING:
+    from superqt.utils import FunctionWorker
 
 log = logging.getLogger("medeid.ui")
 
@@ -62,7 +65,7 @@ class RelayedJob(QObject):
     callable as its last argument, whose payload (a tuple) becomes ``progress``'s arguments.
     """
 
-    def _start_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _start_worker(self, fn: Callable[..., object], *args: object) -> FunctionWorker:
         from superqt.utils import create_worker  # imported late: not needed for the first paint
 
         self._relay = relay = Relay()
@@ -79,7 +82,7 @@ class RelayedJob(QObject):
         worker.start()
         return worker
 
-    def _dispatch(self, kind: str, payload: Any) -> None:
+    def _dispatch(self, kind: str, payload: object) -> None:
         if kind == "progress":
             self.progress.emit(*payload)
         elif kind == "finished":
@@ -122,7 +125,7 @@ class LatestRunner(QObject):
         self._lock = threading.Lock()
         self._gen = 0
         self._delivered = 0
-        self._pending: tuple[int, Callable[[], Any], Any, float, _RunnerRelay] | None = None
+        self._pending: tuple[int, Callable[[], object], object, float, _RunnerRelay] | None = None
         self.dropped = 0  #: results computed but not delivered because a newer request existed
         self._closed = False
         self._relay = _RunnerRelay()
@@ -137,7 +140,7 @@ class LatestRunner(QObject):
     def generation(self) -> int:
         return self._gen
 
-    def submit(self, fn: Callable[[], Any], tag: Any = None) -> int:
+    def submit(self, fn: Callable[[], object], tag: object = None) -> int:
         """Queue ``fn``; any not yet started older request is discarded. Returns the request id."""
         if self._closed:
             return self._gen
@@ -178,7 +181,7 @@ class LatestRunner(QObject):
         relay.done.emit(gen, tag, result, time.perf_counter() - t0)
 
     @Slot(int, object, object, float)
-    def _on_done(self, gen: int, tag: Any, result: Any, seconds: float) -> None:
+    def _on_done(self, gen: int, tag: object, result: object, seconds: float) -> None:
         if gen != self._gen:  # overtaken while the queued signal travelled
             self.dropped += 1
             return
@@ -187,7 +190,7 @@ class LatestRunner(QObject):
         self.finished.emit(tag, result, seconds)
 
     @Slot(int, object, str, str)
-    def _on_error(self, gen: int, tag: Any, message: str, details: str) -> None:
+    def _on_error(self, gen: int, tag: object, message: str, details: str) -> None:
         if gen != self._gen:
             return
         self._delivered = gen

@@ -1,15 +1,15 @@
 """Study browser: patient → study → series, with date, modality, description, count, thumbnail.
 
-Why derive every column from the series' first ``InstanceRef``: those fields are the dicom
-package's stable contract, so the browser does not depend on how the grouping nodes name their
-own attributes.
+Why derive every column from the series' first ``InstanceRef``: those are the values read from
+the files themselves (``dicom.discover``); the grouping nodes (``dicom.studies``) give the tree.
 """
 
 from __future__ import annotations
 
 # numpy is imported where it is used: it is not needed to put the window on screen
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap
@@ -17,8 +17,11 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTree
 
 from .scan import THUMB
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydicom loads with the first scan, not with the window
     import numpy as np
+
+    from medeid_gui.dicom.discover import InstanceRef
+    from medeid_gui.dicom.studies import PatientNode, SeriesNode, StudyNode
 
 ROLE_NODE = Qt.ItemDataRole.UserRole + 1
 ROLE_KIND = Qt.ItemDataRole.UserRole + 2
@@ -33,7 +36,7 @@ def _fmt_date(d: str | None) -> str:
     return d
 
 
-def _name(pn: Any) -> str:
+def _name(pn: str | None) -> str:
     s = str(pn or "").strip()
     return s.replace("^", " ").strip() or "(no name)"
 
@@ -52,28 +55,25 @@ def array_to_pixmap(arr: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(img.copy())
 
 
-def series_instances(series: Any) -> list[Any]:
-    return list(getattr(series, "instances", []))
+def first_of_series(series: SeriesNode) -> InstanceRef | None:
+    return series.instances[0] if series.instances else None
 
 
-def study_series(study: Any) -> list[Any]:
-    return list(getattr(study, "series", []))
+def first_of_study(study: StudyNode) -> InstanceRef | None:
+    return next((r for se in study.series if (r := first_of_series(se)) is not None), None)
 
 
-def patient_studies(patient: Any) -> list[Any]:
-    return list(getattr(patient, "studies", []))
+def first_of_patient(patient: PatientNode) -> InstanceRef | None:
+    return next((r for st in patient.studies if (r := first_of_study(st)) is not None), None)
 
 
-def first_instance(node: Any) -> Any | None:
-    """First InstanceRef under any node."""
-    if hasattr(node, "instances"):
-        inst = series_instances(node)
-        return inst[0] if inst else None
-    for child in study_series(node) or patient_studies(node):
-        ref = first_instance(child)
-        if ref is not None:
-            return ref
-    return None
+def _series_row(se: SeriesNode) -> list[str]:
+    inst = se.instances
+    r = inst[0]
+    frames = sum(max(1, int(i.number_of_frames or 1)) for i in inst)
+    count = str(len(inst)) if frames == len(inst) else f"{len(inst)} ({frames} frames)"
+    label = f"Series {r.series_number}" if r.series_number is not None else "Series"
+    return [label, _fmt_date(r.study_date), str(r.modality or ""), str(r.series_description or ""), count]
 
 
 class StudyBrowser(QTreeWidget):
@@ -97,62 +97,54 @@ class StudyBrowser(QTreeWidget):
         self._series_items: dict[str, QTreeWidgetItem] = {}
         self.currentItemChanged.connect(self._on_current)
 
-    def populate(self, patients: list[Any]) -> list[tuple[str, Any]]:
+    def populate(self, patients: list[PatientNode]) -> list[tuple[str, Path]]:
         """Fill the tree; returns (series_uid, middle instance path) jobs for thumbnails."""
         self.clear()
         self._series_items.clear()
-        jobs: list[tuple[str, Any]] = []
+        jobs: list[tuple[str, Path]] = []
         for patient in patients:
-            ref = first_instance(patient)
-            studies = patient_studies(patient)
-            n_pat = sum(len(series_instances(se)) for st in studies for se in study_series(st))
+            ref = first_of_patient(patient)
+            studies = patient.studies
+            n_pat = sum(len(se.instances) for st in studies for se in st.series)
+            who = f"{_name(ref.patient_name if ref else '')}  [{(ref.patient_id if ref else '') or '—'}]"
             p_item = QTreeWidgetItem(
-                [f"{_name(getattr(ref, 'patient_name', ''))}  [{getattr(ref, 'patient_id', '') or '—'}]", "", "", f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'}", str(n_pat)]
+                [who, "", "", f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'}", str(n_pat)]
             )
             p_item.setData(0, ROLE_KIND, "patient")
             p_item.setData(0, ROLE_NODE, patient)
             self.addTopLevelItem(p_item)
             for study in studies:
-                sref = first_instance(study)
-                series = study_series(study)
-                n_st = sum(len(series_instances(se)) for se in series)
-                mods = sorted({getattr(first_instance(se), "modality", "") or "" for se in series} - {""})
-                s_item = QTreeWidgetItem(
-                    [
-                        "Study",
-                        _fmt_date(getattr(sref, "study_date", "")),
-                        "/".join(mods),
-                        str(getattr(sref, "study_description", "") or ""),
-                        str(n_st),
-                    ]
-                )
-                s_item.setData(0, ROLE_KIND, "study")
-                s_item.setData(0, ROLE_NODE, study)
-                s_item.setToolTip(0, str(getattr(sref, "study_uid", "")))
-                p_item.addChild(s_item)
-                for se in series:
-                    inst = series_instances(se)
-                    r = inst[0]
-                    frames = sum(max(1, int(getattr(i, "number_of_frames", 1) or 1)) for i in inst)
-                    count = str(len(inst)) if frames == len(inst) else f"{len(inst)} ({frames} frames)"
-                    num = getattr(r, "series_number", None)
-                    label = f"Series {num}" if num not in (None, "") else "Series"
-                    item = QTreeWidgetItem(
-                        [label, _fmt_date(getattr(r, "study_date", "")), str(r.modality or ""), str(r.series_description or ""), count]
-                    )
-                    item.setData(0, ROLE_KIND, "series")
-                    item.setData(0, ROLE_NODE, se)
-                    item.setToolTip(0, f"{r.series_uid}\n{r.path.parent if hasattr(r.path, 'parent') else r.path}")
-                    item.setSizeHint(0, QSize(THUMB + 8, THUMB + 4))
-                    s_item.addChild(item)
-                    self._series_items[r.series_uid] = item
-                    with_pixels = [i for i in inst if getattr(i, "has_pixels", True)]
-                    if with_pixels:
-                        jobs.append((r.series_uid, with_pixels[len(with_pixels) // 2].path))
+                p_item.addChild(self._study_item(study, jobs))
             p_item.setExpanded(True)
             for i in range(p_item.childCount()):
                 p_item.child(i).setExpanded(True)
         return jobs
+
+    def _study_item(self, study: StudyNode, jobs: list[tuple[str, Path]]) -> QTreeWidgetItem:
+        """A study row and its series rows; appends the series' thumbnail jobs to ``jobs``."""
+        sref = first_of_study(study)
+        n_st = sum(len(se.instances) for se in study.series)
+        mods = sorted({ref.modality or "" for se in study.series if (ref := first_of_series(se))} - {""})
+        s_item = QTreeWidgetItem(
+            ["Study", _fmt_date(sref.study_date if sref else ""), "/".join(mods),
+             str((sref.study_description if sref else "") or ""), str(n_st)]
+        )
+        s_item.setData(0, ROLE_KIND, "study")
+        s_item.setData(0, ROLE_NODE, study)
+        s_item.setToolTip(0, sref.study_uid if sref else "")
+        for se in study.series:
+            r = se.instances[0]
+            item = QTreeWidgetItem(_series_row(se))
+            item.setData(0, ROLE_KIND, "series")
+            item.setData(0, ROLE_NODE, se)
+            item.setToolTip(0, f"{r.series_uid}\n{r.path.parent}")
+            item.setSizeHint(0, QSize(THUMB + 8, THUMB + 4))
+            s_item.addChild(item)
+            self._series_items[r.series_uid] = item
+            with_pixels = [i for i in se.instances if i.has_pixels]
+            if with_pixels:
+                jobs.append((r.series_uid, with_pixels[len(with_pixels) // 2].path))
+        return s_item
 
     @Slot(str, object)
     def on_thumbnail(self, _kind: str, key_and_array: tuple[str, np.ndarray]) -> None:

@@ -20,14 +20,22 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+from medeid_gui.ml.privacy import Privacy, check_privacy
 
 from .bridge import lower_thread_priority
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from medeid_gui.ml.engine import EngineResult, InferenceEngine
+    from medeid_gui.ml.model import MedeidModel
+
+#: the image a request is for: ``FrameRef.key`` (path, frame index)
+ImageKey = tuple[str, int]
 
 log = logging.getLogger("medeid.ui")
 
@@ -37,23 +45,17 @@ class PrivacyResult:
     """One de-identified frame as shown: which request, which image, how long it took."""
 
     token: int
-    key: Any  # image key (path, frame) the request was for
-    p: float
+    key: ImageKey | None  # the image the request was for
+    privacy: Privacy
     frame: np.ndarray
-    identity_map: np.ndarray | None
-    mask: np.ndarray | None
+    identity_map: np.ndarray
+    mask: np.ndarray
     seconds: float  # request → arrival on the main thread
 
-
-def _unpack(result: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Engine results: a (frame, identity_map, mask) tuple or an object with those fields."""
-    if isinstance(result, tuple):
-        frame, idmap, mask = (list(result) + [None, None])[:3]
-        return frame, idmap, mask
-    frame = getattr(result, "frame", None)
-    if frame is None:
-        frame = getattr(result, "frame_out", None)
-    return frame, getattr(result, "identity_map", None), getattr(result, "mask", None)
+    @property
+    def p(self) -> Privacy:
+        """The level under its short name (the tests' and the caption's ``p = ...``)."""
+        return self.privacy
 
 
 def _preload_ocr_libraries() -> None:
@@ -91,15 +93,14 @@ class EngineAdapter(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine: Any = None
-        self.model: Any = None
+        self.engine: InferenceEngine | None = None
+        self.model: MedeidModel | None = None
         self._closed = False
         self.device_name = ""
         self._reason = "the inference engine is loading"
         self._metrics_reason = ""
-        self._encoders: Any = None
         self._token = 0
-        self._pending: dict[int, tuple[Any, float, float]] = {}
+        self._pending: dict[int, tuple[ImageKey | None, Privacy, float]] = {}
         self._lock = threading.Lock()
         self._load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-engine-load")
         self._metric_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-metrics")
@@ -124,7 +125,7 @@ class EngineAdapter(QObject):
     def reason(self) -> str:
         return self._reason
 
-    def load(self, device: str | None = None, *, model: Any = None) -> None:
+    def load(self, device: str | None = None, *, model: MedeidModel | None = None) -> None:
         """Create the engine in a worker thread (imports torch there).
 
         ``model``: a ``MedeidModel`` to use instead of the shipped weights (a site's own
@@ -141,7 +142,7 @@ class EngineAdapter(QObject):
                 pass
         self._load_pool.submit(self._load_in_worker, dev, model, self._relay)
 
-    def _load_in_worker(self, device: str | None, model: Any, relay: _AdapterRelay) -> None:
+    def _load_in_worker(self, device: str | None, model: MedeidModel | None, relay: _AdapterRelay) -> None:
         t0 = time.perf_counter()
         _preload_ocr_libraries()
         try:
@@ -178,7 +179,7 @@ class EngineAdapter(QObject):
         relay.loaded.emit(engine, label)
 
     @Slot(object, str)
-    def _on_loaded(self, engine: Any, device: str) -> None:
+    def _on_loaded(self, engine: InferenceEngine, device: str) -> None:
         self.engine = engine
         self.device_name = device
         self._reason = ""
@@ -191,22 +192,23 @@ class EngineAdapter(QObject):
         self.unavailable.emit(reason, details)
 
     # -- requests -------------------------------------------------------------------------
-    def submit(self, frame: np.ndarray, p: float, *, key: Any = None) -> int | None:
-        """Ask for ``frame`` at privacy ``p``; returns the request token (None if no engine)."""
+    def submit(self, frame: np.ndarray, privacy: Privacy, *, key: ImageKey | None = None) -> int | None:
+        """Ask for ``frame`` at ``privacy``; returns the request token (None if no engine)."""
         if self.engine is None or self._closed:
             return None
+        privacy = check_privacy(privacy)
         with self._lock:
             self._token += 1
             token = self._token
-            self._pending = {token: (key, float(p), time.perf_counter())}
+            self._pending = {token: (key, privacy, time.perf_counter())}
         self.busyChanged.emit(True)
         from medeid_gui.ml.engine import FrameRequest
 
-        request = FrameRequest(frame=frame, p=float(p), key=key)
+        request = FrameRequest(frame=frame, p=privacy, key=key)
 
         relay = self._relay
 
-        def callback(result: Any, token: int = token) -> None:  # engine thread: only emit
+        def callback(result: EngineResult, token: int = token) -> None:  # engine thread: only emit
             lower_thread_priority()  # the inference thread yields to the GUI thread under load
             relay.deliver.emit(token, result, time.perf_counter(), None)
 
@@ -218,7 +220,7 @@ class EngineAdapter(QObject):
         return self._token
 
     @Slot(int, object, float, object)
-    def _on_deliver(self, token: int, result: Any, _t_cb: float, _x: Any) -> None:
+    def _on_deliver(self, token: int, result: EngineResult, _t_cb: float, _x: object) -> None:
         import numpy as np
 
         with self._lock:
@@ -226,19 +228,20 @@ class EngineAdapter(QObject):
         if token != self._token or pending is None:
             self.dropped_on_arrival += 1
             return
-        key, p, t0 = pending
+        key, privacy, t0 = pending
         self._pending = {}
         self.busyChanged.emit(False)
-        error = getattr(result, "error", None)
-        if error is not None:
+        if result.error is not None:
+            error = result.error
             self.failed.emit(f"{type(error).__name__}: {error}", "".join(traceback.format_exception(error)))
             return
-        frame, idmap, mask = _unpack(getattr(result, "output", result))
-        if frame is None:
+        out = result.output  # ml.engine.DeidOutput: exactly one of output / error is set
+        if out is None:
             self.failed.emit("the engine returned no frame", repr(result)[:2000])
             return
         self.delivered += 1
-        self.resultReady.emit(PrivacyResult(token, key, p, np.asarray(frame, dtype=np.float32), idmap, mask, time.perf_counter() - t0))
+        self.resultReady.emit(PrivacyResult(token, key, privacy, np.asarray(out.frame, dtype=np.float32),
+                                            out.identity_map, out.mask, time.perf_counter() - t0))
 
     @Slot(int, str, str)
     def _on_deliver_error(self, token: int, message: str, details: str) -> None:
@@ -279,12 +282,12 @@ class EngineAdapter(QObject):
         if self.model is None:
             self._metrics_reason = "no model loaded"
             return None, None
-        from .metrics import identity_and_semantic_similarity
+        from medeid_gui.viewmodel.metrics import identity_and_semantic_similarity
 
         return identity_and_semantic_similarity(self.model, a, b)
 
     @Slot(int, object, object, object)
-    def _on_metrics(self, tok: int, key: Any, risk: Any, fid: Any) -> None:
+    def _on_metrics(self, tok: int, key: ImageKey | None, risk: float | None, fid: float | None) -> None:
         if tok == self._metric_token:
             self.metricsReady.emit(key, risk, fid)
 

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -42,10 +42,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medeid_gui.ml.privacy import Privacy, check_privacy, check_series_privacy, to_percent
+
 from .bridge import RelayedJob
 from .errors import show_error
 from .options_editor import OptionsEditor
 from .settings import Settings
+
+if TYPE_CHECKING:  # the export stack loads when an export starts, not with the window
+    from superqt.utils import FunctionWorker
+
+    from medeid_gui.export.pipeline import ExportConfig, ExportSummary
+    from medeid_gui.export.progress import ProgressEvent
 
 log = logging.getLogger("medeid.ui")
 
@@ -54,15 +62,16 @@ log = logging.getLogger("medeid.ui")
 class ExportOutcome:
     """The summaries of all runs of one export (one per opened item)."""
 
-    runs: list[tuple[Path, Path, Any]] = field(default_factory=list)  # (input, output, ExportSummary)
+    runs: list[tuple[Path, Path, ExportSummary]] = field(default_factory=list)  # (input, output, summary)
     cancelled: bool = False
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
-        return sum(int(getattr(s, name, 0) or 0) for _i, _o, s in self.runs)
+        """The sum of one of the summaries' counters (``exported``, ``skipped``, ...)."""
+        return sum(int(getattr(s, name)) for _i, _o, s in self.runs)
 
     def failures(self) -> list[tuple[str, str]]:
-        return [f for _i, _o, s in self.runs for f in getattr(s, "failures", [])]
+        return [f for _i, _o, s in self.runs for f in s.failures]
 
 
 def plan_runs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
@@ -81,12 +90,12 @@ def plan_runs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
     return out
 
 
-def _run_exports(configs: list[Any], cancel_flag: threading.Event,
-                 report: Callable[[tuple], None]) -> ExportOutcome:
+def _run_exports(configs: list[ExportConfig], cancel_flag: threading.Event,
+                 report: Callable[[tuple[ProgressEvent, int, int]], None]) -> ExportOutcome:
     """The export runs, one after the other (worker thread; ``report((event, run, runs))``)."""
     from medeid_gui.export.pipeline import run_export
 
-    from .project_key import project_key
+    from medeid_gui.viewmodel.project_key import project_key
 
     t0 = time.perf_counter()
     for cfg in configs:  # the key file exists, complete, before run_export reads it
@@ -97,20 +106,20 @@ def _run_exports(configs: list[Any], cancel_flag: threading.Event,
         if cancel_flag.is_set():
             outcome.cancelled = True
             break
-        last: list[Any] = [0.0, None]  # time and phase of the last event forwarded
+        last_time, last_phase = [0.0], [""]  # of the last event forwarded
 
-        def progress(ev: Any, k: int = k) -> None:
+        def progress(ev: ProgressEvent, k: int = k) -> None:
             # at most ~20 events/s reach the GUI, but never drop a phase change (a fast export
             # would otherwise jump from "scan" straight to "done") nor the end of a phase
             now = time.perf_counter()
             end_of_phase = bool(ev.total) and ev.done >= ev.total
-            if ev.phase != last[1] or end_of_phase or ev.phase == "done" or now - last[0] >= 0.05:
-                last[0], last[1] = now, ev.phase
+            if ev.phase != last_phase[0] or end_of_phase or ev.phase == "done" or now - last_time[0] >= 0.05:
+                last_time[0], last_phase[0] = now, ev.phase
                 report((ev, k, n))
 
         summary = run_export(cfg, progress=progress, cancel=cancel_flag.is_set)
         outcome.runs.append((Path(cfg.input), Path(cfg.output), summary))
-        if getattr(summary, "cancelled", False):
+        if summary.cancelled:
             outcome.cancelled = True
             break
     outcome.seconds = time.perf_counter() - t0
@@ -124,11 +133,11 @@ class ExportJob(RelayedJob):
     finished = Signal(object)  # ExportOutcome
     failed = Signal(str, str)
 
-    def __init__(self, configs: list[Any], parent: QObject | None = None) -> None:
+    def __init__(self, configs: list[ExportConfig], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.configs = configs
         self.cancel_flag = threading.Event()
-        self.worker: Any = None
+        self.worker: FunctionWorker | None = None
 
     def start(self) -> None:
         self.worker = self._start_worker(_run_exports, self.configs, self.cancel_flag)
@@ -153,10 +162,12 @@ class ExportDialog(QDialog):
         inputs: list[Path],
         settings: Settings,
         options_from: OptionsEditor | None = None,
-        privacy: float = 0.0,
+        privacy: Privacy = 0.0,
         rectangles: list[tuple[int, int, int, int]] | None = None,
-        series_privacy: dict[str, float] | None = None,
+        series_privacy: dict[str, Privacy] | None = None,
     ) -> None:
+        """``privacy``: the viewer's level, the default for every image; ``series_privacy``: the
+        levels set on single series in the viewer (original SeriesInstanceUID -> level)."""
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export de-identified copies")
@@ -167,10 +178,28 @@ class ExportDialog(QDialog):
         self.job: ExportJob | None = None
         self.outcome: ExportOutcome | None = None
         self._t0 = 0.0
+        # levels the user set on individual series in the viewer (original SeriesInstanceUID -> level)
+        self.series_privacy = check_series_privacy(series_privacy)
+        form = self._build_form(check_privacy(privacy), options_from)
+        prof = QGroupBox("Header profile and options")
+        pl = QVBoxLayout(prof)
+        pl.addWidget(self.editor)
+        self._build_progress()
+        self._build_buttons()
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(prof)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.status)
+        lay.addWidget(self.summary, 1)
+        lay.addWidget(self.buttons)
+        self.resize(640, 620)
 
+    # -- set-up -----------------------------------------------------------------------------
+    def _build_form(self, privacy: Privacy, options_from: OptionsEditor | None) -> QFormLayout:
+        """What is exported, where, in which format, at which privacy level."""
         from medeid_gui.export.pipeline import FORMATS
 
-        # -- what ---------------------------------------------------------------------------
         self.inputs_label = QLabel("\n".join(str(p) for p in self.inputs) or "(nothing opened)")
         self.inputs_label.setWordWrap(True)
         self.inputs_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -186,28 +215,10 @@ class ExportDialog(QDialog):
         self.fmt.addItems(list(FORMATS))
         self.dicomdir = QCheckBox("write a DICOMDIR")
         self.fmt.currentTextChanged.connect(lambda f: self.dicomdir.setEnabled(f == "dicom"))
-        self.editor = OptionsEditor(settings.profile, set(settings.options))
+        self.editor = OptionsEditor(self.settings.profile, set(self.settings.options))
         if options_from is not None and not options_from.error:
             self.editor.set_from(options_from)
-        self.privacy = QDoubleSpinBox()
-        self.privacy.setObjectName("exportPrivacy")
-        self.privacy.setRange(0.0, 100.0)
-        self.privacy.setDecimals(0)
-        self.privacy.setSuffix(" %")
-        self.privacy.setValue(round(privacy * 100))
-        self.privacy.setToolTip("Pixel privacy level for every image of this export (the viewer's current level)")
-        # levels the user set on individual series in the viewer (original SeriesInstanceUID -> p)
-        self.series_privacy = dict(series_privacy or {})
-        self.per_series = QCheckBox(
-            f"use the level set on each series in the viewer ({len(self.series_privacy)} series); "
-            "other series use the level above"
-        )
-        self.per_series.setObjectName("exportPerSeries")
-        self.per_series.setEnabled(bool(self.series_privacy))
-        self.per_series.setToolTip(
-            "Each series you looked at keeps the privacy level the slider had when you last moved "
-            "it on that series" if self.series_privacy else "Move the privacy slider on a series to give it its own level"
-        )
+        self._build_privacy(privacy)
         self.burned = QComboBox()
         self.burned.setObjectName("exportBurnedIn")
         self.burned.addItems(["auto", "all", "off"])
@@ -230,11 +241,29 @@ class ExportDialog(QDialog):
         form.addRow("Burned-in text", self.burned)
         form.addRow("Your rectangles", self.rect_label)
         form.addRow("Worker processes", self.workers)
-        prof = QGroupBox("Header profile and options")
-        pl = QVBoxLayout(prof)
-        pl.addWidget(self.editor)
+        return form
 
-        # -- progress -----------------------------------------------------------------------
+    def _build_privacy(self, privacy: Privacy) -> None:
+        """The level for every image, and whether the levels set per series in the viewer apply."""
+        self.privacy = QDoubleSpinBox()
+        self.privacy.setObjectName("exportPrivacy")
+        self.privacy.setRange(0.0, 100.0)
+        self.privacy.setDecimals(0)
+        self.privacy.setSuffix(" %")
+        self.privacy.setValue(to_percent(privacy))
+        self.privacy.setToolTip("Pixel privacy level for every image of this export (the viewer's current level)")
+        self.per_series = QCheckBox(
+            f"use the level set on each series in the viewer ({len(self.series_privacy)} series); "
+            "other series use the level above"
+        )
+        self.per_series.setObjectName("exportPerSeries")
+        self.per_series.setEnabled(bool(self.series_privacy))
+        self.per_series.setToolTip(
+            "Each series you looked at keeps the privacy level the slider had when you last moved "
+            "it on that series" if self.series_privacy else "Move the privacy slider on a series to give it its own level"
+        )
+
+    def _build_progress(self) -> None:
         self.bar = QProgressBar()
         self.bar.setObjectName("exportProgress")
         self.bar.setRange(0, 1)
@@ -247,6 +276,7 @@ class ExportDialog(QDialog):
         self.summary.setVisible(False)
         self.summary.setMinimumHeight(140)
 
+    def _build_buttons(self) -> None:
         self.buttons = QDialogButtonBox()
         self.start_btn = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.start_btn.setObjectName("exportStart")
@@ -262,16 +292,6 @@ class ExportDialog(QDialog):
         if self.editor.error:
             self.start_btn.setToolTip(self.editor.error)
 
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(prof)
-        lay.addWidget(self.bar)
-        lay.addWidget(self.status)
-        lay.addWidget(self.summary, 1)
-        lay.addWidget(self.buttons)
-        self.resize(640, 620)
-
-    # -- set-up -----------------------------------------------------------------------------
     def _suggest_destination(self) -> str:
         base = Path(self.settings.last_export_dir)
         stamp = time.strftime("%Y%m%d-%H%M")
@@ -293,7 +313,7 @@ class ExportDialog(QDialog):
             return "none (draw them in the Burned-in text tab)"
         return f"{n} rectangle(s), blanked in every frame of every exported image"
 
-    def configs(self) -> list[Any]:
+    def configs(self) -> list[ExportConfig]:
         """The ``ExportConfig`` of each run, from the dialog's current values."""
         from medeid_gui.export.pipeline import ExportConfig
 
@@ -307,7 +327,7 @@ class ExportDialog(QDialog):
                 workers=self.workers.value() or None,
                 fmt=self.fmt.currentText(),
                 dicomdir=self.dicomdir.isChecked() and self.fmt.currentText() == "dicom",
-                privacy=self.privacy.value() / 100.0,
+                privacy=self.privacy.value() / 100.0,  # the spin box's unit is the percent
                 burned_in=self.burned.currentText(),
                 rectangles=list(self.rectangles) or None,
                 privacy_by_series=dict(self.series_privacy) if self.per_series.isChecked() else None,
@@ -348,7 +368,7 @@ class ExportDialog(QDialog):
         self.exportStarted.emit()
         return self.job
 
-    def _on_progress(self, ev: Any, k: int, n: int) -> None:
+    def _on_progress(self, ev: ProgressEvent, k: int, n: int) -> None:
         run = f"item {k + 1}/{n}: " if n > 1 else ""
         if ev.phase == "scan":
             self.bar.setRange(0, 0)
@@ -406,11 +426,11 @@ class ExportDialog(QDialog):
         ]
         for i, o, s in outcome.runs:
             lines.append(f"\n{i}\n  → {o}")
-            if getattr(s, "resumed", 0):
+            if s.resumed:
                 lines.append(f"  {s.resumed} already exported by an earlier run")
-            if getattr(s, "manifest_path", None):
+            if s.manifest_path:
                 lines.append(f"  manifest: {s.manifest_path}")
-            for note in getattr(s, "notes", []) or []:
+            for note in s.notes:
                 lines.append(f"  note: {note}")
         fails = outcome.failures()
         if fails:

@@ -9,7 +9,7 @@ sequences can take a moment and typing in the filter must never stutter).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -25,6 +25,14 @@ from PySide6.QtWidgets import (
 from .bridge import LatestRunner
 from .options_editor import OptionsEditor
 from .settings import Settings
+
+if TYPE_CHECKING:  # pydicom loads with the first scan, not with the window
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.deid.actions import Action
+    from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.deid.keys import ProjectKey
+    from medeid_gui.deid.options import Option
 
 log = logging.getLogger("medeid.ui")
 
@@ -51,20 +59,20 @@ ACTION_COLORS = {
 }
 
 
-def _short(v: Any, n: int = 80) -> str:
+def _short(v: str | None, n: int = 80) -> str:
     s = "" if v is None else str(v)
     s = s.replace("\n", " ")
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
 class ActionModel(QAbstractTableModel):
-    """Rows are ``deid.engine.Action`` objects."""
+    """Rows are ``deid.actions.Action`` objects."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.actions: list[Any] = []
+        self.actions: list[Action] = []
 
-    def set_actions(self, actions: list[Any]) -> None:
+    def set_actions(self, actions: list[Action]) -> None:
         self.beginResetModel()
         self.actions = list(actions)
         self.endResetModel()
@@ -75,43 +83,47 @@ class ActionModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> str | None:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> str | QBrush | None:
         if not index.isValid():
             return None
         a = self.actions[index.row()]
-        code = str(getattr(a, "action", "") or "")
+        code = a.action or ""
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return str(getattr(a, "tag", ""))
-            if col == 1:
-                path = str(getattr(a, "path", "") or "")
-                name = str(getattr(a, "name", "") or getattr(a, "keyword", ""))
-                return path if "." in path or "[" in path else name
-            if col == 2:
-                return code
-            if col == 3:
-                return _short(getattr(a, "old", ""))
-            if col == 4:
-                return "(removed)" if code == "X" else _short(getattr(a, "new", ""))
+            return self._cell(a, col)
         if role == SEARCH_ROLE:
-            return " ".join(
-                str(getattr(a, f, "") or "") for f in ("tag", "keyword", "name", "path", "action", "old", "new")
-            )
+            return " ".join(v or "" for v in (a.tag, a.keyword, a.name, a.path, a.action, a.old, a.new))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{getattr(a, 'path', '')}  {getattr(a, 'tag', '')}\n{getattr(a, 'name', '')}\n"
-                f"action {code} ({ACTION_NAMES.get(code, code)}): {getattr(a, 'reason', '')}\n"
-                f"original: {_short(getattr(a, 'old', ''), 400)}\nde-identified: {_short(getattr(a, 'new', ''), 400)}"
+                f"{a.path}  {a.tag}\n{a.name}\n"
+                f"action {code} ({ACTION_NAMES.get(code, code)}): {a.reason}\n"
+                f"original: {_short(a.old, 400)}\nde-identified: {_short(a.new, 400)}"
             )
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             c = ACTION_COLORS.get(code[:1])
             return QBrush(c) if c else None
+        return None
+
+    @staticmethod
+    def _cell(a: Action, col: int) -> str | None:
+        code = a.action or ""
+        if col == 0:
+            return a.tag
+        if col == 1:
+            path = a.path or ""
+            return path if "." in path or "[" in path else (a.name or a.keyword)
+        if col == 2:
+            return code
+        if col == 3:
+            return _short(a.old)
+        if col == 4:
+            return "(removed)" if code == "X" else _short(a.new)
         return None
 
 
@@ -125,8 +137,8 @@ class HeaderPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("headerPanel")
         self.settings = settings
-        self._ds: Any = None
-        self._key: Any = None
+        self._ds: Dataset | None = None
+        self._key: ProjectKey | None = None
         self._deid_error: str = ""
         self.runner = LatestRunner("describe", self)
         self.runner.finished.connect(self._on_described)
@@ -178,13 +190,13 @@ class HeaderPanel(QWidget):
             self.summary.setText(self.editor.error)
 
     # -- configuration --------------------------------------------------------------------
-    def options(self) -> set[Any]:
+    def options(self) -> set[Option]:
         return self.editor.options()
 
-    def set_option(self, opt: Any, on: bool) -> None:
+    def set_option(self, opt: Option, on: bool) -> None:
         self.editor.set_option(opt, on)
 
-    def config(self) -> Any:
+    def config(self) -> DeidConfig | None:
         return self.editor.config()
 
     def _changed(self) -> None:
@@ -195,7 +207,7 @@ class HeaderPanel(QWidget):
         self._describe()
 
     # -- describe -------------------------------------------------------------------------
-    def set_dataset(self, ds: Any) -> None:
+    def set_dataset(self, ds: Dataset | None) -> None:
         self._ds = ds
         if ds is None:
             self.runner.invalidate()
@@ -212,7 +224,7 @@ class HeaderPanel(QWidget):
             self.summary.setText("header de-identification engine (medeid_gui.deid.engine) is not available yet")
             return
 
-        def job() -> list[Any]:
+        def job() -> list[Action]:
             from medeid_gui.deid.engine import Deidentifier
 
             return list(Deidentifier(config, self._project_key()).describe(ds))
@@ -220,24 +232,24 @@ class HeaderPanel(QWidget):
         self.summary.setText("describing…")
         self.runner.submit(job, tag=config)
 
-    def _project_key(self) -> Any:
+    def _project_key(self) -> ProjectKey:
         if self._key is None:
-            from .project_key import project_key
+            from medeid_gui.viewmodel.project_key import project_key
 
             self._key = project_key()
         return self._key
 
-    def _on_described(self, _tag: Any, actions: list[Any], seconds: float) -> None:
+    def _on_described(self, _tag: DeidConfig, actions: list[Action], seconds: float) -> None:
         self.model.set_actions(actions)
         counts: dict[str, int] = {}
         for a in actions:
-            c = str(getattr(a, "action", "?"))
+            c = a.action
             counts[c] = counts.get(c, 0) + 1
         parts = ", ".join(f"{n} {ACTION_NAMES.get(c, c)}" for c, n in sorted(counts.items()))
         self.summary.setText(f"{len(actions)} attributes affected: {parts}  ({seconds * 1000:.0f} ms)")
         self.described.emit(actions)
 
-    def _on_failed(self, _tag: Any, message: str, details: str) -> None:
+    def _on_failed(self, _tag: DeidConfig, message: str, details: str) -> None:
         self.model.set_actions([])
         self.summary.setText(f"cannot describe this header: {message}")
         self.summary.setToolTip(details[-2000:])

@@ -7,10 +7,14 @@ options, "custom" when the ticks match no preset) in one place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.deid.options import Option
 
 
 class OptionsEditor(QWidget):
@@ -31,7 +35,7 @@ class OptionsEditor(QWidget):
         super().__init__(parent)
         self.profile = QComboBox()
         self.profile.setObjectName("profileCombo")
-        self.option_boxes: dict[Any, QCheckBox] = {}
+        self.option_boxes: dict[Option, QCheckBox] = {}
         self.error = ""
         self.toggle = QToolButton()
         self.toggle.setObjectName("optionsToggle")
@@ -84,7 +88,7 @@ class OptionsEditor(QWidget):
         n = len(self.options())
         self.toggle.setText(f"Options ({n})" if n else "Options")
 
-    def set_profile(self, name: str, extra: set[Any] = frozenset()) -> None:
+    def set_profile(self, name: str, extra: set[Option] | frozenset[Option] = frozenset()) -> None:
         from medeid_gui.deid.options import PRESETS
 
         opts = set(PRESETS.get(name, frozenset())) | set(extra)
@@ -105,7 +109,7 @@ class OptionsEditor(QWidget):
             self.set_profile(name)
         self.changed.emit()
 
-    def _on_option(self, opt: Any, on: bool) -> None:
+    def _on_option(self, opt: Option, on: bool) -> None:
         from medeid_gui.deid.options import PRESETS, Option
 
         exclusive = {Option.RETAIN_LONGITUDINAL_FULL_DATES, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
@@ -123,17 +127,17 @@ class OptionsEditor(QWidget):
         self._update_toggle_text()
         self.changed.emit()
 
-    def set_option(self, opt: Any, on: bool) -> None:
+    def set_option(self, opt: Option, on: bool) -> None:
         """Tick or untick one option as a user would."""
         self.option_boxes[opt].setChecked(on)
 
-    def options(self) -> set[Any]:
+    def options(self) -> set[Option]:
         return {o for o, cb in self.option_boxes.items() if cb.isChecked()}
 
     def profile_name(self) -> str:
         return self.profile.currentText()
 
-    def config(self) -> Any:
+    def config(self) -> DeidConfig | None:
         """The ``deid.engine.DeidConfig`` shown (None when the deid engine is unavailable)."""
         try:
             from medeid_gui.deid.engine import DeidConfig

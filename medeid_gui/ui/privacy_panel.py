@@ -10,9 +10,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
+from medeid_gui.ml.privacy import Privacy, from_percent, to_percent
+
 
 class PrivacyPanel(QWidget):
-    """``privacyChanged(int percent)`` whenever the slider moves."""
+    """``privacyChanged(int percent)`` whenever the slider moves.
+
+    The int percent is the slider's own unit and stays inside this widget: outside it the level
+    is :attr:`privacy`, a float in [0, 1] (``ml.privacy``).
+    """
 
     privacyChanged = Signal(int)
 
@@ -70,8 +76,16 @@ class PrivacyPanel(QWidget):
         return int(self.slider.value())
 
     @property
-    def p(self) -> float:
-        return self.percent / 100.0
+    def privacy(self) -> Privacy:
+        return from_percent(self.percent)
+
+    @property
+    def p(self) -> Privacy:
+        """:attr:`privacy` under its short name (kept for the GUI tests that read it)."""
+        return self.privacy
+
+    def set_privacy(self, privacy: Privacy) -> None:
+        self.set_percent(to_percent(privacy))
 
     def set_percent(self, v: int) -> None:
         self.slider.setValue(max(0, min(100, int(v))))

@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from .bridge import RelayedJob
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydicom loads with the first scan, in the worker
     import numpy as np
+    from superqt.utils import GeneratorWorker
+
+    from medeid_gui.dicom.discover import Rejected
+    from medeid_gui.dicom.studies import PatientNode
 
 log = logging.getLogger("medeid.ui")
 
@@ -31,34 +35,14 @@ class ScanResult:
     """What the browser shows: grouped patients plus the files that were not usable."""
 
     paths: list[Path]
-    patients: list[Any]  # dicom.studies.PatientNode
+    patients: list[PatientNode]
     n_instances: int
-    rejected: list[Any] = field(default_factory=list)  # dicom.discover.Rejected
+    rejected: list[Rejected] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def _progress_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, int, str]:
-    """Normalise whatever the core reports (counts, an event object, a path) to (done, total, text)."""
-    done, total, text = 0, 0, ""
-    vals = list(args) + list(kwargs.values())
-    if len(vals) == 1 and not isinstance(vals[0], (int, float, str, Path)):
-        ev = vals[0]
-        done = int(getattr(ev, "done", getattr(ev, "scanned", getattr(ev, "n_done", 0))) or 0)
-        total = int(getattr(ev, "total", getattr(ev, "n_total", 0)) or 0)
-        text = str(getattr(ev, "path", getattr(ev, "current", "")) or "")
-        return done, total, text
-    ints = [int(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    strs = [str(v) for v in vals if isinstance(v, (str, Path))]
-    if ints:
-        done = ints[0]
-    if len(ints) > 1:
-        total = ints[1]
-    if strs:
-        text = strs[0]
-    return done, total, text
-
-
-def scan_paths(paths: Sequence[Path], cancel: threading.Event, report) -> ScanResult:
+def scan_paths(paths: Sequence[Path], cancel: threading.Event,
+               report: Callable[[tuple[int, int, str]], None]) -> ScanResult:
     """Discover and group (runs in the worker thread)."""
     from medeid_gui.dicom.discover import discover
     from medeid_gui.dicom.studies import group
@@ -69,14 +53,14 @@ def scan_paths(paths: Sequence[Path], cancel: threading.Event, report) -> ScanRe
     t0 = time.perf_counter()
     last = [0.0]
 
-    def progress(*args: Any, **kwargs: Any) -> None:
+    def progress(n_seen: int) -> None:  # discover's contract: files examined so far
         now = time.perf_counter()
         if now - last[0] >= 0.05:  # at most ~20 updates/s reach the GUI
             last[0] = now
-            report(_progress_text(args, kwargs))
+            report((int(n_seen), 0, ""))
 
     disc = discover(list(paths), cancel=cancel.is_set, progress=progress)
-    if cancel.is_set() or getattr(disc, "cancelled", False):
+    if cancel.is_set() or disc.cancelled:
         raise ScanCancelled()
     patients = group(disc.instances)
     return ScanResult(
@@ -151,7 +135,7 @@ def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
     frame = src.frame(src.n_frames // 2)
     step = max(1, int(np.ceil(max(frame.shape[:2]) / size)))
     small = np.ascontiguousarray(frame[::step, ::step])
-    if getattr(src, "is_color", False) and small.ndim == 3:
+    if src.is_color and small.ndim == 3:
         return np.clip(small, 0, 255).astype(np.uint8)
     try:
         w = src.default_window()
@@ -159,10 +143,10 @@ def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
     except Exception:  # no usable window in the file: stretch
         lo, hi = float(np.min(small)), float(np.max(small))
         c, wd = (lo + hi) / 2, max(hi - lo, 1.0)
-    return window_to_uint8(small, c, wd, bool(getattr(src, "invert_display", False)))
+    return window_to_uint8(small, c, wd, bool(src.invert_display))
 
 
-def _thumbnails(jobs: list[tuple[Any, Path]]):
+def _thumbnails(jobs: list[tuple[str, Path]]) -> Iterator[tuple[str, np.ndarray]]:
     from .bridge import lower_thread_priority
 
     lower_thread_priority()
@@ -173,7 +157,8 @@ def _thumbnails(jobs: list[tuple[Any, Path]]):
             log.info("no thumbnail for %s: %s", path, exc)
 
 
-def start_thumbnails(jobs: list[tuple[Any, Path]], on_thumb) -> Any:
+def start_thumbnails(jobs: list[tuple[str, Path]],
+                     on_thumb: Callable[[str, tuple[str, np.ndarray]], None]) -> GeneratorWorker:
     """Compute thumbnails one by one in a worker.
 
     ``on_thumb(kind, (key, array))`` must be a bound slot of a QObject; it is reached through a

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+if TYPE_CHECKING:
+    from medeid_gui.viewmodel.frames import LoadedFrame
+
+    from .engine_adapter import PrivacyResult
+    from .main_window import MainWindow
+    from .scan import ScanResult
 
 log = logging.getLogger("medeid.ui")
 
@@ -20,7 +27,7 @@ class ScreenshotScript(QObject):
     done = Signal(int)  # exit code
 
     def __init__(
-        self, win: Any, out: Path, *, series_index: int = 0, modality: str | None = None, timeout_s: float = 120.0
+        self, win: MainWindow, out: Path, *, series_index: int = 0, modality: str | None = None, timeout_s: float = 120.0
     ) -> None:
         super().__init__(win)
         self.win = win
@@ -37,7 +44,7 @@ class ScreenshotScript(QObject):
         win.engine.unavailable.connect(self._on_unavailable)
         QTimer.singleShot(int(timeout_s * 1000), self._timeout)
 
-    def _on_scan(self, _res: Any) -> None:
+    def _on_scan(self, _res: ScanResult) -> None:
         items = self.win.browser.series_items()
         if self.modality:
             items = [it for it in items if it.text(2) == self.modality] or items
@@ -45,16 +52,16 @@ class ScreenshotScript(QObject):
         if items:
             self.win.browser.setCurrentItem(items[min(self.series_index, len(items) - 1)])
 
-    def _on_frame(self, _lf: Any) -> None:
+    def _on_frame(self, _lf: LoadedFrame) -> None:
         self._frame_ok = True
         self._maybe_grab()
 
-    def _on_result(self, res: Any) -> None:
-        if abs(res.p - self.win.privacy.p) < 1e-6:
+    def _on_result(self, res: PrivacyResult) -> None:
+        if abs(res.privacy - self.win.model.privacy) < 1e-6:
             self._result_ok = True
             self._maybe_grab()
 
-    def _on_unavailable(self, *_: Any) -> None:
+    def _on_unavailable(self, *_: str) -> None:
         self._engine_settled = True
         self._maybe_grab()
 

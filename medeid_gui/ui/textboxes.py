@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,6 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from .bridge import LatestRunner
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.pixels.ocr import TextBox
 
 log = logging.getLogger("medeid.ui")
 
@@ -112,10 +117,10 @@ class TextBoxEditor(QObject):
         for w in (self.detect_btn, self.add_btn, self.del_btn, self.clear_btn):
             w.setEnabled(on)
 
-    def set_image(self, key: ImageKey, frame: np.ndarray, header: Any = None) -> None:
+    def set_image(self, key: ImageKey, frame: np.ndarray, header: Dataset | None = None) -> None:
         self._key = key
         self._frame = frame
-        sop = str(getattr(header, "SOPInstanceUID", "") or "")
+        sop = str(header.get("SOPInstanceUID", "") or "") if header is not None else ""
         if sop:
             self._sop[key] = sop
         self._set_enabled(True)
@@ -129,7 +134,7 @@ class TextBoxEditor(QObject):
             return
         frame, key = self._frame, self._key
 
-        def job() -> list[Any]:
+        def job() -> list[TextBox]:
             from medeid_gui.pixels.ocr import default_ocr, to_uint8
 
             return default_ocr().detect(to_uint8(frame))
@@ -137,12 +142,12 @@ class TextBoxEditor(QObject):
         self.status.setText("detecting text…")
         self.ocr_runner.submit(job, tag=key)
 
-    def _on_ocr(self, key: ImageKey, boxes: list[Any], seconds: float) -> None:
+    def _on_ocr(self, key: ImageKey, boxes: list[TextBox], seconds: float) -> None:
         self._detected_keys.add(key)
         rects = self._rects.setdefault(key, [])
         rects[:] = [r for r in rects if r.source != "ocr"]
         for b in boxes:
-            rects.append(Rect(int(b.x0), int(b.y0), int(b.x1), int(b.y1), "ocr", str(getattr(b, "text", ""))))
+            rects.append(Rect(int(b.x0), int(b.y0), int(b.x1), int(b.y1), "ocr", b.text))
         self.status.setText(f"{len(boxes)} text region(s) found in {seconds:.1f} s")
         if key == self._key:
             self._rebuild()

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .window_level import WindowLevel
+from medeid_gui.viewmodel.window_level import WindowLevel
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#101214")
 

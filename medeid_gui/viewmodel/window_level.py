@@ -1,7 +1,7 @@
 """The display window (VOI center/width) as the viewer uses it.
 
-Why its own module: the main window needs it before pyqtgraph is imported (the viewer is built
-after the first paint to keep start-up short).
+Why its own module: the view model and the main window need it before pyqtgraph is imported
+(the viewer is built after the first paint to keep start-up short); Qt-free, so it lives here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from medeid_gui.dicom.frames import Window
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ class WindowLevel:
         return (float(self.center) - w / 2.0, float(self.center) + w / 2.0)
 
     @classmethod
-    def of(cls, window: object) -> WindowLevel:
-        """Accept any object with ``center``/``width`` (e.g. ``dicom.frames.Window``)."""
-        return cls(float(getattr(window, "center")), float(getattr(window, "width")))
+    def of(cls, window: Window | WindowLevel) -> WindowLevel:
+        """A file's ``dicom.frames.Window`` (or another level) as the viewer's level."""
+        return cls(float(window.center), float(window.width))
 
     @classmethod
     def from_data(cls, frame: np.ndarray) -> WindowLevel:

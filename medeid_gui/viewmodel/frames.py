@@ -1,8 +1,9 @@
 """Which frames a series has, and loading one of them off the GUI thread.
 
 Why: a series is a list of instances, some multi-frame; the slice slider walks one flat list of
-(instance, frame) pairs. Decoding happens in a :class:`~.bridge.LatestRunner` so scrolling through
-a JPEG 2000 series never stalls the window, and only the slice now shown is decoded.
+(instance, frame) pairs. The GUI runs :meth:`FrameLoader.load` in a latest-wins worker so scrolling
+through a JPEG 2000 series never stalls the window, and only the slice now shown is decoded.
+Qt-free (it moved here from ui/): the view model and its tests use it without a display.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydicom loads with the first scan, not with the window
     import numpy as np
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.dicom.discover import InstanceRef
+    from medeid_gui.dicom.frames import FrameSource, Window
+    from medeid_gui.dicom.studies import SeriesNode
 
 @dataclass(frozen=True)
 class FrameRef:
@@ -25,20 +29,25 @@ class FrameRef:
 
     path: Path
     index: int
-    instance: Any = field(default=None, compare=False, hash=False)  # dicom.discover.InstanceRef
+    instance: InstanceRef | None = field(default=None, compare=False, hash=False)
 
     @property
     def key(self) -> tuple[str, int]:
         return (str(self.path), self.index)
 
+    @property
+    def series_uid(self) -> str | None:
+        """The original SeriesInstanceUID of the file, when it came from a scan."""
+        return self.instance.series_uid if self.instance is not None else None
 
-def series_frames(series: Any) -> list[FrameRef]:
+
+def series_frames(series: SeriesNode | None) -> list[FrameRef]:
     """Flatten a SeriesNode into frames, in instance order, then frame order."""
     out: list[FrameRef] = []
-    for inst in getattr(series, "instances", []):
-        if not getattr(inst, "has_pixels", True):
+    for inst in series.instances if series is not None else []:
+        if not inst.has_pixels:
             continue
-        n = max(1, int(getattr(inst, "number_of_frames", 1) or 1))
+        n = max(1, int(inst.number_of_frames or 1))
         out.extend(FrameRef(Path(inst.path), i, inst) for i in range(n))
     return out
 
@@ -50,11 +59,11 @@ class LoadedFrame:
     ref: FrameRef
     frame: np.ndarray
     n_frames: int
-    window: Any  # dicom.frames.Window (center, width)
-    presets: list[Any]
+    window: Window | None
+    presets: list[Window]
     invert: bool
     is_color: bool
-    header: Any  # pydicom Dataset without pixel data (for describe())
+    header: Dataset  # without pixel data (for describe())
     seconds: float = 0.0
 
 
@@ -63,10 +72,10 @@ class FrameLoader:
 
     def __init__(self, capacity: int = 6) -> None:
         self.capacity = capacity
-        self._sources: OrderedDict[str, Any] = OrderedDict()
-        self._headers: OrderedDict[str, Any] = OrderedDict()
+        self._sources: OrderedDict[str, FrameSource] = OrderedDict()
+        self._headers: OrderedDict[str, Dataset] = OrderedDict()
 
-    def _source(self, path: Path) -> Any:
+    def _source(self, path: Path) -> FrameSource:
         from medeid_gui.dicom.frames import FrameSource
 
         k = str(path)
@@ -78,7 +87,7 @@ class FrameLoader:
             self._sources.popitem(last=False)
         return src
 
-    def _header(self, path: Path) -> Any:
+    def _header(self, path: Path) -> Dataset:
         from medeid_gui.dicom.read import read_header
 
         k = str(path)
@@ -112,8 +121,8 @@ class FrameLoader:
             n_frames=int(src.n_frames),
             window=window,
             presets=presets,
-            invert=bool(getattr(src, "invert_display", False)),
-            is_color=bool(getattr(src, "is_color", frame.ndim == 3)),
+            invert=bool(src.invert_display),
+            is_color=bool(src.is_color),
             header=self._header(ref.path),
             seconds=time.perf_counter() - t0,
         )

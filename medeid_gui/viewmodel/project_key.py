@@ -9,13 +9,16 @@ lock makes sure the key file exists, complete, before anyone else reads it.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medeid_gui.deid.keys import ProjectKey
 
 _lock = threading.Lock()
-_cache: dict[str, Any] = {}
+_cache: dict[str, ProjectKey] = {}
 
 
-def project_key(path: str | None = None) -> Any:
+def project_key(path: str | None = None) -> ProjectKey:
     """``deid.keys.ProjectKey.load_or_create(path)``, serialised and cached per path."""
     from medeid_gui.deid.keys import ProjectKey, default_key_path
 
