@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "viewmodel": {"dicom", "deid", "ml", "pixels", "export"},  # the app's headless state
     "cli": {"dicom", "deid", "ml", "pixels", "export"},
     "ui": {"dicom", "deid", "ml", "pixels", "export", "viewmodel"},
-    "app": {"ui", "viewmodel"},
+    "app": {"ui", "viewmodel", "dicom", "deid", "ml", "pixels", "export"},  # the composition root
     "__main__": {"cli"},
     "_resources": set(),
 }
@@ -59,13 +59,29 @@ def part_of(module: str) -> str:
     return pieces[1] if len(pieces) > 1 else "<root>"
 
 
-def imports_of(module: str, source: str, *, is_package: bool = False) -> Iterator[tuple[int, str]]:
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                inside.update(id(n) for n in ast.walk(stmt))
+    return inside
+
+
+def imports_of(module: str, source: str, *, is_package: bool = False,
+               runtime_only: bool = False) -> Iterator[tuple[int, str]]:
     """(line, imported module) for every import statement, at any depth, relative ones resolved.
 
     ``from pkg import name`` yields ``pkg.name`` too, since ``name`` may be a submodule.
+    ``runtime_only`` leaves out imports under ``if TYPE_CHECKING:`` (they cannot form a loop).
     """
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    skip = _type_checking_nodes(tree) if runtime_only else set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
@@ -104,11 +120,12 @@ def source_modules() -> dict[str, tuple[Path, bool]]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the medeid_gui modules it imports (statements at any depth)."""
+    """Module -> the medeid_gui modules it imports at run time (statements at any depth)."""
     mods = source_modules()
     graph: dict[str, set[str]] = {}
     for mod, (path, is_pkg) in mods.items():
-        targets = {t for _, t in imports_of(mod, path.read_text(encoding="utf-8"), is_package=is_pkg)}
+        source = path.read_text(encoding="utf-8")
+        targets = {t for _, t in imports_of(mod, source, is_package=is_pkg, runtime_only=True)}
         graph[mod] = {t for t in targets if t in mods and t != mod}
     return graph
 
@@ -207,6 +224,12 @@ def test_allowed_imports_pass() -> None:
     assert not violations("medeid_gui.lab.attacker", "from ..ml.device import pick_device\n")
 
 
+def test_type_only_imports_form_no_loop() -> None:
+    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .main_window import MainWindow\n"
+    assert list(imports_of("medeid_gui.ui.actions", src, runtime_only=True)) == [(1, "typing"), (1, "typing.TYPE_CHECKING")]
+    assert ("medeid_gui.ui.main_window" in {t for _, t in imports_of("medeid_gui.ui.actions", src)})
+
+
 def test_planted_loop_is_found() -> None:
     graph = {"a.x": {"a.y"}, "a.y": {"a.z"}, "a.z": {"a.x"}, "a.w": {"a.x"}}
     assert cycles(graph) == [["a.x", "a.y", "a.z"]]
@@ -224,6 +247,7 @@ RUNTIME_RULES = {
     "medeid_gui.ml": QT + ("torch",),
     "medeid_gui.lab": QT,
     "medeid_gui.cli": QT + ("torch", "medeid_gui.ui"),
+    "medeid_gui.viewmodel": QT + ("torch",),
 }
 #: modules that import torch at their top on purpose; only ml's lazy loader imports them
 TORCH_MODULES = {"medeid_gui.ml.networks"}
