@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from medeid_gui.export.atomic import OutputWriteError, remove_empty_dirs
 from medeid_gui.export.config import ExportSummary, display_path
@@ -47,9 +46,9 @@ def _write_metadata_csv(db: RunDB, out: Path) -> None:
     import io
 
     from medeid_gui.export.atomic import write_bytes_atomic
-    from medeid_gui.export.frames_out import META_COLUMNS
+    from medeid_gui.export.frames_out import META_COLUMNS, MetaRow
 
-    rows: list[dict[str, Any]] = []
+    rows: list[MetaRow] = []
     for r in db.rows():
         if r.status == EXPORTED and r.meta:
             rows.extend(json.loads(r.meta))
