@@ -65,32 +65,31 @@ def run(args: argparse.Namespace) -> int:
 
     state = default_state_dir() / "demo"
     out = Path(args.output)
-    if True:
-        if args.input:
-            inp, what = Path(args.input), f"folder {args.input}"
-        else:
-            inp, what = _demo_input(state)
-        print(f"demo input: {what}")
+    if args.input:
+        inp, what = Path(args.input), f"folder {args.input}"
+    else:
+        inp, what = _demo_input(state)
+    print(f"demo input: {what}")
+    try:  # the configuration checks the privacy level when built: ExportError too
         cfg = ExportConfig(
             input=inp, output=out, deid=DeidConfig(options=parse("research")), key_file=state / "demo.key",
             workers=args.workers, burned_in=args.burned_in, privacy=args.privacy,
             ledger=state / "ledger.sqlite", state_dir=state,
         )
-        try:
-            s = run_export(cfg, progress=prog.for_cli(False))
-        except ExportError as exc:
-            print(f"medeid demo: {exc}", file=sys.stderr)
-            return 2
-        print(f"exported {s.exported} of {s.files} files ({s.studies} studies) into {out} "
-              f"[profile research]; failed {s.failed}, skipped {s.skipped}")
-        for path, reason in s.failures[:10]:
-            print(f"  FAILED {Path(path).name}: {reason}")
-        for n in s.notes:
-            print(f"note: {n}")
-        rep = audit(inp, out, state_dir=state, options=parse("research"))
-        for h in rep.hits[:10]:
-            print(h.line())
-        print(f"audit: searched {rep.outputs_scanned} output files for {rep.values_collected} identifying values "
-              f"from the originals: {'no leak found' if rep.ok else 'FINDINGS (see above)'}")
-        print(f"manifest: {s.manifest_path}\nlinkage ledger (demo key): {s.ledger_path}")
-        return 0 if (rep.ok and s.exported > 0) else 1
+        s = run_export(cfg, progress=prog.for_cli(False))
+    except ExportError as exc:
+        print(f"medeid demo: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {s.exported} of {s.files} files ({s.studies} studies) into {out} "
+          f"[profile research]; failed {s.failed}, skipped {s.skipped}")
+    for path, reason in s.failures[:10]:
+        print(f"  FAILED {Path(path).name}: {reason}")
+    for n in s.notes:
+        print(f"note: {n}")
+    rep = audit(inp, out, state_dir=state, options=parse("research"))
+    for h in rep.hits[:10]:
+        print(h.line())
+    print(f"audit: searched {rep.outputs_scanned} output files for {rep.values_collected} identifying values "
+          f"from the originals: {'no leak found' if rep.ok else 'FINDINGS (see above)'}")
+    print(f"manifest: {s.manifest_path}\nlinkage ledger (demo key): {s.ledger_path}")
+    return 0 if (rep.ok and s.exported > 0) else 1

@@ -27,14 +27,16 @@ def _rect(text: str) -> tuple[int, int, int, int]:
 
 
 def _series_level(text: str) -> tuple[str, float]:
+    """``UID=P`` as (uid, level); the level through ``ml.privacy.check_privacy`` like any other."""
+    from medeid_gui.ml.privacy import check_privacy
+
     uid, sep, level = text.partition("=")
     try:
-        p = float(level)
+        if not sep or not uid.strip():
+            raise ValueError(text)
+        return uid.strip(), check_privacy(level)
     except ValueError:
-        p = float("nan")
-    if not sep or not uid.strip() or not 0.0 <= p <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected UID=P with P between 0 and 1, got {text!r}")
-    return uid.strip(), p
+        raise argparse.ArgumentTypeError(f"expected UID=P with P between 0 and 1, got {text!r}") from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -77,25 +79,25 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"medeid export: {exc}", file=sys.stderr)
         return 2
-    cfg = ExportConfig(
-        input=args.input,
-        output=args.output,
-        deid=DeidConfig(options=options, profile="basic", safe_private_path=args.safe_private),
-        key_file=args.key_file,
-        workers=args.workers,
-        fmt=args.fmt,
-        dicomdir=args.dicomdir,
-        quarantine=args.quarantine,
-        privacy=args.privacy,
-        burned_in="all" if args.burned_in == "on" else args.burned_in,
-        rectangles=args.rect or None,
-        privacy_by_series=dict(args.series_privacy) or None,
-        state_dir=args.state_dir,
-        ledger=args.ledger,
-        manifest=args.manifest,
-    )
     reporter = prog.for_cli(args.json)
-    try:
+    try:  # the configuration checks its privacy levels when built: ExportError too
+        cfg = ExportConfig(
+            input=args.input,
+            output=args.output,
+            deid=DeidConfig(options=options, profile="basic", safe_private_path=args.safe_private),
+            key_file=args.key_file,
+            workers=args.workers,
+            fmt=args.fmt,
+            dicomdir=args.dicomdir,
+            quarantine=args.quarantine,
+            privacy=args.privacy,
+            burned_in="all" if args.burned_in == "on" else args.burned_in,
+            rectangles=args.rect or None,
+            privacy_by_series=dict(args.series_privacy) or None,
+            state_dir=args.state_dir,
+            ledger=args.ledger,
+            manifest=args.manifest,
+        )
         s = run_export(cfg, progress=reporter)
     except ExportError as exc:
         print(f"medeid export: {exc}", file=sys.stderr)

@@ -12,12 +12,20 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medeid_gui.export.atomic import write_bytes_atomic
 from medeid_gui.export.layout import dicom_relpath
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.dicom.frames import Window
+
+#: one metadata.csv row (a frame): column -> de-identified value
+MetaRow = dict[str, "str | int"]
 
 #: metadata.csv columns (all taken from the de-identified dataset)
 META_COLUMNS = (
@@ -47,7 +55,7 @@ class NoFrames(Exception):
     """The instance holds no image (an SR, a presentation state …): skipped, not failed."""
 
 
-def _s(ds: Any, kw: str) -> str:
+def _s(ds: Dataset, kw: str) -> str:
     try:
         v = ds.get(kw, "")
     except Exception:  # noqa: BLE001
@@ -65,7 +73,7 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _png_bytes(frame: np.ndarray, window: Any, invert: bool) -> bytes:
+def _png_bytes(frame: np.ndarray, window: Window | None, invert: bool) -> bytes:
     from medeid_gui.dicom.frames import apply_window
     from medeid_gui.export.png import encode_png
 
@@ -74,7 +82,7 @@ def _png_bytes(frame: np.ndarray, window: Any, invert: bool) -> bytes:
     return encode_png(img)
 
 
-def write_frames(ds: Any, out_root: Path, fmt: str) -> tuple[str, str, list[dict[str, Any]]]:
+def write_frames(ds: Dataset, out_root: Path, fmt: str) -> tuple[str, str, list[MetaRow]]:
     """Write every frame of ``ds``; return (relative folder, combined sha256, metadata rows)."""
     from medeid_gui.dicom.frames import FrameSource
 
@@ -86,7 +94,7 @@ def write_frames(ds: Any, out_root: Path, fmt: str) -> tuple[str, str, list[dict
     rel_dir = dicom_relpath(ds, "0" * 16)[: -len(".dcm")]
     window = src.default_window() if fmt == "png" else None
     combined = hashlib.sha256()
-    rows: list[dict[str, Any]] = []
+    rows: list[MetaRow] = []
     for i in range(src.n_frames):
         frame = src.frame(i)
         data = _npy_bytes(frame) if fmt == "npy" else _png_bytes(frame, window, bool(src.invert_display))

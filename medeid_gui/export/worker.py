@@ -12,12 +12,22 @@ import hashlib
 import os
 import traceback
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeid_gui.export.atomic import OutputWriteError, write_bytes_atomic
 from medeid_gui.export.layout import dicom_relpath, safe_component
+from medeid_gui.ml.privacy import SeriesPrivacy, method_runs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.export.frames_out import MetaRow
+    from medeid_gui.ml.engine import DeidOutput, InferenceEngine
+    from medeid_gui.pixels.clean import PixelRequest, PreparedPixels
 
 #: ``process`` result statuses (the run database adds ``skipped``/``quarantined``)
 OK, FAIL, SKIP = "exported", "failed", "skipped"
@@ -25,14 +35,19 @@ OK, FAIL, SKIP = "exported", "failed", "skipped"
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """Everything a process needs, picklable (the key travels as a file path, not bytes)."""
+    """Everything a process needs, picklable (the key travels as a file path, not bytes).
 
-    deid_config: Any
+    ``privacy_by_series`` is the configuration's mapping as it is (a dict pickles; it is left out
+    of the hash, which a frozen dataclass would otherwise compute from every field).
+    """
+
+    deid_config: DeidConfig
     key_file: str
     out_root: str
     fmt: str = "dicom"
-    pixel_request: Any = None  # a medeid_gui.pixels.clean.PixelRequest, or None (header only)
-    privacy_by_series: tuple[tuple[str, float], ...] = ()  # (original SeriesInstanceUID, p)
+    pixel_request: PixelRequest | None = None  # None: header only
+    #: original SeriesInstanceUID -> level chosen for that series in the viewer
+    privacy_by_series: SeriesPrivacy = field(default_factory=dict, hash=False)
     group_files: int = 1  # files per unit of work sent to a process (see unit_plan)
     shared_batches: bool = False  # a unit's files share the method's device batches
 
@@ -53,7 +68,7 @@ class FileResult:
     output: str | None = None  # relative to the output root, '/'-separated
     output_sha256: str | None = None
     linkage: list[tuple[str, str, str]] = field(default_factory=list)
-    meta: list[dict[str, Any]] | None = None  # one row per frame for --format png/npy
+    meta: list[MetaRow] | None = None  # one row per frame for --format png/npy
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,7 +112,7 @@ def _read_bytes(path: str) -> bytes | None:
         return None
 
 
-def linkage_pairs(linkage: Any) -> list[tuple[str, str, str]]:
+def linkage_pairs(linkage: Mapping[str, object] | None) -> list[tuple[str, str, str]]:
     """Normalise the engine's ``linkage`` to (kind, original, pseudonym) triples.
 
     Accepts ``{kind: (orig, new)}``, ``{kind: {orig: new}}`` and ``{kind: [(orig, new), ...]}``.
@@ -150,7 +165,7 @@ BATCH_FRAMES = 64
 IPC_GROUP = 8
 
 
-def unit_plan(pixel_request: Any, privacy_by_series: tuple[tuple[str, float], ...] = (),
+def unit_plan(pixel_request: PixelRequest | None, privacy_by_series: SeriesPrivacy | None = None,
               workers: int = 1) -> tuple[int, bool]:
     """``(files per unit of work, whether a unit's files share method batches)``.
 
@@ -164,10 +179,7 @@ def unit_plan(pixel_request: Any, privacy_by_series: tuple[tuple[str, float], ..
     ``MEDEID_EXPORT_GROUP=N`` forces shared batches of N files (tests, benchmarks).
     """
     ipc = IPC_GROUP if workers > 1 else 1
-    if pixel_request is None:
-        return ipc, False
-    runs_method = float(getattr(pixel_request, "privacy", 0.0)) > 0 or any(p > 0 for _, p in privacy_by_series)
-    if not runs_method:
+    if pixel_request is None or not method_runs(pixel_request.privacy, privacy_by_series):
         return ipc, False
     forced = os.environ.get("MEDEID_EXPORT_GROUP", "").strip()
     if forced:
@@ -242,11 +254,11 @@ class _Job:
 
     task: Task
     res: FileResult
-    ds: Any = None
-    prep: Any = None  # medeid_gui.pixels.clean.PreparedPixels
+    ds: Dataset | None = None
+    prep: PreparedPixels | None = None
 
 
-def _guarded(task: Task, job: _Job | None, step: Any) -> _Job:
+def _guarded(task: Task, job: _Job | None, step: Callable[[], _Job | None]) -> _Job:
     """Run one step; any exception fails only this file (with a reason), never the run."""
     try:
         out = step()
@@ -262,7 +274,7 @@ def _guarded(task: Task, job: _Job | None, step: Any) -> _Job:
         return failed
 
 
-def _engine() -> Any:
+def _engine() -> InferenceEngine:
     engine = _STATE.get("engine")
     if engine is None:
         from medeid_gui.ml.engine import default_engine  # lazily: torch
@@ -317,13 +329,8 @@ def _start(task: Task) -> _Job:
     if setup.pixel_request is not None:
         from medeid_gui.pixels.clean import prepare_pixels  # lazily: pulls in ml/ (torch)
 
-        request = setup.pixel_request
-        if setup.privacy_by_series:  # a level chosen for this series in the viewer
-            level = dict(setup.privacy_by_series).get(str(job.ds.get("SeriesInstanceUID", "") or ""))
-            if level is not None and level != request.privacy:
-                import dataclasses
-
-                request = dataclasses.replace(request, privacy=level)
+        request = setup.pixel_request.for_series(str(job.ds.get("SeriesInstanceUID", "") or ""),
+                                                 setup.privacy_by_series)
         try:
             job.prep = prepare_pixels(job.ds, request)
         except Exception as exc:  # noqa: BLE001
@@ -347,7 +354,7 @@ def _complete(job: _Job) -> FileResult:
     return _guarded(job.task, job, lambda: _finish(job)).res
 
 
-def _write_back(job: _Job, outputs: list[Any]) -> _Job:
+def _write_back(job: _Job, outputs: list[DeidOutput]) -> _Job:
     """Blocked pixels from a shared batch's outputs (one per frame of this file)."""
     try:
         for i, out in enumerate(outputs):

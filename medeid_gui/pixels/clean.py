@@ -26,21 +26,25 @@ built from it do not repeat the PHI they removed.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
+from ..ml.privacy import Privacy, check_privacy, method_runs
 from .ocr import OcrEngine, TextBox, default_ocr, to_uint8
 from .phi_match import PhiMatcher
 from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, parse_rectangle, rule_rects
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..ml.engine import InferenceEngine
+    from ..ml.engine import DeidOutput, InferenceEngine
+
+#: a user rectangle as callers give it: ``"x,y,w,h"``, ``(x, y, w, h)`` or a :class:`Rect`
+RectangleSpec = Union[Rect, str, Sequence[int]]
 
 __all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "find_boxes", "BURNED_IN_MODES",
            "PreparedPixels", "PrivacyPlan", "prepare_pixels", "finish_pixels"]
@@ -59,22 +63,21 @@ class PixelCleanError(Exception):
 class PixelRequest:
     """What to do to one image's pixels.
 
-    ``privacy``: level ``p`` in [0, 1] for identity blocking (0: off).  ``burned_in``: ``auto``
-    (check images that may carry text and redact what matches PHI), ``all`` (redact all detected
-    text) or ``off``.  ``rectangles``: user regions ``"x,y,w,h"`` / ``(x, y, w, h)`` filled in every
-    frame.  ``seed`` makes the method's tie-breaking and noise reproducible.
+    ``privacy``: level in [0, 1] for identity blocking (0: off; checked here, ``ValueError``).
+    ``burned_in``: ``auto`` (check images that may carry text and redact what matches PHI),
+    ``all`` (redact all detected text) or ``off``.  ``rectangles``: user regions ``"x,y,w,h"`` /
+    ``(x, y, w, h)`` filled in every frame, held as :class:`Rect` once built.  ``seed`` makes the
+    method's tie-breaking and noise reproducible.  Its ``repr`` is part of the export's settings
+    fingerprint: a new field would make earlier output folders look like other settings.
     """
 
-    privacy: float = 0.0
+    privacy: Privacy = 0.0
     burned_in: str = "auto"
-    rectangles: Sequence[Any] = ()
+    rectangles: Sequence[RectangleSpec] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
-        p = float(self.privacy)
-        if math.isnan(p) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"privacy must be between 0 and 1, got {self.privacy!r}")
-        object.__setattr__(self, "privacy", p)
+        object.__setattr__(self, "privacy", check_privacy(self.privacy))
         mode = str(self.burned_in).lower()
         mode = {"on": "all"}.get(mode, mode)  # the export CLI spells "all" as "on"
         if mode not in BURNED_IN_MODES:
@@ -83,8 +86,35 @@ class PixelRequest:
         object.__setattr__(self, "rectangles", tuple(parse_rectangle(r) for r in (self.rectangles or ())))
 
     @property
+    def regions(self) -> tuple[Rect, ...]:
+        """The user rectangles (parsed when the request was built)."""
+        return tuple(r for r in self.rectangles if isinstance(r, Rect))
+
+    def runs(self, privacy_by_series: Mapping[str, Privacy] | None = None) -> bool:
+        """Whether the pixel step runs at all: the one place that decides it.
+
+        True when the method runs (this level or any per-series level above 0), burned-in text is
+        checked, or there are user rectangles.  The export builds no request (header only) when
+        this is False; :func:`prepare_pixels` passes an image through when it is False.
+        """
+        return method_runs(self.privacy, privacy_by_series) or self.burned_in != "off" or bool(self.rectangles)
+
+    @property
+    def runs_method(self) -> bool:
+        """Whether identity blocking runs on this request's images (its level above 0)."""
+        return method_runs(self.privacy)
+
+    @property
     def needs_pixels(self) -> bool:
-        return self.privacy > 0 or self.burned_in != "off" or bool(self.rectangles)
+        """:meth:`runs` for this request alone (no per-series levels)."""
+        return self.runs()
+
+    def for_series(self, series_uid: str, privacy_by_series: Mapping[str, Privacy] | None) -> PixelRequest:
+        """The request for one series: its own level when one was chosen for it in the viewer."""
+        level = (privacy_by_series or {}).get(series_uid)
+        if level is None or level == self.privacy:
+            return self
+        return dataclasses.replace(self, privacy=level)
 
 
 @dataclass(frozen=True)
@@ -225,7 +255,7 @@ def _find_boxes(
     if request.burned_in != "off":
         for rect, reason in rule_rects(ds, rows, cols, rules):
             boxes.append(RedactedBox(rect.x0, rect.y0, rect.x1, rect.y1, "rule", (reason,)))
-    for rect in request.rectangles:
+    for rect in request.regions:
         c = rect.clipped(rows, cols)
         if c is None:
             report.notes.append(f"rectangle {rect} lies outside the {cols}x{rows} image: ignored")
@@ -312,7 +342,7 @@ class PrivacyPlan:
             values = self.stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
         return np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
 
-    def write_back(self, i: int, result: Any) -> None:
+    def write_back(self, i: int, result: DeidOutput) -> None:
         """Put the blocked pixels of the method's ``(frame, identity_map, mask)`` into frame ``i``."""
         stored = self.stored
         frame_out, mask = np.asarray(result[0], dtype=np.float64), np.asarray(result[2], dtype=bool)
@@ -368,7 +398,7 @@ def prepare_pixels(
 
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
-    if not (check_text or has_rule or request.rectangles or request.privacy > 0):
+    if not (check_text or has_rule or request.rectangles or request.runs_method):
         if request.burned_in == "auto":
             report.notes.append("BurnedInAnnotation is NO and the modality carries no text: not OCR-checked")
         return prep
@@ -380,7 +410,7 @@ def prepare_pixels(
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     report.frames = original.shape[0]
     work = original.copy()
-    if photometric == "PALETTE COLOR" and (check_text or request.privacy > 0):
+    if photometric == "PALETTE COLOR" and (check_text or request.runs_method):
         work = _palette_to_rgb(ds, original)
         report.notes.append("PALETTE COLOR image converted to RGB")
     boxes = _find_boxes(ds, work, photometric, request, rules, check_text, ocr, report)
@@ -388,7 +418,7 @@ def prepare_pixels(
     if boxes:
         fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))
     prep.original, prep.work, prep.done = original, work, False
-    if request.privacy > 0:
+    if request.runs_method:
         try:
             prep.plan = PrivacyPlan(ds, work, request, rules)
         except Exception as exc:  # noqa: BLE001 - e.g. an unusable window: say so, keep ds as is

@@ -58,3 +58,13 @@ def test_json_progress_lines(iso: Path, capsys: pytest.CaptureFixture[str]) -> N
     phases = [d["phase"] for d in lines[:-1]]
     assert phases[0] == "scan" and "export" in phases and phases[-1] == "done"
     assert lines[-1]["summary"]["exported"] == 2
+
+
+def test_privacy_out_of_range_exits_2(iso: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The level is checked when the configuration is built: a usage error, not a traceback."""
+    assert main(["export", str(iso / "in"), str(iso / "o"), "--privacy", "1.5"]) == 2
+    assert "privacy must be between 0 and 1" in capsys.readouterr().err
+    assert not (iso / "o").exists()
+    with pytest.raises(SystemExit):  # argparse: UID=P with P outside [0, 1]
+        main(["export", str(iso / "in"), str(iso / "o"), "--series-privacy", "1.2.3=2"])
+    assert "expected UID=P" in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_a_failing_batch_fails_only_the_file_at_fault(tmp_path: Path, monkeypatc
 
     key = ProjectKey.generate().export(tmp_path / "k.key")
     setup = WorkerSetup(DeidConfig(), str(key), str(tmp_path / "out"), "dicom",
-                        PixelRequest(privacy=0.5, burned_in="off"), (), 3, True)
+                        PixelRequest(privacy=0.5, burned_in="off"), {}, 3, True)
     init_worker(setup)
     real = worker._engine()
     bad_shape = _pixels(files[1]).shape  # MR_small: 64 x 64
@@ -113,7 +113,7 @@ def test_unit_plan_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert unit_plan(PixelRequest(privacy=0.5), workers=2) == (8, False)  # grouped, not shared
     monkeypatch.setenv("MEDEID_EXPORT_GROUP", "8")
     assert unit_plan(PixelRequest(privacy=0.5)) == (8, True)
-    assert unit_plan(PixelRequest(privacy=0.0), (("1.2.3", 0.4),)) == (8, True)
+    assert unit_plan(PixelRequest(privacy=0.0), {"1.2.3": 0.4}) == (8, True)
     assert unit_plan(PixelRequest(privacy=0.0)) == (1, False)
 
 
@@ -128,7 +128,7 @@ def test_units_without_shared_batches_run_each_file_alone(tmp_path: Path, monkey
     req = PixelRequest(privacy=0.5, burned_in="off")
     outs = {}
     for name, group in (("alone", 1), ("unit", 2)):
-        init_worker(WorkerSetup(DeidConfig(), str(key), str(tmp_path / name), "dicom", req, (), group, False))
+        init_worker(WorkerSetup(DeidConfig(), str(key), str(tmp_path / name), "dicom", req, {}, group, False))
         tasks = [Task(str(f), f.stat().st_size) for f in files]
         results = process_group(tasks) if group > 1 else [process(t) for t in tasks]
         assert all(r.status == "exported" for r in results)

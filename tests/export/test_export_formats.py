@@ -100,3 +100,26 @@ def test_png_encoder_roundtrip_and_pillow_agrees() -> None:
         import io
 
         assert np.array_equal(np.asarray(PIL.open(io.BytesIO(b))), a)
+
+
+def test_finished_dicomdir_is_rebuilt_when_inputs_are_added(tmp_path: Path, env: dict[str, Path]) -> None:
+    """New inputs after a finished --dicomdir run: the File-set is rebuilt, the same as a fresh one."""
+    from helpers import tree
+
+    inp = tmp_path / "in"
+    copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm"))
+    (inp / "notes.txt").write_text("not DICOM")
+    first = run_export(_cfg(inp, tmp_path / "out", env, dicomdir=True))
+    assert first.ok and first.exported == 2 and first.skipped == 1
+    copy_inputs(inp / "later", ("US1_UNCR.dcm",))
+    again = run_export(_cfg(inp, tmp_path / "out", env, dicomdir=True))
+    assert again.ok and again.exported == 3 and again.skipped == 1
+    assert again.resumed == 0  # the File-set is rebuilt from scratch: every instance again
+    fresh = run_export(_cfg(inp, tmp_path / "fresh", env, dicomdir=True))
+    assert fresh.ok and fresh.exported == 3
+    assert not (tmp_path / "out" / ".medeid-work").exists()
+    assert tree(tmp_path / "out") == tree(tmp_path / "fresh")
+    assert len(FileSet(tmp_path / "out" / "DICOMDIR")) == 3
+    rows = {Path(r["input_path"]).name: r["status"] for r in read_manifest_csv(again.manifest_path)}
+    assert rows == {"notes.txt": "skipped", "CT_small.dcm": "exported", "MR_small.dcm": "exported",
+                    "US1_UNCR.dcm": "exported"}

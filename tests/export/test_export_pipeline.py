@@ -276,3 +276,27 @@ def test_deleted_output_is_exported_afresh_with_other_settings(tmp_path: Path, e
     shutil.rmtree(out)
     other = run_export(_cfg(inp, out, env, fmt="npy"))  # other settings: allowed now
     assert other.failed == 0 and any(out.rglob("*.npy"))
+
+
+def test_privacy_levels_are_checked_when_the_config_is_built(tmp_path: Path) -> None:
+    """One check, at the boundary: ExportError for a level outside [0, 1] (NaN included)."""
+    for bad in ({"privacy": 1.5}, {"privacy": float("nan")}, {"privacy_by_series": {"1.2.3": -0.1}}):
+        with pytest.raises(ExportError, match="between 0 and 1"):
+            ExportConfig(input=tmp_path, output=tmp_path / "out", **bad)
+    cfg = ExportConfig(input=tmp_path, output=tmp_path / "out", privacy="0.25", privacy_by_series={"1.2.3": 1})
+    assert cfg.privacy == 0.25 and cfg.privacy_by_series == {"1.2.3": 1.0}
+    assert ExportConfig(input=tmp_path, output=tmp_path / "out").privacy_by_series is None
+
+
+def test_a_series_level_alone_turns_the_pixel_step_on(tmp_path: Path, env: dict[str, Path]) -> None:
+    """privacy 0, burned-in off, but one series at 1.0: only that series' pixels change."""
+    inp = tmp_path / "in"
+    files = copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm"))
+    ct_series = str(pydicom.dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)
+    s = run_export(_cfg(inp, tmp_path / "out", env, privacy_by_series={ct_series: 1.0}))
+    assert s.ok and s.exported == 2
+    claims = {}
+    for p in (tmp_path / "out").rglob("*.dcm"):
+        ds = pydicom.dcmread(p)
+        claims[str(ds.Modality)] = "113102" in str(ds.get("DeidentificationMethodCodeSequence", ""))
+    assert claims == {"CT": True, "MR": False}

@@ -144,3 +144,23 @@ def test_engine_failure_is_a_clear_error_and_keeps_dataset() -> None:
     with pytest.raises(PixelCleanError, match="identity blocking at p=0.5 failed: RuntimeError: CUDA out of memory"):
         clean_pixels(ds, PixelRequest(privacy=0.5, burned_in="off"), engine=InferenceEngine(deidentify_fn=broken))
     assert ds.PixelData == before
+
+
+def test_one_decision_whether_the_pixel_step_runs() -> None:
+    """``PixelRequest.runs``: the method at this or any per-series level, text, or rectangles."""
+    off = PixelRequest(privacy=0.0, burned_in="off")
+    assert not off.runs() and not off.needs_pixels and not off.runs_method
+    assert off.runs({"1.2.3": 0.4}) and not off.runs({"1.2.3": 0.0})
+    assert PixelRequest(privacy=0.1, burned_in="off").runs()
+    assert PixelRequest(burned_in="auto").runs() and PixelRequest(burned_in="on").burned_in == "all"
+    assert PixelRequest(burned_in="off", rectangles=["1,2,3,4"]).runs()
+
+
+def test_for_series_takes_the_level_chosen_for_that_series() -> None:
+    req = PixelRequest(privacy=0.2, burned_in="off", rectangles=[(1, 2, 3, 4)])
+    assert req.for_series("9.9", {"1.2.3": 0.7}) is req
+    assert req.for_series("1.2.3", {"1.2.3": 0.2}) is req
+    mine = req.for_series("1.2.3", {"1.2.3": 0.7})
+    assert mine.privacy == 0.7 and mine.rectangles == req.rectangles and mine.burned_in == "off"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        req.for_series("1.2.3", {"1.2.3": 7})
