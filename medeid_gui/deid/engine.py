@@ -56,7 +56,7 @@ from medeid_gui.deid.options import (
 from medeid_gui.deid.private import SafePrivateList, load_safe_private
 from medeid_gui.deid.profile import load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
-from medeid_gui.deid.walk import _UID_RULE, NOT_LISTED, Run
+from medeid_gui.deid.walk import NOT_LISTED, Run
 # medeid's own implementation identity (the writers set the same in every file they write)
 from medeid_gui.dicom.write import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
@@ -258,8 +258,7 @@ class Deidentifier:
                                                        validation_mode=NO_CHECK)
             run.record("file_meta.MediaStorageSOPInstanceUID", 0x00020003, "U", why, old, new,
                        keyword="MediaStorageSOPInstanceUID", name="Media Storage SOP Instance UID")
-        if _UID_RULE:
-            self._other_meta(run, meta)
+        self._other_meta(run, meta)
         for tag, vr, val in ((_MARK_TAGS[6], "UI", IMPLEMENTATION_CLASS_UID),
                              (_MARK_TAGS[7], "SH", IMPLEMENTATION_VERSION_NAME)):
             old = run.peek(meta, tag) if tag in meta else ""

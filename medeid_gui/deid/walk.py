@@ -35,8 +35,6 @@ STUDY_UID = BaseTag(0x0020000D)
 TEXT_VALUE = BaseTag(0x0040A160)
 UNFORMATTED_TEXT_VALUE = BaseTag(0x00700006)
 NOT_LISTED = "kept: not in Table E.1-1"
-#: the UID rule for unlisted attributes (uid_rule.py); off in this commit, which only restructures
-_UID_RULE = False
 
 _IDENTIFYING_TAGS = tuple(
     BaseTag(t) for t in sorted(
@@ -178,7 +176,7 @@ class Run:
             return
         if vr == "UN":  # implicit VR: what the dictionary says it is
             vr = rawvalues.DICT_VR.get(tag, "UN")
-        if vr == "UI" and _UID_RULE:
+        if vr == "UI":
             self.unlisted_uid(ds, tag, prefix)
         elif mode and (vr in FREE_TEXT_VRS or tag in (TEXT_VALUE, UNFORMATTED_TEXT_VALUE)):
             self.free_text(ds, tag, prefix, mode)
