@@ -226,7 +226,7 @@ class Run:
                             old, old)
             return
         ds[tag] = DataElement(tag, "UI", new, validation_mode=NO_CHECK)
-        self.record(path, tag, "U", f"{NOT_LISTED}; UID rule: {uid_rule.RULE_SHORT}", old, new)
+        self.record(path, tag, "U", f"not in Table E.1-1; UID rule: {uid_rule.RULE_SHORT}", old, new)
 
     def free_text(self, ds: Dataset, tag: int, prefix: str, mode: str) -> None:
         elem = ds[tag]
