@@ -43,7 +43,7 @@ from pydicom.tag import BaseTag
 
 from medeid_gui import __version__
 from medeid_gui.deid import rawvalues, uid_rule
-from medeid_gui.deid.actions import Action, tag_str
+from medeid_gui.deid.actions import Action
 from medeid_gui.deid.clean_text import TextCleaner
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import (
@@ -56,7 +56,7 @@ from medeid_gui.deid.options import (
 from medeid_gui.deid.private import SafePrivateList, load_safe_private
 from medeid_gui.deid.profile import load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
-from medeid_gui.deid.walk import NOT_LISTED, Run
+from medeid_gui.deid.walk import Run
 # medeid's own implementation identity (the writers set the same in every file they write)
 from medeid_gui.dicom.write import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
@@ -128,6 +128,7 @@ class Deidentifier:
         self.rules, self.patterns = table.compile(self.options)
         self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in self.options
         self.full_dates = Option.RETAIN_LONGITUDINAL_FULL_DATES in self.options
+        self.retain_uids = Option.RETAIN_UIDS in self.options
         self.safe_private: SafePrivateList | None = (
             load_safe_private(str(self.config.safe_private_path) if self.config.safe_private_path else None)
             if Option.RETAIN_SAFE_PRIVATE in self.options
@@ -274,7 +275,5 @@ class Deidentifier:
                 continue
             if rawvalues.vr_of(meta, tag) == "UI" or rawvalues.DICT_VR.get(tag) == "UI":
                 run.unlisted_uid(meta, tag, "file_meta.")
-            elif run.list_kept:
-                old = run.peek(meta, tag)
-                run.record("file_meta." + (rawvalues.name_of(tag)[0] or tag_str(tag)), tag, "K",
-                           f"{NOT_LISTED}; file meta", old, old)
+            else:
+                run.record_kept(meta, tag, "file_meta.", "file meta")

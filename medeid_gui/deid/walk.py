@@ -17,11 +17,11 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from medeid_gui.deid import rawvalues, uid_rule
+from medeid_gui.deid import groups, rawvalues, uid_rule
 from medeid_gui.deid.actions import Action, short, tag_str
+from medeid_gui.deid.handlers import apply
 from medeid_gui.deid.clean_text import IDENTIFYING_KEYWORDS, TextCleaner, identifying_tokens
 from medeid_gui.deid.iod_types import IodContext, iod_context
-from medeid_gui.deid.options import Option
 from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, NUMERIC_BINARY_VRS
 from medeid_gui.deid.value_rules import map_uids
 
@@ -131,9 +131,6 @@ class Run:
     # -- the walk --------------------------------------------------------------------------
     def walk(self, ds: Dataset, prefix: str, depth: int, mode: str) -> None:
         """``mode``: "" normally, "D" inside a sequence kept as dummy, "C" inside a cleaned one."""
-        from medeid_gui.deid import groups
-        from medeid_gui.deid.handlers import apply
-
         rules = self.eng.rules
         privates: list[int] = []
         overlay_groups: set[int] = set()
@@ -180,10 +177,8 @@ class Run:
             self.unlisted_uid(ds, tag, prefix)
         elif mode and (vr in FREE_TEXT_VRS or tag in (TEXT_VALUE, UNFORMATTED_TEXT_VALUE)):
             self.free_text(ds, tag, prefix, mode)
-        elif self.list_kept:
-            old = self.peek(ds, tag)
-            self.record(prefix + (rawvalues.name_of(tag)[0] or tag_str(tag)), tag, "K",
-                        NOT_LISTED, old, old)
+        else:
+            self.record_kept(ds, tag, prefix)
 
     def unlisted_sequence(self, ds: Dataset, tag: int, prefix: str, depth: int, mode: str) -> None:
         elem = ds[tag]
@@ -203,30 +198,30 @@ class Run:
 
     def unlisted_uid(self, ds: Dataset, tag: int, prefix: str) -> None:
         """The UID rule (uid_rule.py) for a UI attribute the table does not list."""
-        path = prefix + (rawvalues.name_of(tag)[0] or tag_str(tag))
-        if Option.RETAIN_UIDS in self.eng.options:
-            if self.list_kept:
-                old = self.peek(ds, tag)
-                self.record(path, tag, "K", f"{NOT_LISTED}; Retain UIDs Option: UID kept", old, old)
+        if self.eng.retain_uids:
+            self.record_kept(ds, tag, prefix, "Retain UIDs Option: UID kept")
             return
         why = uid_rule.DEFINITION_TAGS.get(tag)
         if why is not None:
-            if self.list_kept:
-                old = self.peek(ds, tag)
-                self.record(path, tag, "K", f"{NOT_LISTED}; UID rule: kept, the attribute {why}",
-                            old, old)
+            self.record_kept(ds, tag, prefix, f"UID rule: kept, the attribute {why}")
             return
         old = rawvalues.raw_uids(ds, tag) if rawvalues.RAW_FAST else None
         if old is None:
             old = ds[tag].value
         new = map_uids(self, old)
         if list(uid_rule.uid_values(new)) == list(uid_rule.uid_values(old)):
-            if self.list_kept:
-                self.record(path, tag, "K", f"{NOT_LISTED}; UID rule: registered UID, kept",
-                            old, old)
+            self.record_kept(ds, tag, prefix, "UID rule: registered UID, kept")
             return
         ds[tag] = DataElement(tag, "UI", new, validation_mode=NO_CHECK)
-        self.record(path, tag, "U", f"not in Table E.1-1; UID rule: {uid_rule.RULE_SHORT}", old, new)
+        self.record(prefix + (rawvalues.name_of(tag)[0] or tag_str(tag)), tag, "U",
+                    f"not in Table E.1-1; UID rule: {uid_rule.RULE_SHORT}", old, new)
+
+    def record_kept(self, ds: Dataset, tag: int, prefix: str, why: str = "") -> None:
+        """Record an unlisted element kept as it is, when every element is listed (``inspect``)."""
+        if self.list_kept:
+            old = self.peek(ds, tag)
+            self.record(prefix + (rawvalues.name_of(tag)[0] or tag_str(tag)), tag, "K",
+                        f"{NOT_LISTED}; {why}" if why else NOT_LISTED, old, old)
 
     def free_text(self, ds: Dataset, tag: int, prefix: str, mode: str) -> None:
         elem = ds[tag]
