@@ -1,18 +1,21 @@
-"""``medeid inspect FILE``: every header de-identification decision for one file, unchanged input.
+"""``medeid inspect FILE``: the fate of every element of one file, unchanged input.
 
 Why: a privacy officer must be able to check, attribute by attribute, what an export would do
-and why (table row, option, Type in the IOD) before anything is written.
+and why (table row, option, Type in the IOD, the UID rule) before anything is written. Every
+element is listed, also those kept because Table E.1-1 does not name them ("kept: not in Table
+E.1-1"), so nothing leaves unseen; ``--json`` carries the same rows. ``--explain-uids`` prints
+the UID rule and its exceptions (deid/uid_rule.py, the one place that states them).
 """
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "list every de-identification decision for one DICOM file (nothing is written)"
+HELP = "list the fate of every element of one DICOM file (nothing is written)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a DICOM file")
+    parser.add_argument("file", nargs="?", help="a DICOM file")
     parser.add_argument("--profile", default="basic",
                         help="preset: basic, research, research-clean (default basic)")
     parser.add_argument("--option", action="append", default=[], metavar="NAME",
@@ -20,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key-file", help="project key file (default: the user's key)")
     parser.add_argument("--safe-private", help="allowlist file for retain-safe-private")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--explain-uids", action="store_true",
+                        help="print the UID rule and its exceptions (then the file's rows, if given)")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -41,9 +46,24 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _explain_uids() -> str:
+    from medeid_gui.deid.uid_rule import explain
+
+    return "UID rule:\n" + "\n".join("  " + line for line in explain())
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
+
+    if args.explain_uids:
+        print(_explain_uids())
+        if not args.file:
+            return 0
+        print()
+    if not args.file:
+        print("medeid inspect: a DICOM file is required (or --explain-uids)", file=sys.stderr)
+        return 2
 
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -70,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     deid = Deidentifier(DeidConfig(options=options, profile="basic",
                                    safe_private_path=args.safe_private), key)
     try:
-        actions = deid.describe(ds)
+        actions = deid.describe(ds, list_kept=True)
     except Exception as exc:  # noqa: BLE001 - report, never a traceback for a bad file
         print(f"medeid inspect: cannot process {args.file}: {exc}", file=sys.stderr)
         return 1
@@ -79,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rows = [[a.path, a.tag, a.action, a.old, a.new, a.reason] for a in actions]
     print(_table(rows, ["ATTRIBUTE", "TAG", "ACTION", "OLD", "NEW", "REASON"]))
-    print(f"\n{len(actions)} decisions; options: "
+    changed = sum(1 for a in actions if a.action != "K")
+    print(f"\n{len(actions)} elements, {changed} changed, removed or set; options: "
           f"{', '.join(sorted(o.cli_name for o in options)) or 'none (Basic Profile)'}")
     return 0

@@ -2,5 +2,6 @@
 
 Entry points (see docs/DEVELOPING.md): ``options.Option`` / ``options.PRESETS``,
 ``keys.ProjectKey``, ``pseudonyms.Pseudonymizer``, ``engine.DeidConfig`` /
-``engine.Deidentifier`` / ``engine.Action``. Imports neither Qt nor torch.
+``engine.Deidentifier`` / ``engine.Action``, ``uid_rule`` (which UIDs are replaced, which
+kept, and why). Imports neither Qt nor torch.
 """

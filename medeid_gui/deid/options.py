@@ -44,6 +44,16 @@ class Option(enum.Enum):
         """Column of PS3.15 Table E.1-1 (as in the profile resource)."""
         return _META[self][2]
 
+    @property
+    def standard_name(self) -> str:
+        """The option's name in PS3.15 Annex E (section E.3.x title), what a user looks up."""
+        return _NAMES[self][0]
+
+    @property
+    def summary(self) -> str:
+        """One line: what the option keeps or removes compared with the Basic Profile."""
+        return _NAMES[self][1]
+
 
 _META: dict[Option, tuple[str, str, str]] = {
     Option.RETAIN_SAFE_PRIVATE: ("113111", "Retain Safe Private Option", "rtnSafePrivOpt"),
@@ -76,6 +86,50 @@ _META: dict[Option, tuple[str, str, str]] = {
         "cleanStructContOpt",
     ),
     Option.CLEAN_GRAPHICS: ("113103", "Clean Graphics Option", "cleanGraphOpt"),
+}
+
+#: PS3.15 E.3 option name and a one-line summary (the GUI shows both; the CLI's --help too)
+_NAMES: dict[Option, tuple[str, str]] = {
+    Option.RETAIN_SAFE_PRIVATE: (
+        "Retain Safe Private Option",
+        "keeps the private attributes on the safe allowlist (PS3.15 E.3.10); removes every other",
+    ),
+    Option.RETAIN_UIDS: (
+        "Retain UIDs Option",
+        "keeps every UID as it was instead of replacing it with its keyed pseudonym",
+    ),
+    Option.RETAIN_DEVICE_IDENTITY: (
+        "Retain Device Identity Option",
+        "keeps station name, serial numbers and device UIDs; AE titles become keyed pseudonyms",
+    ),
+    Option.RETAIN_INSTITUTION_IDENTITY: (
+        "Retain Institution Identity Option",
+        "keeps the institution's name, address and department, and the trial site",
+    ),
+    Option.RETAIN_PATIENT_CHARACTERISTICS: (
+        "Retain Patient Characteristics Option",
+        "keeps sex, age, size, weight, smoking and pregnancy status; allergies etc. cleaned",
+    ),
+    Option.RETAIN_LONGITUDINAL_FULL_DATES: (
+        "Retain Longitudinal Temporal Information With Full Dates Option",
+        "keeps every date and time unchanged",
+    ),
+    Option.RETAIN_LONGITUDINAL_MODIFIED_DATES: (
+        "Retain Longitudinal Temporal Information With Modified Dates Option",
+        "shifts every date of a patient by one keyed offset, so intervals are kept",
+    ),
+    Option.CLEAN_DESCRIPTORS: (
+        "Clean Descriptors Option",
+        "keeps descriptions and comments with identifying text removed from them",
+    ),
+    Option.CLEAN_STRUCTURED_CONTENT: (
+        "Clean Structured Content Option",
+        "keeps structured report content with identifying text removed from it",
+    ),
+    Option.CLEAN_GRAPHICS: (
+        "Clean Graphics Option",
+        "keeps graphic annotations with identifying text removed; overlays and curves still go",
+    ),
 }
 
 #: CID 7050 codes that do not correspond to a header option

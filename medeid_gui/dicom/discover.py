@@ -367,82 +367,106 @@ def discover(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    result = Discovery()
-    walk_errors: list[Rejected] = []
-    seen: set[str] = set()
-    queue: list[Path] = []
+    run = _Discoverer(cancel, progress, map_fn)
+    run.consume(run.candidates(paths))
+    # a DICOMDIR in the last parallel chunk adds its references after the walk has ended
+    while run.queue and not run.result.cancelled:
+        pending, run.queue[:] = list(run.queue), []
+        run.consume(pending)
+    return run.finish()
 
-    def candidates() -> Iterator[Path]:
-        for given in paths:  # type: ignore[union-attr]
+
+class _Discoverer:
+    """State of one ``discover`` call (files seen, outcomes, queued DICOMDIR references), shared
+    by the walk, the chunked (possibly parallel) examination and the DICOMDIR follow-up."""
+
+    def __init__(
+        self,
+        cancel: Callable[[], bool] | None,
+        progress: Callable[[int], object] | None,
+        map_fn: Callable[[Callable[[Path], object], list[Path]], Iterable[object]] | None,
+    ) -> None:
+        self.cancel = cancel
+        self.progress = progress
+        self.map_fn = map_fn
+        self.result = Discovery()
+        self.walk_errors: list[Rejected] = []
+        self.seen: set[str] = set()
+        self.queue: list[Path] = []
+        self.instances: dict[str, InstanceRef] = {}
+        self.rejected: dict[str, Rejected] = {}
+        self.dicomdirs: list[Path] = []
+        self.chunk: list[Path] = []
+        self.step = CHUNK if map_fn is not None else 1
+
+    def candidates(self, paths: Iterable[PathLike]) -> Iterator[Path]:
+        """Files under the given folders, the given files, then files DICOMDIRs reference."""
+        for given in paths:
             g = Path(given)
             if g.is_dir():
-                yield from _walk(g, walk_errors)
+                yield from _walk(g, self.walk_errors)
             elif g.exists() or g.is_symlink():
                 yield g
             else:
-                walk_errors.append(Rejected(g, "file not found"))
+                self.walk_errors.append(Rejected(g, "file not found"))
         # files referenced by DICOMDIRs that the walk did not reach
-        while queue:
-            yield queue.pop(0)
+        while self.queue:
+            yield self.queue.pop(0)
 
-    instances: dict[str, InstanceRef] = {}
-    rejected: dict[str, Rejected] = {}
-    dicomdirs: list[Path] = []
-    def handle(path: Path, outcome: object) -> None:
-        result.n_seen += 1
+    def handle(self, path: Path, outcome: object) -> None:
+        self.result.n_seen += 1
         if isinstance(outcome, Rejected):
-            rejected[str(path)] = outcome
+            self.rejected[str(path)] = outcome
         elif outcome == "dicomdir":
-            dicomdirs.append(path)
-            try:
-                refs, missing = dicomdir_references(path)
-            except DicomReadError as exc:
-                rejected[str(path)] = Rejected(path, f"DICOMDIR not readable: {exc.reason}")
-            else:
-                queue.extend(r for r in refs if os.path.normcase(os.path.realpath(r)) not in seen)
-                for m in missing:
-                    rejected.setdefault(str(m.path), m)
+            self.follow_dicomdir(path)
         else:
-            instances[str(path)] = outcome  # type: ignore[assignment]
-        if progress is not None:
-            progress(result.n_seen)
+            self.instances[str(path)] = outcome  # type: ignore[assignment]
+        if self.progress is not None:
+            self.progress(self.result.n_seen)
 
-    chunk: list[Path] = []
+    def follow_dicomdir(self, path: Path) -> None:
+        """Queue the files a DICOMDIR references; the missing ones are rejected."""
+        self.dicomdirs.append(path)
+        try:
+            refs, missing = dicomdir_references(path)
+        except DicomReadError as exc:
+            self.rejected[str(path)] = Rejected(path, f"DICOMDIR not readable: {exc.reason}")
+            return
+        self.queue.extend(r for r in refs if os.path.normcase(os.path.realpath(r)) not in self.seen)
+        for m in missing:
+            self.rejected.setdefault(str(m.path), m)
 
-    def flush() -> None:
-        outcomes = map_fn(_examine, chunk) if map_fn is not None else map(_examine, chunk)
-        for path, outcome in zip(chunk, outcomes):
-            handle(path, outcome)
-        chunk.clear()
+    def flush(self) -> None:
+        fn = self.map_fn if self.map_fn is not None else map
+        for path, outcome in zip(self.chunk, fn(_examine, self.chunk)):
+            self.handle(path, outcome)
+        self.chunk.clear()
 
-    step = CHUNK if map_fn is not None else 1
-
-    def consume(paths_in: Iterable[Path]) -> None:
+    def consume(self, paths_in: Iterable[Path]) -> None:
+        """Examine each file not seen yet, in chunks; stop when ``cancel()`` says so."""
         for path in paths_in:
             key = os.path.normcase(os.path.realpath(path))
-            if key in seen:
+            if key in self.seen:
                 continue
-            seen.add(key)
-            if cancel is not None and cancel():
-                result.cancelled = True
+            self.seen.add(key)
+            if self.cancel is not None and self.cancel():
+                self.result.cancelled = True
                 return
-            chunk.append(path)
-            if len(chunk) >= step:
-                flush()
-        if chunk:
-            flush()
+            self.chunk.append(path)
+            if len(self.chunk) >= self.step:
+                self.flush()
+        if self.chunk:
+            self.flush()
 
-    consume(candidates())
-    # a DICOMDIR in the last parallel chunk adds its references after the walk has ended
-    while queue and not result.cancelled:
-        pending, queue[:] = list(queue), []
-        consume(pending)
-    for r in walk_errors:
-        rejected.setdefault(str(r.path), r)
-    result.instances = [instances[k] for k in sorted(instances)]
-    result.rejected = [rejected[k] for k in sorted(rejected)]
-    result.dicomdirs = sorted(dicomdirs)
-    return result
+    def finish(self) -> Discovery:
+        """The result, sorted by path (deterministic whatever the walk or pool order)."""
+        for r in self.walk_errors:
+            self.rejected.setdefault(str(r.path), r)
+        result = self.result
+        result.instances = [self.instances[k] for k in sorted(self.instances)]
+        result.rejected = [self.rejected[k] for k in sorted(self.rejected)]
+        result.dicomdirs = sorted(self.dicomdirs)
+        return result
 
 
 def _examine(path: Path) -> InstanceRef | Rejected | str:

@@ -64,9 +64,20 @@ def quick_header(path: Path, wanted: Iterable[int]) -> tuple[FileDataset, bool] 
 
 
 def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[FileDataset, bool]:
+    """The file meta, then the ``wanted`` elements up to the pixel data, as pydicom would read
+    them; :class:`_Unusual` for anything the full reader must decide."""
     if len(buf) < 140 or buf[128:132] != b"DICM":
         raise _Unusual("no preamble")
-    complete = len(buf) == size  # the whole file is in buf
+    meta, pos = _parse_meta(buf)
+    implicit, little = _encoding(meta, buf, pos)
+    elements, has_pixels, pos = _parse_elements(buf, pos, size, wanted, implicit, little)
+    if 0 < size - pos < 8 and not has_pixels:
+        raise _Unusual("stray bytes")
+    return _file_dataset(path, buf, meta, elements, implicit, little), has_pixels
+
+
+def _parse_meta(buf: bytes) -> tuple[dict[BaseTag, RawDataElement], int]:
+    """Group 0002 (always explicit VR little endian) and the position after it."""
     limit = len(buf)
     meta: dict[BaseTag, RawDataElement] = {}
     pos = 132
@@ -87,6 +98,11 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
         meta[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr.decode("ascii"), length,
                                             buf[start:start + length], start, False, True)
         pos = start + length
+    return meta, pos
+
+
+def _encoding(meta: dict[BaseTag, RawDataElement], buf: bytes, pos: int) -> tuple[bool, bool]:
+    """(implicit VR, little endian) of the dataset: the transfer syntax's, if the bytes agree."""
     ts_elem = meta.get(BaseTag(0x00020010))
     if ts_elem is None:
         raise _Unusual("no transfer syntax")
@@ -96,16 +112,22 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
     implicit, little = bool(ts.is_implicit_VR), bool(ts.is_little_endian)
     if implicit and not little:
         raise _Unusual("implicit VR big endian")
-    hh, h, ul = (_HH, _H, _L) if little else _BIG
-    if pos + 6 <= limit:  # pydicom switches encoding when the first element says otherwise
+    if pos + 6 <= len(buf):  # pydicom switches encoding when the first element says otherwise
         found_implicit = not (0x40 < buf[pos + 4] < 0x5B and 0x40 < buf[pos + 5] < 0x5B)
         if found_implicit != implicit:
             raise _Unusual("encoding differs from the transfer syntax")
+    return implicit, little
+
+
+def _parse_elements(
+    buf: bytes, pos: int, size: int, wanted: frozenset[int], implicit: bool, little: bool
+) -> tuple[dict[BaseTag, RawDataElement], bool, int]:
+    """The wanted top-level elements, whether pixel data follows, and where the walk stopped."""
+    complete = len(buf) == size  # the whole file is in buf
+    limit = len(buf)
+    hh, h, ul = (_HH, _H, _L) if little else _BIG
     elements: dict[BaseTag, RawDataElement] = {}
-    has_pixels = False
-    while True:
-        if pos == size:
-            break
+    while pos != size:
         if pos + 8 > limit:
             raise _Unusual("header continues past the first read" if not complete else "truncated")
         group, element = hh.unpack_from(buf, pos)
@@ -115,8 +137,7 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
         if tag in _PIXEL_TAGS:
             if length != _UNDEFINED and start + length > size:
                 raise _Unusual("pixel data past the end")  # the full reader says "truncated"
-            has_pixels = True
-            break
+            return elements, True, pos
         if group < 4:
             raise _Unusual("file meta or command elements in the dataset")
         if length == _UNDEFINED:
@@ -133,8 +154,11 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
                 elements[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr_text, length,
                                                         buf[start:end], start, implicit, little)
         pos = end
-    if 0 < size - pos < 8 and not has_pixels:
-        raise _Unusual("stray bytes")
+    return elements, False, pos
+
+
+def _file_dataset(path: Path, buf: bytes, meta: dict[BaseTag, RawDataElement],
+                  elements: dict[BaseTag, RawDataElement], implicit: bool, little: bool) -> FileDataset:
     file_meta = FileMetaDataset(meta)
     file_meta.set_original_encoding(False, True)
     ds = Dataset(elements)
@@ -145,9 +169,8 @@ def _parse(path: Path, buf: bytes, size: int, wanted: frozenset[int]) -> tuple[F
 
         charset = convert_encodings(convert_raw_data_element(elements[BaseTag(0x00080005)]).value)
     ds.set_original_encoding(implicit, little, charset or "iso8859")
-    fds = FileDataset(str(path), ds, preamble=buf[:128], file_meta=file_meta,
-                      is_implicit_VR=implicit, is_little_endian=little)
-    return fds, has_pixels
+    return FileDataset(str(path), ds, preamble=buf[:128], file_meta=file_meta,
+                       is_implicit_VR=implicit, is_little_endian=little)
 
 
 def _header(buf: bytes, pos: int, limit: int, implicit: bool, h: struct.Struct, ul: struct.Struct,

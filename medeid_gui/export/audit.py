@@ -2,7 +2,9 @@
 
 Why independent: it does not ask the header engine what it did. It reads the *originals*, takes
 every value that PS3.15 Table E.1-1 (for the chosen options) says must not survive — names, IDs,
-dates, instance UIDs, free text — plus every private text value, and searches the output's raw
+dates, free text — every original UID except those the UID rule exempts (deid/uid_rule.py:
+registered UIDs and attributes that name a class, transfer syntax or coding scheme; all kept
+under Retain UIDs), plus every private text value, and searches the output's raw
 bytes and its paths for them. A hit is reported with the output file and where in it (element,
 or byte offset). It also checks that every input is accounted for in the manifest, that every
 output the manifest lists exists with the recorded hash, that nothing else lies in the output,
@@ -21,14 +23,22 @@ identifying part). Burned-in text in pixels is the pixel module's job, not this 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import warnings
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+from medeid_gui.deid import uid_rule
+from medeid_gui.deid.options import Option
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+
+    from medeid_gui.deid.profile import Rule
 
 MIN_LEN = 5
 MIN_NAME_PART = 4
@@ -93,12 +103,10 @@ def mask(value: str) -> str:
 
 
 def _is_wellknown_uid(uid: str) -> bool:
-    from pydicom.uid import UID_dictionary
-
-    return uid in UID_dictionary
+    return uid_rule.is_registered(uid)
 
 
-def _str_values(elem: Any) -> list[str]:
+def _str_values(elem: DataElement) -> list[str]:
     v = elem.value
     if v is None:
         return []
@@ -113,7 +121,7 @@ def _str_values(elem: Any) -> list[str]:
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{6,}")
 
 
-def _private_values(elem: Any) -> list[str]:
+def _private_values(elem: DataElement) -> list[str]:
     if elem.VR in _TEXT_VRS:
         return [s for s in _str_values(elem) if len(s.strip()) >= 6]
     v = elem.value
@@ -125,7 +133,7 @@ def _private_values(elem: Any) -> list[str]:
 class _Collector:
     """Gathers identifying values from originals, minus values that kept attributes also hold."""
 
-    def __init__(self, rules: dict[int, Any], retain_private: bool, retain_uids: bool) -> None:
+    def __init__(self, rules: dict[int, Rule], retain_private: bool, retain_uids: bool) -> None:
         self.rules = rules
         self.retain_private = retain_private
         self.retain_uids = retain_uids
@@ -147,62 +155,75 @@ class _Collector:
         else:
             self.values.setdefault(v, origin)
 
-    def add_dataset(self, ds: Any, src: str) -> None:
+    def add_dataset(self, ds: Dataset, src: str) -> None:
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
             for elem in meta:
-                tag = int(elem.tag)
-                name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-                if tag == 0x00020003 and not self.retain_uids:
-                    for s in _str_values(elem):
-                        self._add(s, Origin("uid", name, src), 10)
-                elif tag in (0x00020016, 0x00020017, 0x00020018, 0x00020102):
-                    for s in _str_values(elem) + _private_values(elem):
-                        self._add(s, Origin("text", name, src))
-                else:
-                    self.kept.update(s.strip() for s in _str_values(elem))
+                self._add_meta(elem, src)
         for elem in ds.iterall():
-            if elem.VR == "SQ":
-                continue
-            tag = int(elem.tag)
-            name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-            if elem.tag.is_private:
-                if not self.retain_private:
-                    for s in _private_values(elem):
-                        self._add(s, Origin("private", name, src), 6)
-                continue
-            rule = self.rules.get(tag)
-            vr = elem.VR
-            if rule is None and vr != "PN":
-                self.kept.update(s.strip() for s in _str_values(elem))
-                continue
-            action = rule.action if rule is not None else "X"
-            if vr in ("DA", "DT"):
-                if action == "K":
-                    continue
+            if elem.VR != "SQ":
+                self._add_element(elem, src)
+
+    def _add_meta(self, elem: DataElement, src: str) -> None:
+        tag = int(elem.tag)
+        name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        if elem.VR == "UI":
+            self._add_uids(elem, name, src, self.rules.get(tag))
+        elif tag in (0x00020016, 0x00020017, 0x00020018, 0x00020102):
+            for s in _str_values(elem) + _private_values(elem):
+                self._add(s, Origin("text", name, src))
+        else:
+            self.kept.update(s.strip() for s in _str_values(elem))
+
+    def _add_uids(self, elem: DataElement, name: str, src: str, rule: Rule | None) -> None:
+        """Every UID by the engine's one UID rule (deid/uid_rule.py): searched unless Retain UIDs,
+        a table row that keeps it, registered, or (outside the table) a definition's attribute."""
+        tag = int(elem.tag)
+        if rule is not None:
+            kept = rule.action in ("K", "C")
+        else:
+            kept = not elem.tag.is_private and uid_rule.keeps_attribute(tag)
+        for s in _str_values(elem):
+            uid = s.strip(" \0")
+            if self.retain_uids or kept or uid_rule.is_registered(uid):
+                self.kept.add(uid)
+            else:
+                self._add(uid, Origin("uid", name, src), 10)
+
+    def _add_element(self, elem: DataElement, src: str) -> None:
+        tag = int(elem.tag)
+        name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        vr = elem.VR
+        rule = self.rules.get(tag)
+        if vr == "UI":
+            self._add_uids(elem, name, src, rule)
+            return
+        if elem.tag.is_private:
+            if not self.retain_private:
+                for s in _private_values(elem):
+                    self._add(s, Origin("private", name, src), 6)
+            return
+        if rule is None and vr != "PN":
+            self.kept.update(s.strip() for s in _str_values(elem))
+            return
+        action = rule.action if rule is not None else "X"
+        if vr in ("DA", "DT"):
+            if action != "K":
                 for s in _str_values(elem):
                     d = s.strip()[:8]
                     if len(d) == 8 and d.isdigit():
                         self._add(d, Origin("date", name, src), 8)
-                continue
-            if action in ("K", "C"):
-                self.kept.update(s.strip() for s in _str_values(elem))
-                continue
-            if vr == "UI":
-                if self.retain_uids:
-                    continue
-                for s in _str_values(elem):
-                    if not _is_wellknown_uid(s.strip()):
-                        self._add(s, Origin("uid", name, src), 10)
-            elif vr == "PN":
-                for s in _str_values(elem):
-                    self._add(s, Origin("name", name, src))
-                    for part in re.split(r"[\^=]", s):
-                        self._add(part, Origin("name", name, src), MIN_NAME_PART)
-            elif vr in _TEXT_VRS:
-                cat = "id" if "ID" in name or "Number" in name else "text"
-                for s in _str_values(elem):
-                    self._add(s, Origin(cat, name, src))
+        elif action in ("K", "C"):
+            self.kept.update(s.strip() for s in _str_values(elem))
+        elif vr == "PN":
+            for s in _str_values(elem):
+                self._add(s, Origin("name", name, src))
+                for part in re.split(r"[\^=]", s):
+                    self._add(part, Origin("name", name, src), MIN_NAME_PART)
+        elif vr in _TEXT_VRS:
+            cat = "id" if "ID" in name or "Number" in name else "text"
+            for s in _str_values(elem):
+                self._add(s, Origin(cat, name, src))
 
     def identifying(self) -> dict[str, Origin]:
         """Collected values that no kept attribute of any original also holds (even as a part)."""
@@ -226,7 +247,7 @@ def _compile(values: Iterable[str]) -> re.Pattern[bytes] | None:
     return re.compile(b"|".join(re.escape(a) for a in sorted(alts, key=len, reverse=True)))
 
 
-def _read_header(path: Path) -> Any:
+def _read_header(path: Path) -> Dataset:
     import pydicom
 
     with warnings.catch_warnings():
@@ -250,7 +271,7 @@ def _regions(data: bytes) -> tuple[bytes, bytes, bool]:
     return header, pixels, encapsulated
 
 
-def _element_of(ds: Any, value: str) -> tuple[str, str]:
+def _element_of(ds: Dataset, value: str) -> tuple[str, str]:
     """(element name, kind) holding ``value``: kind is text, raw (private/UN bytes) or binary."""
     meta = getattr(ds, "file_meta", None)
     elems = list(meta.iterall()) if meta is not None else []
@@ -269,7 +290,7 @@ def _element_of(ds: Any, value: str) -> tuple[str, str]:
     return "", ""
 
 
-def _ui_paths(ds: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+def _ui_paths(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, str]]:
     for elem in ds:
         kw = elem.keyword or f"{int(elem.tag):08X}"
         if elem.VR == "SQ":
@@ -283,19 +304,42 @@ def _ui_paths(ds: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 _TOP_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
 
 
+@dataclass
+class _Needles:
+    """What is searched for in OUT: values long enough for bytes, short ones for path tokens."""
+
+    values: dict[str, Origin]
+    short: dict[str, Origin]
+    pattern: re.Pattern[bytes] | None
+    long_pattern: re.Pattern[bytes] | None  #: values of MIN_PIXEL_LEN+ for encapsulated pixels
+    by_bytes: dict[bytes, str]  #: encoded form -> value
+
+    @classmethod
+    def of(cls, col: _Collector) -> _Needles:
+        values = col.identifying()
+        by_bytes: dict[bytes, str] = {}
+        for v in values:
+            for enc in ("utf-8", "latin-1"):
+                try:
+                    by_bytes.setdefault(v.encode(enc), v)
+                except UnicodeEncodeError:
+                    pass
+        return cls(values, col.short_identifying(), _compile(values),
+                    _compile(v for v in values if len(v) >= MIN_PIXEL_LEN), by_bytes)
+
+
 def audit(
     input_dir: Path,
     output_dir: Path,
     *,
     manifest: Path | None = None,
     state_dir: Path | None = None,
-    options: frozenset[Any] = frozenset(),
+    options: frozenset[Option] = frozenset(),
     progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
     """Run every check; see the module docstring."""
-    from medeid_gui.deid.options import Option
     from medeid_gui.deid.profile import load_profile
-    from medeid_gui.export.pipeline import _walk_all, display_path
+    from medeid_gui.export.pipeline import _walk_all
     from medeid_gui.export.rundb import EXPORTED, read_manifest_csv, run_dir_for
 
     inp, out = Path(input_dir), Path(output_dir)
@@ -310,9 +354,43 @@ def audit(
     by_input = {r["input_path"]: r for r in rows}
 
     # 1. originals: collect identifying values; accounting
+    originals = _collect_originals(inp, rows, by_input, col, rep)
+    needles = _Needles.of(col)
+    rep.values_collected = len(needles.values)
+
+    # 2. outputs: raw bytes and paths
+    expected = {r["output_path"]: r for r in rows if r["status"] == EXPORTED and r["output_path"]}
+    out_files = [p for p in _walk_all(out)] if out.exists() else []
+    frame_dirs = {k for k in expected if not Path(k).suffix}
+    for i, p in enumerate(out_files):
+        rel = p.relative_to(out).as_posix()
+        if progress:
+            progress(i + 1, len(out_files))
+        if rows and rel not in expected and rel not in ("DICOMDIR", "metadata.csv") and not any(
+            rel.startswith(d + "/") for d in frame_dirs
+        ):
+            rep.stray_outputs.append(rel)
+        _path_hits(rep, rel, needles)
+        _scan_file(rep, p, rel, needles, expected)
+    for rel in expected:
+        if not (out / rel).exists():
+            rep.missing_outputs.append(rel)
+
+    # 3. UID consistency: one pseudonym per original; references still resolve
+    if rows:
+        _check_uids(rep, originals, {k: out / by_input[k]["output_path"] for k in originals})
+    return rep
+
+
+def _collect_originals(inp: Path, rows: list[dict[str, str]], by_input: dict[str, dict[str, str]],
+                       col: _Collector, rep: AuditReport) -> dict[str, Dataset]:
+    """Walk IN: collect identifying values, note inputs the manifest lacks; the exported ones."""
+    from medeid_gui.export.pipeline import _walk_all, display_path
+    from medeid_gui.export.rundb import EXPORTED
+
     in_files = _walk_all(inp)
     rep.inputs = len(in_files)
-    originals: dict[str, Any] = {}
+    originals: dict[str, Dataset] = {}
     for p in in_files:
         key = display_path(p)
         if rows and key not in by_input:
@@ -329,80 +407,58 @@ def audit(
             rep.notes.append(f"could not walk {key}: {type(exc).__name__}")
         if key in by_input and by_input[key]["status"] == EXPORTED:
             originals[key] = ds
-    values = col.identifying()
-    short = col.short_identifying()
-    rep.values_collected = len(values)
-    pat = _compile(values)
-    long_pat = _compile(v for v in values if len(v) >= MIN_PIXEL_LEN)
-    enc_map: dict[bytes, str] = {}
-    for v in values:
-        for enc in ("utf-8", "latin-1"):
-            try:
-                enc_map.setdefault(v.encode(enc), v)
-            except UnicodeEncodeError:
-                pass
-
-    # 2. outputs: raw bytes and paths
-    expected = {r["output_path"]: r for r in rows if r["status"] == EXPORTED and r["output_path"]}
-    out_files = [p for p in _walk_all(out)] if out.exists() else []
-    frame_dirs = {k for k in expected if not Path(k).suffix}
-    for i, p in enumerate(out_files):
-        rel = p.relative_to(out).as_posix()
-        if progress:
-            progress(i + 1, len(out_files))
-        if rows and rel not in expected and rel not in ("DICOMDIR", "metadata.csv") and not any(
-            rel.startswith(d + "/") for d in frame_dirs
-        ):
-            rep.stray_outputs.append(rel)
-        if pat is not None:
-            for m in pat.finditer(rel.encode("utf-8", "surrogateescape")):
-                v = enc_map[m.group()]
-                o = values[v]
-                rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(v), o.input_path))
-        for tok in re.split(r"[/_.\-\s]+", rel):
-            if tok in short:
-                o = short[tok]
-                rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(tok), o.input_path))
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            rep.notes.append(f"cannot read output {rel}: {exc.strerror}")
-            continue
-        rep.outputs_scanned += 1
-        if rel in expected and expected[rel]["output_sha256"] and hashlib.sha256(data).hexdigest() != expected[rel]["output_sha256"]:
-            rep.hash_mismatches.append(rel)
-        if p.suffix in (".png", ".npy"):
-            continue  # pixel values only; metadata.csv is text and searched below
-        header, pixels, encapsulated = _regions(data)
-        found: dict[str, int] = {}
-        if pat is not None:
-            for m in pat.finditer(header):
-                found.setdefault(enc_map[m.group()], m.start())
-        if long_pat is not None and encapsulated:
-            for m in long_pat.finditer(pixels):
-                found.setdefault(enc_map[m.group()], len(header) + m.start())
-        if found:
-            try:
-                ods = _read_header(p)
-            except Exception:  # noqa: BLE001
-                ods = None
-            for v, off in sorted(found.items(), key=lambda t: t[1]):
-                o = values[v]
-                where, kind = _element_of(ods, v) if ods is not None else ("", "")
-                if kind == "binary" and len(v) < MIN_PIXEL_LEN:
-                    continue  # a short string inside a LUT/overlay/waveform array: chance
-                rep.hits.append(Hit(rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path))
-    for rel in expected:
-        if not (out / rel).exists():
-            rep.missing_outputs.append(rel)
-
-    # 3. UID consistency: one pseudonym per original; references still resolve
-    if rows:
-        _check_uids(rep, originals, {k: out / by_input[k]["output_path"] for k in originals})
-    return rep
+    return originals
 
 
-def _check_uids(rep: AuditReport, originals: dict[str, Any], outputs: dict[str, Path]) -> None:
+def _path_hits(rep: AuditReport, rel: str, needles: _Needles) -> None:
+    """Identifying values in an output's path: as substrings, and short ones as whole tokens."""
+    if needles.pattern is not None:
+        for m in needles.pattern.finditer(rel.encode("utf-8", "surrogateescape")):
+            v = needles.by_bytes[m.group()]
+            o = needles.values[v]
+            rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(v), o.input_path))
+    for tok in re.split(r"[/_.\-\s]+", rel):
+        if tok in needles.short:
+            o = needles.short[tok]
+            rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(tok), o.input_path))
+
+
+def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles,
+               expected: dict[str, dict[str, str]]) -> None:
+    """Hash check against the manifest, then identifying values in the file's bytes."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        rep.notes.append(f"cannot read output {rel}: {exc.strerror}")
+        return
+    rep.outputs_scanned += 1
+    if rel in expected and expected[rel]["output_sha256"] and hashlib.sha256(data).hexdigest() != expected[rel]["output_sha256"]:
+        rep.hash_mismatches.append(rel)
+    if p.suffix in (".png", ".npy"):
+        return  # pixel values only; metadata.csv is text and searched below
+    header, pixels, encapsulated = _regions(data)
+    found: dict[str, int] = {}
+    if needles.pattern is not None:
+        for m in needles.pattern.finditer(header):
+            found.setdefault(needles.by_bytes[m.group()], m.start())
+    if needles.long_pattern is not None and encapsulated:
+        for m in needles.long_pattern.finditer(pixels):
+            found.setdefault(needles.by_bytes[m.group()], len(header) + m.start())
+    if not found:
+        return
+    try:
+        ods = _read_header(p)
+    except Exception:  # noqa: BLE001
+        ods = None
+    for v, off in sorted(found.items(), key=lambda t: t[1]):
+        o = needles.values[v]
+        where, kind = _element_of(ods, v) if ods is not None else ("", "")
+        if kind == "binary" and len(v) < MIN_PIXEL_LEN:
+            continue  # a short string inside a LUT/overlay/waveform array: chance
+        rep.hits.append(Hit(rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path))
+
+
+def _check_uids(rep: AuditReport, originals: dict[str, Dataset], outputs: dict[str, Path]) -> None:
     mapping: dict[str, set[str]] = defaultdict(set)
     in_targets: set[str] = set()
     out_targets: set[str] = set()

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 import corpora
-from medeid_gui.deid import engine
+from medeid_gui.deid import rawvalues
 from medeid_gui.deid.engine import DeidConfig, Deidentifier
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import Option
@@ -25,13 +25,13 @@ CONFIGS = [
 
 
 def _run(path, deid: Deidentifier, fast: bool):  # noqa: ANN001, ANN202
-    engine._RAW_FAST = fast
+    rawvalues.RAW_FAST = fast
     try:
         ds = read_dataset(path)
         res = deid.deidentify(ds)
         return to_bytes(res.dataset), res.linkage, [(a.path, a.action) for a in res.actions]
     finally:
-        engine._RAW_FAST = True
+        rawvalues.RAW_FAST = True
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=["basic", "research", "all-options"])

@@ -190,3 +190,18 @@ def test_clean_graphics_cleans_annotation_text_and_never_keeps_overlays() -> Non
     assert opt.GraphicAnnotationSequence[0].TextObjectSequence[0].UnformattedTextValue == "KEEPWORD"
     for ds in (base, opt):
         assert not [t for t in ds.keys() if 0x6000 <= t.group <= 0x60FF]
+
+
+def test_every_option_has_its_standard_name_and_a_summary() -> None:
+    """The GUI shows these: the name a user finds in PS3.15 E.3 and one line of what it does."""
+    names = {o.standard_name for o in Option}
+    assert len(names) == len(Option)
+    for o in Option:
+        assert o.standard_name.endswith("Option") and o.standard_name.startswith(("Retain", "Clean"))
+        assert o.summary and "\n" not in o.summary and len(o.summary) <= 100
+        assert o.summary.split()[0] in ("keeps", "shifts")
+    assert Option.RETAIN_SAFE_PRIVATE.standard_name == "Retain Safe Private Option"
+    assert Option.CLEAN_DESCRIPTORS.standard_name == "Clean Descriptors Option"
+    # the CID 7050 meanings name the same options (the date options in their shorter form)
+    for o in Option:
+        assert set(o.meaning.split()) <= set(o.standard_name.split())

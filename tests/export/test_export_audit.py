@@ -12,6 +12,7 @@ import pytest
 
 import corpora
 from helpers import copy_inputs, data_file, replicate
+from medeid_gui.deid.options import Option
 from medeid_gui.export.audit import audit
 from medeid_gui.export.pipeline import ExportConfig, run_export
 from medeid_gui.export.rundb import read_manifest_csv
@@ -120,3 +121,25 @@ def test_broken_reference_in_output_is_reported(tmp_path: Path, env: dict[str, P
     _rewrite(target, lambda ds: setattr(ds.ReferencedImageSequence[0], "ReferencedSOPInstanceUID", "2.25.12345678901234567890"))
     rep = audit(inp, out, state_dir=env["state"])
     assert any("ReferencedImageSequence[0].ReferencedSOPInstanceUID" in p and "not in the output" in p for p in rep.uid_problems)
+
+
+def test_original_uid_outside_the_table_is_reported(tmp_path: Path, env: dict[str, Path]) -> None:
+    """Issue #19: an enhanced MR file's Creator-Version UID (not a row of Table E.1-1) must not
+    reach OUT; the audit finds it when it is put back, and does not report the kept SOP class."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    ds = pydicom.dcmread(data_file("emri_small.dcm"))
+    original = "1.3.46.670589.11.0.0.51.4.56.1"
+    ds.CreatorVersionUID = original
+    ds.save_as(inp / "emri.dcm", enforce_file_format=False)
+    s = _export(inp, out, env)
+    rep = audit(inp, out, state_dir=env["state"])
+    assert rep.ok, [h.line() for h in rep.hits]
+    target = out / read_manifest_csv(s.manifest_path)[0]["output_path"]
+    written = pydicom.dcmread(target)
+    assert written.CreatorVersionUID != original and written.SOPClassUID == ds.SOPClassUID
+    _rewrite(target, lambda d: setattr(d, "CreatorVersionUID", original))
+    rep = audit(inp, out, state_dir=env["state"])
+    assert any(h.category == "uid" and h.attribute == "CreatorVersionUID" for h in rep.hits)
+    kept = audit(inp, out, state_dir=env["state"], options=frozenset({Option.RETAIN_UIDS}))
+    assert not any(h.category == "uid" for h in kept.hits)
