@@ -167,11 +167,12 @@ def main() -> int:
 
     import torch
 
-    from medeid_gui.ml.engine import InferenceEngine, choose_device
+    from medeid_gui.ml.device import pick_device
+    from medeid_gui.ml.engine import InferenceEngine
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = choose_device(args.device)
+    device = pick_device(args.device)
     model, weights = _model(device)
     engine = InferenceEngine(device, model=model, batch_size=64 if device.startswith("cuda") else 8)
     frame = _frame_512()

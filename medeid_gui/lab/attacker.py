@@ -57,14 +57,15 @@ def train_attacker(view_a: np.ndarray, view_b: np.ndarray, patients: np.ndarray,
     import torch
 
     from medeid_gui.lab.nets import SiameseVerifier
-    from medeid_gui.lab.torch_util import augment, device, seed_all, to_tensor
+    from medeid_gui.lab.torch_util import augment, seed_all, to_tensor
+    from medeid_gui.ml.device import pick_device
 
     if view_a.shape != view_b.shape or len(view_a) != len(patients):
         raise ValueError("view_a, view_b and patients must describe the same images")
     groups = _pairs_by_patient(np.asarray(patients))
     if len(groups) < 2:
         raise ValueError("the attacker needs at least two patients with two or more images")
-    dev = dev or device()
+    dev = dev or pick_device()
     seed_all(seed)
     rng = np.random.default_rng(seed)
     model = SiameseVerifier(config.width, config.dim).to(dev)
@@ -105,9 +106,10 @@ def verification_scores(model, view_a: np.ndarray, view_b: np.ndarray, patients:
     """Scores and same-patient labels for every pair (a_i, b_j), i != j."""
     import torch
 
-    from medeid_gui.lab.torch_util import device, predict
+    from medeid_gui.lab.torch_util import predict
+    from medeid_gui.ml.device import pick_device
 
-    dev = dev or device()
+    dev = dev or pick_device()
     ea = torch.from_numpy(predict(model, view_a, dev)).to(dev)
     eb = torch.from_numpy(predict(model, view_b, dev)).to(dev)
     with torch.no_grad():

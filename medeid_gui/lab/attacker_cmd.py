@@ -29,12 +29,12 @@ def run(args: argparse.Namespace) -> int:
 
     from medeid_gui.lab.attacker import AttackerConfig, attack
     from medeid_gui.lab.metrics import mean_std
-    from medeid_gui.lab.torch_util import device
+    from medeid_gui.ml.device import pick_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = AttackerConfig() if args.steps is None else AttackerConfig(steps=args.steps)
-    dev = device(args.device)
+    dev = pick_device(args.device)
     try:
         if args.cohort:
             from medeid_gui.lab.cohort import area_resize, load_split

@@ -12,8 +12,12 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset, FileMetaDataset
 
 DX_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
 BITS_STORED = 14
@@ -86,9 +90,7 @@ def _age(birth: _dt.date, on: _dt.date) -> str:
 def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, study_index: int,
                       *, seed: int) -> None:
     """Write ``image`` (float in [0, 1], 2-D) as a DX For Presentation instance at ``path``."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.dataset import Dataset
 
     if image.ndim != 2:
         raise ValueError("expected a 2-D image")
@@ -97,11 +99,37 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     pix = np.clip(np.round(image.astype(np.float64) * maxv), 0, maxv).astype(np.uint16)
     date = person.first_study + _dt.timedelta(days=int(97 * study_index + 13 * (study_index**2)))
     time = f"{8 + (study_index * 3) % 10:02d}{(17 * study_index + 5) % 60:02d}{(31 * study_index) % 60:02d}"
-    inst_name, inst_addr = _INSTITUTIONS[person.institution]
     study_uid = _uid(seed, person.patient_id, study_index, "study")
-    series_uid = _uid(seed, person.patient_id, study_index, "series")
     sop_uid = _uid(seed, person.patient_id, study_index, "sop")
-    accession = f"ACC{int(study_uid[-9:]) % 10**8:08d}"
+
+    ds = Dataset()
+    ds.file_meta = _file_meta(sop_uid)
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.SOPClassUID = DX_PRESENTATION
+    ds.SOPInstanceUID = sop_uid
+    _set_study(ds, person, study_index, seed=seed, date=date, time=time, study_uid=study_uid)
+    _set_patient(ds, person, date, rng)  # draws from rng: keep before the private block's draw
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = _uid(seed, person.patient_id, study_index, "series")
+    ds.StudyID = f"{study_index + 1}"
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = 1
+    ds.AcquisitionNumber = 1
+    _set_acquisition(ds, image.shape, study_index)
+    _set_pixels(ds, pix, maxv)
+
+    # a private block that carries PHI, as vendors' private tags sometimes do
+    block = ds.private_block(0x0029, "MEDEID SYNTH 1.0", create=True)
+    block.add_new(0x10, "LO", person.name.replace("^", " "))
+    block.add_new(0x11, "LO", f"ward 4B bed {int(rng.integers(1, 30))}")
+
+    ds.save_as(str(path), enforce_file_format=True)
+
+
+def _file_meta(sop_uid: str) -> FileMetaDataset:
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = DX_PRESENTATION
@@ -109,13 +137,14 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "MEDEID_COHORT"
+    return meta
 
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.SOPClassUID = DX_PRESENTATION
-    ds.SOPInstanceUID = sop_uid
+
+def _set_study(ds: Dataset, person: FakePerson, study_index: int, *, seed: int, date: _dt.date,
+               time: str, study_uid: str) -> None:
+    """Dates and times, accession, equipment, institution, physicians, operator, descriptions."""
+    inst_name, inst_addr = _INSTITUTIONS[person.institution]
+    accession = f"ACC{int(study_uid[-9:]) % 10**8:08d}"
     d, t = date.strftime("%Y%m%d"), time
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = d
     ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = t
@@ -137,6 +166,14 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     ds.OperatorsName = _OPERATORS[study_index % len(_OPERATORS)]
     ds.StudyDescription = "XR CHEST PA"
     ds.SeriesDescription = "CHEST PA"
+
+
+def _set_patient(ds: Dataset, person: FakePerson, date: _dt.date, rng: np.random.Generator) -> None:
+    """The patient module, with the invented PHI (other IDs, address, phone)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    inst_name = _INSTITUTIONS[person.institution][0]
     ds.PatientName = person.name
     ds.PatientID = person.patient_id
     ds.IssuerOfPatientID = inst_name.split()[0].upper()
@@ -150,12 +187,12 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     ds.OtherPatientIDsSequence = Sequence([other])
     ds.PatientAddress = f"{int(rng.integers(1, 200))} Station Road, Westbury"
     ds.PatientTelephoneNumbers = person.phone.replace("7", "8", 1)
-    ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = series_uid
-    ds.StudyID = f"{study_index + 1}"
-    ds.SeriesNumber = 1
-    ds.InstanceNumber = 1
-    ds.AcquisitionNumber = 1
+
+
+def _set_acquisition(ds: Dataset, shape: tuple[int, ...], study_index: int) -> None:
+    """Orientation, view, exposure and the nominal detector spacing of a PA chest."""
+    from pydicom.sequence import Sequence
+
     # PA chest displayed conventionally: image left = patient right -> row direction is L
     ds.PatientOrientation = ["L", "F"]
     ds.BurnedInAnnotation = "NO"
@@ -169,7 +206,7 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     ds.XRayTubeCurrent = 200
     ds.Exposure = 3
     ds.DistanceSourceToDetector = "1800"
-    ds.ImagerPixelSpacing = [f"{350 / image.shape[0]:.4f}", f"{350 / image.shape[1]:.4f}"]
+    ds.ImagerPixelSpacing = [f"{350 / shape[0]:.4f}", f"{350 / shape[1]:.4f}"]
     ds.PixelSpacing = ds.ImagerPixelSpacing
     ds.PixelSpacingCalibrationType = "GEOMETRY"
     ds.PixelSpacingCalibrationDescription = "nominal detector spacing"
@@ -178,6 +215,10 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     ds.ViewCodeSequence[0].ViewModifierCodeSequence = Sequence([])
     ds.AcquisitionContextSequence = Sequence([])
 
+
+
+def _set_pixels(ds: Dataset, pix: np.ndarray, maxv: int) -> None:
+    """Image pixel module: 14 of 16 bits, MONOCHROME2, log intensities, full-range window."""
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = int(pix.shape[0]), int(pix.shape[1])
@@ -197,13 +238,6 @@ def write_study_dicom(path: str | Path, image: np.ndarray, person: FakePerson, s
     ds.LossyImageCompression = "00"
     ds.QualityControlImage = "NO"
     ds.PixelData = pix.tobytes()
-
-    # a private block that carries PHI, as vendors' private tags sometimes do
-    block = ds.private_block(0x0029, "MEDEID SYNTH 1.0", create=True)
-    block.add_new(0x10, "LO", person.name.replace("^", " "))
-    block.add_new(0x11, "LO", f"ward 4B bed {int(rng.integers(1, 30))}")
-
-    ds.save_as(str(path), enforce_file_format=True)
 
 
 def _code(value: str, scheme: str, meaning: str):

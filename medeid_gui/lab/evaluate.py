@@ -126,9 +126,9 @@ class Evaluation:
         return self._data
 
     def device(self):
-        from medeid_gui.lab.torch_util import device
+        from medeid_gui.ml.device import pick_device
 
-        return device(self.dev_name)
+        return pick_device(self.dev_name)
 
     def task_models(self):
         if self._tasks is None:

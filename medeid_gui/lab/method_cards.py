@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from medeid_gui.lab.train_config import TUNABLE, TrainConfig
 from medeid_gui.ml.weights import read_manifest
 
 
@@ -41,10 +42,8 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
         parts.append(f"--scale {cfg['scale']}")
     if cfg.get("backbone", "medeid") != "medeid":
         parts.append(f"--backbone {cfg['backbone']}")
-    from medeid_gui.lab.train_method import _TUNABLE, TrainConfig
-
     default = TrainConfig("", "", "")
-    for name, _, _ in _TUNABLE:  # the hyper-parameters this run set away from the defaults
+    for name, _, _ in TUNABLE:  # the hyper-parameters this run set away from the defaults
         if name in cfg and cfg[name] != getattr(default, name):
             parts.append(f"--{name.replace('_', '-')} {cfg[name]}")
     return " ".join(parts)
@@ -144,103 +143,133 @@ def _evaluation_section(models: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_cards(models: str | Path) -> list[Path]:
-    models = Path(models)
-    info = json.loads((models / "medeid-training.json").read_text(encoding="utf-8"))
-    man = read_manifest(models)["files"]
-    cfg, m, secs = info["config"], info["metrics"], info.get("seconds", {})
-    cmd = _command(cfg, info)
+def _run_line(info: dict[str, Any]) -> str:
+    """Device, torch and the time each stage took."""
+    secs = info.get("seconds", {})
     total = sum(v for v in secs.values() if v)
-    run = (f"device {info.get('device')}, torch {info.get('torch')}, "
-           f"{total / 60:.0f} min in all ({', '.join(f'{k} {v / 60:.1f}' for k, v in secs.items())} min)")
+    return (f"device {info.get('device')}, torch {info.get('torch')}, "
+            f"{total / 60:.0f} min in all ({', '.join(f'{k} {v / 60:.1f}' for k, v in secs.items())} min)")
+
+
+def _size_note(info: dict[str, Any]) -> str:
+    """How big this run was against the default, and what a ``--redo`` reused."""
     size_note = info.get("size_note") or SIZE_NOTE
     if info.get("redo"):
         size_note += (f" This run re-trained the stages from `{info['redo']}` on (`--redo "
                       f"{info['redo']}`), starting from the snapshot of the earlier stages that "
                       "the same command trains (same seed and steps for them); the times above "
                       "are those of each stage's own run.")
+    return size_note
 
-    def head(title: str, fname: str, what: str) -> str:
-        e = man.get(fname, {})
-        return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
-                f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
-                f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{cmd}\n```\n\n"
-                f"Run: {run}. {size_note} {_repro_line(info)}\n\n")
 
-    split = f"{m.get('split')} ({m.get('n_images')} images)"
-    cards = {
-        "medeid-identity.md": head(
-            "medeid-identity: ReID encoder + identity-map head", "medeid-identity.pt",
-            "The pipeline's own re-identification encoder (an 8-layer CNN, supervised contrastive "
-            "loss on 8 patients x 4 images per batch; a different architecture and seed from the evaluation "
-            "attacker) and the distilled identity-map head: per 8 x 8-pixel patch (16 x 16 grid), "
-            "how much the patch drives ReID similarity, learned from SmoothGrad "
-            "|gradient x (image - blurred image)| attributions of the similarity to the patient's "
-            "other images. The head ranks patches for blocking in one forward pass.")
-        + f"## Metrics ({split})\n\n"
-        f"- ReID verification AUC (all pairs, cosine): {_fmt(m.get('reid_verification_auc'))}\n"
-        f"- own-ReID cosine to the unaltered image after grey-filling 25 % of patches: identity-"
-        f"ranked {_fmt(m.get('own_reid_cos_after_grey_25pct_identity'))} vs random "
-        f"{_fmt(m.get('own_reid_cos_after_grey_25pct_random'))} (lower = the map finds what "
-        "identifies)\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
-        "medeid-semantic.md": head(
-            "medeid-semantic: semantic encoder (foundation-model role)", "medeid-semantic.pt",
-            "A small convolutional encoder (stride 4, 64 channels) pre-trained self-supervised by "
-            "masked-patch reconstruction (60 % of 8 x 8 patches hidden) on the training split. It "
-            "stands in for a medical foundation model; `--backbone timm:ARCH:CHECKPOINT` puts a "
-            "real one (local file, frozen) in its place and this file then holds only the "
-            "projection.")
-        + f"## Metrics ({split})\n\n"
-        f"- verification AUC of its pooled features (identity they still carry): "
-        f"{_fmt(m.get('verification_auc_raw_features'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
-        "medeid-compensator.md": head(
-            "medeid-compensator: MDL decoupler + compensators", "medeid-compensator.pt",
-            "The MDL decoupler splits the semantic features into a Gaussian semantic code s "
-            f"({cfg.get('code_ch', 8)} x 32 x 32, paying a KL rate in nats = its description length; a finding head "
-            "must read nodules/effusion/opacity from it; an identity adversary behind gradient "
-            "reversal must fail on it) and an identity code i (identity head; (s, i) must "
-            "reconstruct the features). The compensator (small U-Net) fills blocked patches from "
-            "the visible pixels, the mask, seeded noise and s; an identity loss penalises ReID "
-            "cosine to the source above a margin. "
-            + ("The blocked patches are shown to it as a prior image, the pixelwise median of "
-               "the training images (anatomy of no single patient, stored in this file), and it "
-               "is trained towards that median with the study's own lesions blended in, so a "
-               "fully blocked frame (p = 1) becomes the median chest plus the findings that s "
-               "carries. "
-               if cfg.get("comp_target") == "template" else "")
-            + ("Its output is that prior corrected in logit space (the last layer starts at "
-               "zero), so what it draws on the median chest is the correction, not the whole "
-               "image. "
-               if cfg.get("comp_target") == "template" and cfg.get("comp_residual") else "")
-            + (f"Around an effusion, {cfg.get('effusion_context')} px (at the 128 px working "
-               "size) of the study are drawn too: the blunted costophrenic angle and the "
-               "diaphragm it hides belong to the finding. "
-               if cfg.get("comp_target") == "template" and cfg.get("effusion_context") else "")
-            + (f"A frozen lesion segmenter (a small dilated network trained first, "
-               f"{cfg.get('seg_steps')} steps, on the training originals; not shipped) adds its "
-               f"loss, weight {cfg.get('seg_weight'):g}, on the compensated frame, so findings are "
-               "drawn where they were and not around them. "
-               if cfg.get("seg_weight") else "")
-            + ("The s encoder is a dilated stack whose cells each see 33 x 33 cells of the "
-               "feature grid (an effusion is told from the abdomen only by the lung field "
-               "around it). "
-               if cfg.get("s_context") else "")
-            + "The file also holds the `medeid-no-mdl` "
-            "ablation's compensator, trained identically but fed the undecoupled features.")
-        + f"## Metrics ({split})\n\n"
-        f"- rate of s: {_fmt(m.get('rate_nats_per_image'))} nats per image\n"
-        f"- finding AUC read from s: {_fmt(m.get('finding_auc_from_s'))}\n"
-        f"- verification AUC of pooled s (identity left in s): "
-        f"{_fmt(m.get('verification_auc_semantic_code'))} vs raw features "
-        f"{_fmt(m.get('verification_auc_raw_features'))}\n"
-        f"- compensation, identity-ranked p = 0.5: L1 in blocked patches "
-        f"{_fmt(m.get('comp_p0.5_l1_blocked'))}, own-ReID cosine to source "
-        f"{_fmt(m.get('comp_p0.5_own_reid_cos'))}; p = 1: L1 {_fmt(m.get('comp_p1_l1_blocked'))}, "
-        f"cosine {_fmt(m.get('comp_p1_own_reid_cos'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n",
-    }
-    ev = _evaluation_section(models)
-    if ev:
-        cards["medeid-compensator.md"] += ev
+def _head(info: dict[str, Any], man: dict[str, Any], title: str, fname: str, what: str) -> str:
+    """A card's title, file line (size, sha256), description, data, command and run."""
+    e = man.get(fname, {})
+    return (f"# {title}\n\nFile `{fname}` ({e.get('bytes', 0) / 1e6:.2f} MB, sha256 "
+            f"`{e.get('sha256', '?')}`, checked at load against `manifest.json`).\n\n{what}\n\n"
+            f"## Data\n\n{_data_line(info)}\n\n## Command\n\n```\n{_command(info['config'], info)}\n```\n\n"
+            f"Run: {_run_line(info)}. {_size_note(info)} {_repro_line(info)}\n\n")
+
+
+def _split(m: dict[str, Any]) -> str:
+    return f"{m.get('split')} ({m.get('n_images')} images)"
+
+
+def _identity_card(info: dict[str, Any], man: dict[str, Any]) -> str:
+    m = info["metrics"]
+    return _head(
+        info, man, "medeid-identity: ReID encoder + identity-map head", "medeid-identity.pt",
+        "The pipeline's own re-identification encoder (an 8-layer CNN, supervised contrastive "
+        "loss on 8 patients x 4 images per batch; a different architecture and seed from the evaluation "
+        "attacker) and the distilled identity-map head: per 8 x 8-pixel patch (16 x 16 grid), "
+        "how much the patch drives ReID similarity, learned from SmoothGrad "
+        "|gradient x (image - blurred image)| attributions of the similarity to the patient's "
+        "other images. The head ranks patches for blocking in one forward pass.") \
+        + f"## Metrics ({_split(m)})\n\n" \
+        f"- ReID verification AUC (all pairs, cosine): {_fmt(m.get('reid_verification_auc'))}\n" \
+        f"- own-ReID cosine to the unaltered image after grey-filling 25 % of patches: identity-" \
+        f"ranked {_fmt(m.get('own_reid_cos_after_grey_25pct_identity'))} vs random " \
+        f"{_fmt(m.get('own_reid_cos_after_grey_25pct_random'))} (lower = the map finds what " \
+        "identifies)\n\n## Limits\n\n" + COMMON_LIMITS + "\n"
+
+
+def _semantic_card(info: dict[str, Any], man: dict[str, Any]) -> str:
+    m = info["metrics"]
+    return _head(
+        info, man, "medeid-semantic: semantic encoder (foundation-model role)", "medeid-semantic.pt",
+        "A small convolutional encoder (stride 4, 64 channels) pre-trained self-supervised by "
+        "masked-patch reconstruction (60 % of 8 x 8 patches hidden) on the training split. It "
+        "stands in for a medical foundation model; `--backbone timm:ARCH:CHECKPOINT` puts a "
+        "real one (local file, frozen) in its place and this file then holds only the "
+        "projection.") \
+        + f"## Metrics ({_split(m)})\n\n" \
+        f"- verification AUC of its pooled features (identity they still carry): " \
+        f"{_fmt(m.get('verification_auc_raw_features'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n"
+
+
+def _compensator_what(cfg: dict[str, Any]) -> str:
+    """What the compensator file holds, with the sentences for the options this run used."""
+    template = cfg.get("comp_target") == "template"
+    return (
+        "The MDL decoupler splits the semantic features into a Gaussian semantic code s "
+        f"({cfg.get('code_ch', 8)} x 32 x 32, paying a KL rate in nats = its description length; a finding head "
+        "must read nodules/effusion/opacity from it; an identity adversary behind gradient "
+        "reversal must fail on it) and an identity code i (identity head; (s, i) must "
+        "reconstruct the features). The compensator (small U-Net) fills blocked patches from "
+        "the visible pixels, the mask, seeded noise and s; an identity loss penalises ReID "
+        "cosine to the source above a margin. "
+        + ("The blocked patches are shown to it as a prior image, the pixelwise median of "
+           "the training images (anatomy of no single patient, stored in this file), and it "
+           "is trained towards that median with the study's own lesions blended in, so a "
+           "fully blocked frame (p = 1) becomes the median chest plus the findings that s "
+           "carries. "
+           if template else "")
+        + ("Its output is that prior corrected in logit space (the last layer starts at "
+           "zero), so what it draws on the median chest is the correction, not the whole "
+           "image. "
+           if template and cfg.get("comp_residual") else "")
+        + (f"Around an effusion, {cfg.get('effusion_context')} px (at the 128 px working "
+           "size) of the study are drawn too: the blunted costophrenic angle and the "
+           "diaphragm it hides belong to the finding. "
+           if template and cfg.get("effusion_context") else "")
+        + (f"A frozen lesion segmenter (a small dilated network trained first, "
+           f"{cfg.get('seg_steps')} steps, on the training originals; not shipped) adds its "
+           f"loss, weight {cfg.get('seg_weight'):g}, on the compensated frame, so findings are "
+           "drawn where they were and not around them. "
+           if cfg.get("seg_weight") else "")
+        + ("The s encoder is a dilated stack whose cells each see 33 x 33 cells of the "
+           "feature grid (an effusion is told from the abdomen only by the lung field "
+           "around it). "
+           if cfg.get("s_context") else "")
+        + "The file also holds the `medeid-no-mdl` "
+        "ablation's compensator, trained identically but fed the undecoupled features.")
+
+
+def _compensator_card(info: dict[str, Any], man: dict[str, Any]) -> str:
+    m = info["metrics"]
+    return _head(info, man, "medeid-compensator: MDL decoupler + compensators", "medeid-compensator.pt",
+                 _compensator_what(info["config"])) \
+        + f"## Metrics ({_split(m)})\n\n" \
+        f"- rate of s: {_fmt(m.get('rate_nats_per_image'))} nats per image\n" \
+        f"- finding AUC read from s: {_fmt(m.get('finding_auc_from_s'))}\n" \
+        f"- verification AUC of pooled s (identity left in s): " \
+        f"{_fmt(m.get('verification_auc_semantic_code'))} vs raw features " \
+        f"{_fmt(m.get('verification_auc_raw_features'))}\n" \
+        f"- compensation, identity-ranked p = 0.5: L1 in blocked patches " \
+        f"{_fmt(m.get('comp_p0.5_l1_blocked'))}, own-ReID cosine to source " \
+        f"{_fmt(m.get('comp_p0.5_own_reid_cos'))}; p = 1: L1 {_fmt(m.get('comp_p1_l1_blocked'))}, " \
+        f"cosine {_fmt(m.get('comp_p1_own_reid_cos'))}\n\n## Limits\n\n" + COMMON_LIMITS + "\n"
+
+
+def write_cards(models: str | Path) -> list[Path]:
+    """Write the three cards (and the evaluation's rows on the compensator's) into ``models``."""
+    models = Path(models)
+    info = json.loads((models / "medeid-training.json").read_text(encoding="utf-8"))
+    man = read_manifest(models)["files"]
+    cards = {"medeid-identity.md": _identity_card(info, man),
+             "medeid-semantic.md": _semantic_card(info, man),
+             "medeid-compensator.md": _compensator_card(info, man)}
+    cards["medeid-compensator.md"] += _evaluation_section(models)
     out = []
     for name, text in cards.items():
         (models / name).write_text(text, encoding="utf-8")

@@ -80,13 +80,14 @@ def train_tasks(images: np.ndarray, findings: np.ndarray, masks: np.ndarray,
     import torch.nn.functional as F
 
     from medeid_gui.lab.nets import Classifier, UNet
-    from medeid_gui.lab.torch_util import device, dice_bce_loss
+    from medeid_gui.lab.torch_util import dice_bce_loss
+    from medeid_gui.ml.device import pick_device
 
     if not (len(images) == len(findings) == len(masks) == len(severity)):
         raise ValueError("images and labels differ in length")
     if images.shape[-1] % 8:
         raise ValueError("task images must have a side divisible by 8")
-    dev = dev or device()
+    dev = dev or pick_device()
     torch.manual_seed(seed)
     secs = {}
 
@@ -121,9 +122,10 @@ def _make_clf(n_out: int, cfg: TaskConfig, dev):
 def score_tasks(models: TaskModels, images: np.ndarray, findings: np.ndarray, masks: np.ndarray,
                 severity: np.ndarray, dev=None) -> dict[str, float]:
     """The three utility numbers on one (possibly transformed) image set."""
-    from medeid_gui.lab.torch_util import device, predict
+    from medeid_gui.lab.torch_util import predict
+    from medeid_gui.ml.device import pick_device
 
-    dev = dev or device()
+    dev = dev or pick_device()
     cls = predict(models.classifier, images, dev)
     seg = predict(models.segmenter, images, dev, batch=32)
     sev = predict(models.regressor, images, dev)[:, 0] / SEVERITY_SCALE

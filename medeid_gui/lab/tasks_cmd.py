@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from medeid_gui.lab.cohort import area_resize, load_split
     from medeid_gui.lab.registry import get_method
     from medeid_gui.lab.tasks import TaskConfig, score_tasks, train_tasks
-    from medeid_gui.lab.torch_util import device
+    from medeid_gui.ml.device import pick_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"medeid ml tasks: {exc}", file=sys.stderr)
         return 2
     rs = lambda a: area_resize(a, args.size).astype(np.float32)  # noqa: E731
-    dev = device(args.device)
+    dev = pick_device(args.device)
     models = train_tasks(rs(tr.images), tr.findings, rs(tr.masks.astype(np.float32)) >= 0.5,
                          tr.severity, seed=args.seed, config=cfg, dev=dev)
     test = rs(m.apply(te.images, args.p, np.random.default_rng([1, 1])))

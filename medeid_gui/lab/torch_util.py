@@ -1,20 +1,12 @@
-"""Device choice, seeding and batching shared by the lab's training loops (torch imported lazily)."""
+"""Seeding, batching and losses shared by the lab's training loops (torch imported lazily).
+
+The device is chosen by :func:`medeid_gui.ml.device.pick_device`, the one rule for the app, the
+CLI, the method's training and the evaluation.
+"""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-
-
-def device(prefer: str | None = None):
-    """CUDA when present (or ``prefer``/``MEDEID_DEVICE``), else CPU."""
-    import torch
-
-    name = prefer or os.environ.get("MEDEID_DEVICE")
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def seed_all(seed: int) -> None:

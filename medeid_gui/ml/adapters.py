@@ -20,16 +20,20 @@ Spec strings (stored in the model's config): ``"medeid"`` or ``"timm:<arch>:<che
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from medeid_gui.ml.nets import FEAT, FEAT_CH, nets
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class BackboneError(RuntimeError):
     """A backbone spec cannot be honoured (unknown kind, missing file, timm absent)."""
 
 
-def parse_spec(spec: str) -> dict[str, Any]:
+def parse_spec(spec: str) -> dict[str, str]:
+    """``"medeid"`` or ``"timm:ARCH:CHECKPOINT"`` as a dict with ``kind`` (and arch, checkpoint)."""
     if spec == "medeid":
         return {"kind": "medeid"}
     if spec.startswith("timm:"):
@@ -40,7 +44,7 @@ def parse_spec(spec: str) -> dict[str, Any]:
     raise BackboneError(f"unknown backbone {spec!r}; use 'medeid' or 'timm:ARCH:CHECKPOINT'")
 
 
-def build_backbone(spec: str = "medeid"):
+def build_backbone(spec: str = "medeid") -> nn.Module:
     """An ``nn.Module`` honouring the backbone contract, with untrained projection if any."""
     cfg = parse_spec(spec)
     if cfg["kind"] == "medeid":
@@ -48,7 +52,7 @@ def build_backbone(spec: str = "medeid"):
     return build_timm_backbone(cfg["arch"], cfg["checkpoint"])
 
 
-def build_timm_backbone(arch: str, checkpoint: str | Path):
+def build_timm_backbone(arch: str, checkpoint: str | Path) -> nn.Module:
     """Wrap timm architecture ``arch`` with weights read from the local ``checkpoint`` file."""
     import torch
     import torch.nn.functional as F

@@ -1,14 +1,17 @@
-"""``deidentify(frame, p)``: adjustable pixel de-identification of one frame (or a stack).
+"""``deidentify(frame, privacy)``: adjustable pixel de-identification of one frame (or a stack).
 
-Why this shape: the privacy level ``p`` is the fraction of patches blocked, ranked by identity
+Why this shape: the privacy level ``privacy`` is the fraction of patches blocked, ranked by identity
 relevance (METHOD.md). The networks run at a fixed working resolution (``WORK_SIZE``); only the
 *blocked* patches of the full-resolution frame receive the (up-sampled) compensation, so every
-unblocked pixel is copied bit-exactly and ``p = 0`` returns the input unchanged.
+unblocked pixel is copied bit-exactly and ``privacy = 0`` returns the input unchanged.
 
-Split API for the GUI (the slider moves ``p`` many times per frame)::
+Split API for the GUI (the slider moves the level many times per frame)::
 
-    a = analyse(frame, model)            # identity map + semantic code, once per frame
-    out, idmap, mask = apply_level(a, p) # re-block and re-compensate only
+    a = analyse(frame, model)                  # identity map + semantic code, once per frame
+    out, idmap, mask = apply_level(a, privacy) # re-block and re-compensate only
+
+Every entry point returns :class:`DeidOutput` (``frame``, ``identity_map``, ``mask``), a
+NamedTuple, so it unpacks like the 3-tuple it replaced.
 
 Input layouts: (H, W) grey; (H, W, 3|4) colour; (F, H, W) multi-frame grey; (F, H, W, 3|4)
 multi-frame colour. A 3-D array whose last axis is 3 or 4 is taken as colour. Colour frames are
@@ -24,29 +27,46 @@ filled with the frame's mean grey), ``"no-mdl"`` (compensator fed undecoupled fe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from medeid_gui.ml.nets import GRID, WORK_SIZE
 from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
 
+if TYPE_CHECKING:
+    import torch
+
+    from medeid_gui.ml.model import MedeidModel
+
 VARIANTS = ("medeid", "random", "no-comp", "no-mdl")
+
+
+class DeidOutput(NamedTuple):
+    """The one result type of ``ml``: the de-identified frame, its identity map, the blocked mask.
+
+    ``frame`` has the input's shape and dtype; ``identity_map`` is float32 in [0, 1] and ``mask``
+    bool, both (H, W) or (F, H, W) for a stack.
+    """
+
+    frame: np.ndarray
+    identity_map: np.ndarray
+    mask: np.ndarray
 
 
 @dataclass
 class FrameAnalysis:
-    """What ``apply_level`` needs to re-block a frame at any ``p`` without re-running encoders."""
+    """What ``apply_level`` needs to re-block a frame at any level without re-running encoders."""
 
     frame: np.ndarray  #: the original frame (not copied; never modified)
     colour: bool
     lo: float  #: intensity normalisation: work = (grey - lo) / (hi - lo)
     hi: float
-    work: Any  #: (1, 1, R, R) torch tensor in [0, 1] on the model's device
+    work: torch.Tensor  #: (1, 1, R, R) in [0, 1] on the model's device
     identity: np.ndarray  #: (g, g) float32 identity relevance in [0, 1] (g = effective grid)
-    code: Any  #: (1, CODE_CH, FEAT, FEAT) decoupled semantic code
-    features: Any  #: (1, FEAT_CH, FEAT, FEAT) undecoupled features (for the no-MDL ablation)
-    model: Any
+    code: torch.Tensor  #: (1, CODE_CH, FEAT, FEAT) decoupled semantic code
+    features: torch.Tensor  #: (1, FEAT_CH, FEAT, FEAT) undecoupled features (no-MDL ablation)
+    model: MedeidModel
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -57,7 +77,7 @@ class FrameAnalysis:
         return int(self.identity.shape[0])
 
 
-def _resolve_model(model: Any):
+def _resolve_model(model: MedeidModel | None) -> MedeidModel:
     if model is None:
         from medeid_gui.ml.model import default_model
 
@@ -87,7 +107,7 @@ def _grey(a: np.ndarray, colour: bool) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _resize(t, size: tuple[int, int]):
+def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     import torch.nn.functional as F
 
     if tuple(t.shape[-2:]) == tuple(size):
@@ -110,7 +130,7 @@ def window(grey: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def analyse(frame: np.ndarray, model: Any = None) -> FrameAnalysis:
+def analyse(frame: np.ndarray, model: MedeidModel | None = None) -> FrameAnalysis:
     """Identity map and semantic code of one frame (2-D grey or (H, W, 3|4) colour)."""
     import torch
 
@@ -148,14 +168,15 @@ def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def blocking_order(analysis: FrameAnalysis, *, seed: int = 0, variant: str = "medeid") -> np.ndarray:
+    """Patch indices in blocking order: identity-ranked, or seeded random for ``"random"``."""
     if variant == "random":
         return random_order(analysis.grid ** 2, seed)
     return rank_patches(analysis.identity, seed)
 
 
-def apply_level(analysis: FrameAnalysis, p: float, *, seed: int = 0,
-                variant: str = "medeid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Block the top-``p`` patches of an analysed frame and compensate them."""
+def apply_level(analysis: FrameAnalysis, privacy: float, *, seed: int = 0,
+                variant: str = "medeid") -> DeidOutput:
+    """Block the top-``privacy`` fraction of patches of an analysed frame and compensate them."""
     import torch
 
     if variant not in VARIANTS:
@@ -163,10 +184,10 @@ def apply_level(analysis: FrameAnalysis, p: float, *, seed: int = 0,
     a = analysis.frame
     h, w = analysis.shape
     g = analysis.grid
-    mgrid = grid_mask(blocking_order(analysis, seed=seed, variant=variant), p, g)
+    mgrid = grid_mask(blocking_order(analysis, seed=seed, variant=variant), privacy, g)
     idmap = upsample_grid(analysis.identity, (h, w)).astype(np.float32)
     if not mgrid.any():
-        return a.copy(), idmap, np.zeros((h, w), dtype=bool)
+        return DeidOutput(a.copy(), idmap, np.zeros((h, w), dtype=bool))
     mask = upsample_grid(mgrid, (h, w))
     model = analysis.model
     if variant == "no-comp":
@@ -190,19 +211,19 @@ def apply_level(analysis: FrameAnalysis, p: float, *, seed: int = 0,
             out[..., c][mask] = _cast(values, a.dtype)
     else:
         out[mask] = _cast(values, a.dtype)
-    return out, idmap, mask
+    return DeidOutput(out, idmap, mask)
 
 
 def _is_stack(a: np.ndarray) -> bool:
     return a.ndim == 4 or (a.ndim == 3 and a.shape[-1] not in (3, 4))
 
 
-def deidentify(frame: np.ndarray, p: float, *, seed: int = 0, model: Any = None,
-               variant: str = "medeid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """De-identify ``frame`` at privacy level ``p``: ``(frame_out, identity_map, mask)``.
+def deidentify(frame: np.ndarray, privacy: float, *, seed: int = 0,
+               model: MedeidModel | None = None, variant: str = "medeid") -> DeidOutput:
+    """De-identify ``frame`` at level ``privacy``: ``DeidOutput(frame, identity_map, mask)``.
 
-    ``p = 0`` returns a bit-exact copy (the networks still run to produce the identity map);
-    ``mask.mean()`` is ``p`` up to patch rounding; results are deterministic for a ``seed``.
+    ``privacy = 0`` returns a bit-exact copy (the networks still run to produce the identity map);
+    ``mask.mean()`` is ``privacy`` up to patch rounding; results are deterministic for a ``seed``.
     Multi-frame input is processed frame by frame (frame ``k`` uses seed ``(seed, k)``).
     """
     a = np.asarray(frame)
@@ -212,12 +233,12 @@ def deidentify(frame: np.ndarray, p: float, *, seed: int = 0, model: Any = None,
         outs, maps, masks = [], [], []
         m = _resolve_model(model)
         for k in range(a.shape[0]):
-            o, i, mk = apply_level(analyse(a[k], m), p, seed=_frame_seed(seed, k), variant=variant)
+            o, i, mk = apply_level(analyse(a[k], m), privacy, seed=_frame_seed(seed, k), variant=variant)
             outs.append(o)
             maps.append(i)
             masks.append(mk)
-        return np.stack(outs), np.stack(maps), np.stack(masks)
-    return apply_level(analyse(a, model), p, seed=seed, variant=variant)
+        return DeidOutput(np.stack(outs), np.stack(maps), np.stack(masks))
+    return apply_level(analyse(a, model), privacy, seed=seed, variant=variant)
 
 
 def _frame_seed(seed: int, k: int) -> int:

@@ -12,10 +12,19 @@ module has no Qt.
 
 Identity maps can be cached per frame key (e.g. ``(sop_instance_uid, frame_index, window)`` -- the
 key must change whenever the frame's pixels do): moving the slider then only re-blocks and
-re-compensates, using the method's split API (``analyse`` once per frame, ``apply_level`` per p).
+re-compensates, using the method's split API (``analyse`` once per frame, ``apply_level`` per
+privacy level).
 
-Device choice: ``device`` argument, else ``MEDEID_DEVICE`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``),
-else CUDA > MPS > CPU.  ``import torch`` happens only when a device or model is first needed.
+Every path returns :class:`DeidOutput` (``frame``, ``identity_map``, ``mask``), the one result type
+of ``ml``: an injected function that returns a plain 3-tuple is converted.
+
+Batching is an explicit choice made at construction (``batch_fn``), not guessed from the frame
+function: the default engine (the method itself) batches its networks across frames; an injected
+``deidentify_fn`` runs frame by frame unless a ``batch_fn`` is given with it.
+
+Device choice: :func:`medeid_gui.ml.device.pick_device` (``device`` argument, else
+``MEDEID_DEVICE``, else CUDA > MPS > CPU).  ``import torch`` happens only when a device or model is
+first needed.
 """
 
 from __future__ import annotations
@@ -24,39 +33,83 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Protocol, Union
 
 import numpy as np
 
+from medeid_gui.ml.deidentify import DeidOutput
+from medeid_gui.ml.device import pick_device
+
+if TYPE_CHECKING:
+    from medeid_gui.ml.model import MedeidModel
+
 __all__ = [
     "DeidOutput",
+    "FrameMethod",
+    "BatchMethod",
     "FrameRequest",
     "EngineResult",
     "InferenceEngine",
-    "choose_device",
     "default_engine",
 ]
 
-
-class DeidOutput(NamedTuple):
-    """``deidentify``'s result: the de-identified frame, its identity map and the blocked mask."""
-
-    frame: np.ndarray
-    identity_map: np.ndarray
-    mask: np.ndarray
+#: what a frame method may return: the result type itself, or a plain (frame, identity_map, mask)
+FrameResult = Union[DeidOutput, "tuple[np.ndarray, np.ndarray, np.ndarray]"]
 
 
-@dataclass(frozen=True)
+class FrameMethod(Protocol):
+    """A per-frame de-identification function (the method's ``deidentify``, a baseline, a fake)."""
+
+    def __call__(self, frame: np.ndarray, privacy: float, *, seed: int,
+                 model: MedeidModel | None) -> FrameResult: ...
+
+
+class BatchMethod(Protocol):
+    """A function that de-identifies a list of frames in one go (same results as frame by frame)."""
+
+    def __call__(self, frames: Sequence[np.ndarray], privacy: float, *, seed: int,
+                 model: MedeidModel | None) -> Sequence[FrameResult]: ...
+
+
+#: the identity-map cache's split of a frame method: (identity_fn, apply_fn)
+IdentityFn = Callable[..., np.ndarray]
+ApplyFn = Callable[..., FrameResult]
+
+
+def as_output(result: FrameResult) -> DeidOutput:
+    """``result`` as :class:`DeidOutput` (an injected function may return a plain 3-tuple)."""
+    return result if isinstance(result, DeidOutput) else DeidOutput(*result)
+
+
 class FrameRequest:
-    """One interactive request: ``frame`` (working image in [0, 1]) at level ``p``.
+    """One interactive request: ``frame`` (working image in [0, 1]) at level ``privacy``.
 
-    ``key`` identifies the frame for the identity-map cache (``None``: no caching).
+    ``key`` identifies the frame for the identity-map cache (``None``: no caching). Immutable.
+    ``p=`` is accepted as the level's old keyword so that callers written before the rename keep
+    working; new code passes ``privacy``.
     """
 
+    __slots__ = ("frame", "privacy", "key", "seed")
+
     frame: np.ndarray
-    p: float
-    key: Hashable | None = None
-    seed: int = 0
+    privacy: float
+    key: Hashable | None
+    seed: int
+
+    def __init__(self, frame: np.ndarray, privacy: float | None = None, key: Hashable | None = None,
+                 seed: int = 0, *, p: float | None = None) -> None:
+        if (privacy is None) == (p is None):
+            raise TypeError("FrameRequest needs the level once: privacy=... (or the old p=...)")
+        for name, value in (("frame", frame), ("privacy", privacy if p is None else p),
+                            ("key", key), ("seed", seed)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrameRequest is immutable")
+
+    def __repr__(self) -> str:
+        return (f"FrameRequest(frame=<{getattr(self.frame, 'shape', '?')}>, privacy={self.privacy!r}, "
+                f"key={self.key!r}, seed={self.seed!r})")
 
 
 @dataclass(frozen=True)
@@ -71,26 +124,17 @@ class EngineResult:
     cached_identity: bool = False
 
 
-def choose_device(preferred: str | None = None) -> str:
-    """The torch device string: ``preferred``, ``MEDEID_DEVICE``, else CUDA > MPS > CPU.
-
-    Delegates to :func:`medeid_gui.ml.device.pick_device` so the app, CLI and training agree;
-    an explicitly requested accelerator that is missing raises rather than silently running
-    somewhere slower than asked.
-    """
-    from .device import pick_device
-
-    return pick_device(preferred)
-
-
 class InferenceEngine:
     """Owns the model and device; batched export and latest-wins interactive requests.
 
-    ``deidentify_fn(frame, p, *, seed, model) -> (frame, identity_map, mask)`` defaults to
+    ``deidentify_fn`` (a :class:`FrameMethod`) defaults to
     :func:`medeid_gui.ml.deidentify.deidentify`; a different function (e.g. a baseline, or a slow
     fake in tests) can be injected, with ``split = (identity_fn(frame, *, model),
-    apply_fn(frame, analysis, p, *, seed, model))`` for the identity-map cache (by default the
-    method's ``analyse`` / ``apply_level``).
+    apply_fn(frame, analysis, privacy, *, seed, model))`` for the identity-map cache (by default
+    the method's ``analyse`` / ``apply_level``).
+    ``batch_fn`` (a :class:`BatchMethod`) is what :meth:`run_batch` runs per chunk: by default the
+    method's networks batched across frames when ``deidentify_fn`` is not given, and frame by
+    frame through ``deidentify_fn`` when it is.
     ``model`` is passed through to them; by default the method's default model is loaded once, on
     the engine's device, on first use.
     """
@@ -99,9 +143,10 @@ class InferenceEngine:
         self,
         device: str | None = None,
         *,
-        deidentify_fn: Callable[..., Any] | None = None,
-        split: tuple[Callable[..., Any], Callable[..., Any]] | None = None,
-        model: Any = None,
+        deidentify_fn: FrameMethod | None = None,
+        split: tuple[IdentityFn, ApplyFn] | None = None,
+        batch_fn: BatchMethod | None = None,
+        model: MedeidModel | None = None,
         batch_size: int | None = None,
         identity_cache: int = 32,
     ) -> None:
@@ -109,6 +154,7 @@ class InferenceEngine:
         self._device: str | None = None
         self._fn = deidentify_fn
         self._split = split
+        self._batch_fn = batch_fn if batch_fn is not None or deidentify_fn is not None else tensor_batch
         self._model = model
         self._model_ready = model is not None or deidentify_fn is not None
         self._batch_size = batch_size
@@ -136,7 +182,7 @@ class InferenceEngine:
             elif self._model is not None and getattr(self._model, "device", None):
                 self._device = str(self._model.device)  # an injected model already lives somewhere
             else:
-                self._device = choose_device(self._requested_device)
+                self._device = pick_device(self._requested_device)
         return self._device
 
     def _ensure(self) -> None:
@@ -151,7 +197,8 @@ class InferenceEngine:
                 if self._split is None:
                     self._split = (
                         lambda frame, *, model: method.analyse(frame, model),
-                        lambda frame, analysis, p, *, seed, model: method.apply_level(analysis, p, seed=seed),
+                        lambda frame, analysis, privacy, *, seed, model: method.apply_level(
+                            analysis, privacy, seed=seed),
                     )
             if not self._model_ready:
                 from .model import default_model
@@ -159,7 +206,8 @@ class InferenceEngine:
                 self._model = default_model(device=self.device_name)
                 self._model_ready = True
 
-    def _one(self, frame: np.ndarray, p: float, seed: int, key: Hashable | None) -> tuple[DeidOutput, bool]:
+    def _one(self, frame: np.ndarray, privacy: float, seed: int,
+             key: Hashable | None) -> tuple[DeidOutput, bool]:
         """De-identify one frame, using (and filling) the identity-map cache when possible."""
         self._ensure()
         cached = False
@@ -171,10 +219,11 @@ class InferenceEngine:
                 if idm is None:
                     idm = ident_fn(frame, model=self._model)
                     self._cache_put(key, idm)
-                out = apply_fn(frame, idm, p, seed=seed, model=self._model)
+                out = apply_fn(frame, idm, privacy, seed=seed, model=self._model)
             else:
-                out = self._fn(frame, p, seed=seed, model=self._model)
-        return DeidOutput(*out), cached
+                assert self._fn is not None  # set by _ensure
+                out = self._fn(frame, privacy, seed=seed, model=self._model)
+        return as_output(out), cached
 
     def _cache_get(self, key: Hashable) -> np.ndarray | None:
         with self._cond:
@@ -193,23 +242,18 @@ class InferenceEngine:
 
     # ---- batch (export) -----------------------------------------------------------------
 
-    def run_batch(self, frames: Sequence[np.ndarray], p: float, *, seed: int = 0) -> list[DeidOutput]:
-        """De-identify ``frames`` (working images in [0, 1]) at level ``p``, in order.
+    def run_batch(self, frames: Sequence[np.ndarray], privacy: float, *,
+                  seed: int = 0) -> list[DeidOutput]:
+        """De-identify ``frames`` (working images in [0, 1]) at level ``privacy``, in order.
 
         Frames may come from many files and may differ in size.  They run in chunks of
-        ``batch_size`` (64 on CUDA, 8 elsewhere) while holding the device; the method's batched
-        entry point (``deidentify_batch``) is used when it has one, otherwise frame by frame.  :meth:`cancel` stops
-        it between chunks with ``InterruptedError``.
+        ``batch_size`` (64 on CUDA, 8 elsewhere) while holding the device, through the engine's
+        ``batch_fn`` when it has one, otherwise frame by frame.  :meth:`cancel` stops it between
+        chunks with ``InterruptedError``.
         """
         self._ensure()
         self._batch_cancel.clear()
-        batch_fn = None
-        if self._fn is not None and getattr(self._fn, "__module__", "").endswith("ml.deidentify"):
-            from . import deidentify as method
-
-            batch_fn = getattr(method, "deidentify_batch", None)
-            if batch_fn is None and hasattr(self._model, "identity_logits"):
-                batch_fn = _tensor_batch
+        batch_fn = self._batch_fn
         size = self._batch_size or (64 if self.device_name.startswith("cuda") else 8)
         out: list[DeidOutput] = []
         for start in range(0, len(frames), size):
@@ -218,11 +262,11 @@ class InferenceEngine:
             chunk = list(frames[start : start + size])
             if batch_fn is not None:
                 with self._model_lock:
-                    results = batch_fn(chunk, p, seed=seed, model=self._model)
-                out.extend(DeidOutput(*r) for r in results)
+                    results = batch_fn(chunk, privacy, seed=seed, model=self._model)
+                out.extend(as_output(r) for r in results)
             else:
                 for f in chunk:
-                    out.append(self._one(f, p, seed, None)[0])
+                    out.append(self._one(f, privacy, seed, None)[0])
         return out
 
     # ---- interactive (latest wins) ------------------------------------------------------
@@ -285,7 +329,7 @@ class InferenceEngine:
                 self._pending = None
             t0 = time.perf_counter()
             try:
-                output, cached = self._one(req.frame, req.p, req.seed, req.key)
+                output, cached = self._one(req.frame, req.privacy, req.seed, req.key)
                 result = EngineResult(gen, req, output=output, seconds=time.perf_counter() - t0, cached_identity=cached)
             except BaseException as exc:  # noqa: BLE001 - delivered to the caller, not lost
                 result = EngineResult(gen, req, error=exc, seconds=time.perf_counter() - t0)
@@ -302,7 +346,8 @@ class InferenceEngine:
                     logging.getLogger(__name__).exception("inference callback failed")
 
 
-def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, model: Any = None) -> list[tuple]:
+def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
+                 model: MedeidModel | None = None) -> list[DeidOutput]:
     """``deidentify`` for a list of frames with the networks run once per batch.
 
     Why here: on a GPU, one frame per forward pass is dominated by kernel-launch overhead; stacking
@@ -311,6 +356,7 @@ def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, mode
     writing blocked pixels back at full resolution) follow ``ml.deidentify.analyse`` /
     ``apply_level`` exactly; ``tests/ml/test_engine.py`` checks the results match frame by frame.
     2-D grey frames are batched; anything else (colour, stacks) goes through ``deidentify``.
+    The engine's default :class:`BatchMethod`.
     """
     import torch
 
@@ -318,12 +364,16 @@ def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, mode
     from .nets import GRID, WORK_SIZE
     from .patches import grid_mask, rank_patches, upsample_grid
 
-    results: list[tuple | None] = [None] * len(frames)
-    prepared: list[tuple[int, np.ndarray, float, float, Any]] = []
+    if model is None:
+        from .model import default_model
+
+        model = default_model()
+    results: list[DeidOutput | None] = [None] * len(frames)
+    prepared: list[tuple[int, np.ndarray, float, float, torch.Tensor]] = []
     for k, frame in enumerate(frames):
         a = np.asarray(frame)
         if a.ndim != 2:
-            results[k] = method.deidentify(a, p, seed=seed, model=model)
+            results[k] = method.deidentify(a, privacy, seed=seed, model=model)
             continue
         a, _ = method._check_frame(a)
         grey = a.astype(np.float32, copy=False)
@@ -356,7 +406,7 @@ def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, mode
             if g != GRID:
                 rel = torch.nn.functional.adaptive_avg_pool2d(rel[None, None], g)[0, 0]
             rel_np = (rel / rel.max().clamp_min(1e-12)).float().cpu().numpy().astype(np.float32)
-            mgrid = grid_mask(rank_patches(rel_np, seed), p, g)
+            mgrid = grid_mask(rank_patches(rel_np, seed), privacy, g)
             plans.append((mgrid, rel_np))
             masks_work.append(torch.from_numpy(upsample_grid(mgrid, (WORK_SIZE, WORK_SIZE)).astype(np.float32)))
         need = [j for j, (mgrid, _) in enumerate(plans) if mgrid.any()]
@@ -372,7 +422,7 @@ def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, mode
         h, w = a.shape
         idmap = upsample_grid(rel_np, (h, w)).astype(np.float32)
         if not mgrid.any():
-            results[k] = (a.copy(), idmap, np.zeros((h, w), dtype=bool))
+            results[k] = DeidOutput(a.copy(), idmap, np.zeros((h, w), dtype=bool))
             continue
         mask = upsample_grid(mgrid, (h, w))
         with torch.inference_mode():
@@ -380,7 +430,7 @@ def _tensor_batch(frames: Sequence[np.ndarray], p: float, *, seed: int = 0, mode
         values = lo + fill_norm[mask].astype(np.float64) * (hi - lo)
         out = a.copy()
         out[mask] = method._cast(values, a.dtype)
-        results[k] = (out, idmap, mask)
+        results[k] = DeidOutput(out, idmap, mask)
     return results  # type: ignore[return-value]
 
 

@@ -16,9 +16,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeid_gui.ml.nets import FEAT, WORK_SIZE, nets
+
+if TYPE_CHECKING:  # the classes need torch; only the type checker imports them here
+    import torch
+    from torch import nn
+
+    from medeid_gui.ml.networks import Compensator, Decoupler, IdentityMapHead, ReIDNet
 
 IDENTITY_FILE = "medeid-identity.pt"
 SEMANTIC_FILE = "medeid-semantic.pt"
@@ -30,16 +36,16 @@ WEIGHT_FILES = (IDENTITY_FILE, SEMANTIC_FILE, COMPENSATOR_FILE)
 class MedeidModel:
     """All networks of the method, on one device, in eval mode."""
 
-    reid: Any
-    idmap: Any
-    encoder: Any
-    decoupler: Any
-    compensator: Any
-    compensator_raw: Any | None = None  #: no-MDL ablation (fed raw features)
+    reid: ReIDNet
+    idmap: IdentityMapHead
+    encoder: nn.Module  #: ``SemanticEncoder`` or a timm adapter (``ml.adapters``)
+    decoupler: Decoupler
+    compensator: Compensator
+    compensator_raw: Compensator | None = None  #: no-MDL ablation (fed raw features)
     device: str = "cpu"
-    config: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  #: the weights' JSON config
 
-    def modules(self) -> list[Any]:
+    def modules(self) -> list[nn.Module]:
         return [m for m in (self.reid, self.idmap, self.encoder, self.decoupler, self.compensator,
                             self.compensator_raw) if m is not None]
 
@@ -56,20 +62,22 @@ class MedeidModel:
 
     # -- torch-level steps (inputs: (B, 1, R, R) tensors in [0, 1] on self.device)
 
-    def identity_logits(self, x):
+    def identity_logits(self, x: torch.Tensor) -> torch.Tensor:
         """(B, GRID, GRID) identity relevance logits from the distilled head."""
         return self.idmap(x)
 
-    def features(self, x):
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         """Semantic features, divided by the training-set scale the decoupler was trained on."""
         return self.encoder(x) / float(self.config.get("feature_scale", 1.0))
 
-    def semantic_code(self, f):
+    def semantic_code(self, f: torch.Tensor) -> torch.Tensor:
         """Decoupled semantic code s (posterior mean) from features."""
         s, _ = self.decoupler.encode_s(f, sample=False)
         return s
 
-    def compensate(self, x, mask, code, noise, *, raw: bool = False):
+    def compensate(self, x: torch.Tensor, mask: torch.Tensor, code: torch.Tensor,
+                   noise: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
+        """Fill of the blocked patches from s (or, ``raw``, from raw features: the ablation)."""
         net = self.compensator_raw if raw else self.compensator
         if net is None:
             raise RuntimeError("this model has no no-MDL compensator (ablation not trained)")
@@ -97,7 +105,8 @@ def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
                        compensator_raw=raw, config=config)
 
 
-def _code_networks(config: dict[str, Any], n_ids: int = 0, *, with_raw: bool):
+def _code_networks(config: dict[str, Any], n_ids: int = 0, *,
+                   with_raw: bool) -> tuple[Decoupler, Compensator, Compensator | None]:
     """Decoupler, compensator and (``with_raw``) the no-MDL compensator shaped by a weights
     config; one place for training (``new_model``) and loading (``load_model``), so a layout
     knob added for one cannot be forgotten by the other. Configs written before a knob was

@@ -1,22 +1,25 @@
 """Patch grid arithmetic for identity blocking (numpy only).
 
-Why separate: the privacy level ``p`` is defined on patches ("the fraction of image patches
-blocked, ranked by identity relevance"), and the same grid has to be laid over the working image
-(``GRID x GRID`` patches of ``WORK_SIZE / GRID`` pixels) and over the full-resolution frame of any
-size (patch edges at ``round(k * H / GRID)``), so that the mask fraction is ``p`` in both and the
-full-resolution mask is exactly the up-sampled working mask.
+Why separate: the privacy level (``privacy``) is defined on patches ("the fraction of image
+patches blocked, ranked by identity relevance"), and the same grid has to be laid over the working
+image (``GRID x GRID`` patches of ``WORK_SIZE / GRID`` pixels) and over the full-resolution frame
+of any size (patch edges at ``round(k * H / GRID)``), so that the mask fraction is the level in
+both and the full-resolution mask is exactly the up-sampled working mask.
+
+``n_blocked`` is the one place in ``ml`` where the level's range is checked: every path that
+blocks patches (``deidentify``, ``apply_level``, the engine's batches, training masks) reaches it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from medeid_gui.ml.privacy import check_privacy
 
-def n_blocked(p: float, n_patches: int) -> int:
-    """Number of patches blocked at level ``p`` (``p`` in [0, 1]; 0 -> none, 1 -> all)."""
-    if not 0.0 <= float(p) <= 1.0 or p != p:
-        raise ValueError(f"privacy level p must be in [0, 1], got {p!r}")
-    return int(round(float(p) * n_patches))
+
+def n_blocked(privacy: float, n_patches: int) -> int:
+    """Number of patches blocked at level ``privacy`` (in [0, 1]; 0 -> none, 1 -> all)."""
+    return int(round(check_privacy(privacy) * n_patches))
 
 
 def rank_patches(score: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -36,9 +39,9 @@ def random_order(n_patches: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, 11]).permutation(n_patches)
 
 
-def grid_mask(order: np.ndarray, p: float, grid: int) -> np.ndarray:
-    """(grid, grid) bool mask with the first ``n_blocked(p)`` patches of ``order`` set."""
-    k = n_blocked(p, grid * grid)
+def grid_mask(order: np.ndarray, privacy: float, grid: int) -> np.ndarray:
+    """(grid, grid) bool mask with the first ``n_blocked(privacy)`` patches of ``order`` set."""
+    k = n_blocked(privacy, grid * grid)
     m = np.zeros(grid * grid, dtype=bool)
     m[np.asarray(order[:k], dtype=np.int64)] = True
     return m.reshape(grid, grid)

@@ -158,7 +158,7 @@ def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -
     import torch
 
     from medeid_gui.lab.method_data import load_cohort
-    from medeid_gui.lab.train_method import _drawn_region
+    from medeid_gui.lab.train_comp import drawn_region as _drawn_region
 
     data = load_cohort(tiny_cohort, "train")
     base = _drawn_region(data, 0)[:, 0].numpy()

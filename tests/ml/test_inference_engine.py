@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from medeid_gui.ml.engine import EngineResult, FrameRequest, InferenceEngine, choose_device
+from medeid_gui.ml.device import pick_device
+from medeid_gui.ml.engine import EngineResult, FrameRequest, InferenceEngine
 
 
 class SlowMethod:
@@ -78,7 +79,7 @@ def test_running_request_superseded_is_never_delivered() -> None:
         fake.gate.set()
         assert col.done.wait(5)
         time.sleep(0.05)
-        assert [r.request.p for r in col.results] == [0.3]
+        assert [r.request.privacy for r in col.results] == [0.3]
         assert float(col.results[0].output.frame[0, 0]) == pytest.approx(0.3)
         assert fake.calls == [0.1, 0.3]  # 0.2 was replaced while pending, never computed
         assert g2 < g3 and eng.dropped == 2 and col.stale_seen == 0
@@ -96,7 +97,7 @@ def test_cancel_drops_running_and_pending() -> None:
         assert col.results == [] and fake.calls == [0.5]
         g = eng.submit_latest(FrameRequest(FRAME, 0.7), col)  # still usable after cancel
         col.want = g
-        assert col.done.wait(5) and [r.request.p for r in col.results] == [0.7]
+        assert col.done.wait(5) and [r.request.privacy for r in col.results] == [0.7]
 
 
 def test_burst_of_slider_moves_only_latest_results() -> None:
@@ -113,7 +114,7 @@ def test_burst_of_slider_moves_only_latest_results() -> None:
         gens = [r.generation for r in col.results]
         assert gens == sorted(gens) and len(set(gens)) == len(gens)
         for r in col.results:  # each delivered output belongs to its own request
-            assert float(r.output.frame[0, 0]) == pytest.approx(r.request.p)
+            assert float(r.output.frame[0, 0]) == pytest.approx(r.request.privacy)
         assert len(fake.calls) < 60  # superseded pending requests were skipped
 
 
@@ -185,17 +186,17 @@ def _catch(fn, sink: list[BaseException]) -> None:
 
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
-    assert choose_device("cpu") == "cpu"
+    assert pick_device("cpu") == "cpu"
     monkeypatch.setenv("MEDEID_DEVICE", "cpu")
-    assert choose_device() == "cpu"
+    assert pick_device() == "cpu"
     monkeypatch.delenv("MEDEID_DEVICE")
     expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
-    assert choose_device() == expected
+    assert pick_device() == expected
     with pytest.raises(ValueError, match="unknown device"):
-        choose_device("tpu")
+        pick_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
-            choose_device("cuda")
+            pick_device("cuda")
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +219,7 @@ def test_real_method_latest_wins_and_cache(real_model) -> None:
             last = eng.submit_latest(FrameRequest(frame, p, key=("f", 0)), col)
         col.want = last
         assert col.done.wait(60)
-        assert col.stale_seen == 0 and col.results[-1].request.p == 0.9
+        assert col.stale_seen == 0 and col.results[-1].request.privacy == 0.9
         out = col.results[-1].output
         assert out.frame.shape == frame.shape and abs(out.mask.mean() - 0.9) < 0.05
         np.testing.assert_array_equal(out.frame[~out.mask], frame[~out.mask])  # unblocked: exact
