@@ -1,0 +1,69 @@
+"""``medeid import-images``: exit codes, reasons on stderr, the report file and column options."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+from medeid_gui.cli import main
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    img = tmp_path / "img"
+    img.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((10, 12), 40 * i, np.uint8)).save(img / f"{i}.png")
+    meta = tmp_path / "m.csv"
+    with open(meta, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "pid", "offset", "view", "license"])
+        w.writerow(["0.png", "A", "0", "PA", "CC BY"])
+        w.writerow(["1.png", "A", "4", "AP", "CC BY-NC-ND"])
+        w.writerow(["2.png", "B", "0", "PA", ""])
+    return img, meta
+
+
+def test_import_with_named_columns(data, tmp_path: Path, capsys) -> None:
+    img, meta = data
+    out, report = tmp_path / "out", tmp_path / "report.csv"
+    argv = ["import-images", str(img), str(out), "--metadata", str(meta), "--column", "image=name",
+            "--column", "patient=pid", "--body-part", "chest", "--modality", "cr", "--report", str(report)]
+    assert main(argv) == 0
+    assert "written 3, skipped 0" in capsys.readouterr().out
+    files = sorted(out.rglob("*.dcm"))
+    assert len(files) == 3
+    ds = pydicom.dcmread(files[0])
+    assert ds.Modality == "CR" and ds.BodyPartExamined == "CHEST"
+    rows = list(csv.DictReader(open(report)))
+    assert [r["licence"] for r in rows] == ["CC BY", "CC BY-NC-ND", ""]
+    # second run: nothing replaced, exit 1 with the reason; --force rewrites
+    assert main(argv) == 1
+    assert "use --force" in capsys.readouterr().err
+    assert main(argv + ["--force", "-q"]) == 0
+
+
+def test_missing_column_and_bad_option(data, tmp_path: Path, capsys) -> None:
+    img, meta = data
+    assert main(["import-images", str(img), str(tmp_path / "o"), "--metadata", str(meta)]) == 2
+    assert "no image column 'image'" in capsys.readouterr().err
+    assert main(["import-images", str(img), str(tmp_path / "o"), "--metadata", str(meta),
+                 "--column", "colour=x"]) == 2
+    assert "FIELD=NAME" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_row_reported_and_run_goes_on(data, tmp_path: Path, capsys) -> None:
+    img, meta = data
+    (img / "1.png").write_bytes(b"not a png")
+    rc = main(["import-images", str(img), str(tmp_path / "o"), "--metadata", str(meta),
+               "--column", "image=name", "--column", "patient=pid"])
+    assert rc == 1
+    cap = capsys.readouterr()
+    assert "skipped row 2 1.png: not an image file" in cap.err
+    assert "written 2, skipped 1" in cap.out
