@@ -23,8 +23,8 @@ Choices, and why:
   Compression ``01``; PNG sources are not marked either way (many PNG exports were JPEGs once).
   Burned In Annotation is not set: exports from papers carry arrows and labels, so the OCR
   check must run.
-* Provenance: the row's licence and source columns go into Image Comments as ``Key: value``
-  lines (``licence_of`` reads them back), the converted file into Derivation Description, so
+* Provenance: the row's licence, image file name and source columns go into Image Comments as
+  ``Key: value`` lines (``licence_of`` / ``image_name_of`` read them back), the converted file into Derivation Description, so
   later training can list the licences of the images it used.
 * Orientation: Patient Orientation only from a CSV column; a PA/AP export from a paper may be
   flipped, so it is not assumed from the view.
@@ -48,7 +48,8 @@ import numpy as np
 
 __all__ = [
     "SECONDARY_CAPTURE", "DEFAULT_COLUMNS", "DEFAULT_SOURCE_COLUMNS", "ImportOptions", "Outcome",
-    "ImportResult", "ImportSetupError", "import_images", "licence_of", "view_position",
+    "ImportResult", "ImportSetupError", "import_images", "licence_of", "image_name_of", "comment_field",
+    "view_position", "write_report",
 ]
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -220,13 +221,23 @@ def _orientation(text: str) -> list[str]:
     return []
 
 
-def licence_of(ds) -> str:
-    """The licence an imported instance's Image Comments record ('' if none recorded)."""
+def comment_field(ds, key: str) -> str:
+    """The value of a ``Key: value`` line in an imported instance's Image Comments ('' if none)."""
     for line in str(ds.get("ImageComments", "") or "").splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "license":
+        k, _, value = line.partition(":")
+        if k.strip().lower() == key.lower():
             return value.strip()
     return ""
+
+
+def licence_of(ds) -> str:
+    """The licence an imported instance records ('not stated' when its row had none)."""
+    return comment_field(ds, "License")
+
+
+def image_name_of(ds) -> str:
+    """The CSV image name an imported instance was made from (joins it back to its CSV row)."""
+    return comment_field(ds, "Image file")
 
 
 def _file_sha256(path: Path) -> str:
@@ -340,7 +351,7 @@ def build_dataset(e: _Entry, pixels: np.ndarray, *, fmt: str, lossy: bool, study
     ds.SeriesNumber = series_number
     ds.InstanceNumber = instance_number
     ds.PatientOrientation = e.orientation or ""
-    lines = [f"License: {e.licence or 'not stated'}"]
+    lines = [f"License: {e.licence or 'not stated'}", f"Image file: {e.image}"]
     lines += [f"{k}: {v}" for k, v in e.sources.items()]
     ds.ImageComments = "\r\n".join(_lo(line, 1000) for line in lines)
     ds.DerivationDescription = f"Converted from {fmt} file {e.path.name} (sha256 {e.sha256[:16]}) by medeid import-images"[:1024]

@@ -18,7 +18,7 @@ from PIL import Image
 
 from medeid_gui.dicom.image_files import ImageFileError, read_image_file
 from medeid_gui.dicom.import_images import (
-    SECONDARY_CAPTURE, ImportOptions, ImportSetupError, import_images, licence_of, uid_from,
+    SECONDARY_CAPTURE, ImportOptions, ImportSetupError, image_name_of, import_images, licence_of, uid_from,
     view_position, write_report,
 )
 
@@ -116,7 +116,7 @@ def test_rows_become_studies_series_and_reasons(folder: dict) -> None:
     assert files["p2_16bit.png"].PatientAge == "040Y"
     assert pa.BodyPartExamined == "CHEST" and "BurnedInAnnotation" not in pa
     assert licence_of(pa) == "CC BY" and "source_filename: paper1.jpg" in pa.ImageComments
-    assert licence_of(ap) == "not stated"
+    assert licence_of(ap) == "not stated" and image_name_of(ap) == "p1_d7_ap.png"
     assert files["p4.jpg"].LossyImageCompression == "01" and "LossyImageCompression" not in pa
 
 
