@@ -26,8 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from medeid_gui.lab.real_cxr import (default_root, load_imported_dicom, load_png_folder,
-                                         split_counts, split_patients)
+    from medeid_gui.lab.real_cxr import (
+        default_root,
+        load_imported_dicom,
+        load_png_folder,
+        split_counts,
+        split_patients,
+    )
     from medeid_gui.lab.thumb_attack import verification
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -61,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
     import sys
 
-    from medeid_gui.dicom.import_images import ImportOptions, ImportSetupError, import_images, write_report
+    from medeid_gui.dicom.import_images import (
+        ImportOptions,
+        ImportSetupError,
+        import_images,
+        write_report,
+    )
 
     try:
         base = dt.date.fromisoformat(args.base_date) if args.base_date else None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ImageFileError", "ImageFile", "read_image_file"]
+__all__ = ["ImageFile", "ImageFileError", "read_image_file"]
 
 
 class ImageFileError(Exception):

@@ -47,9 +47,19 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "SECONDARY_CAPTURE", "DEFAULT_COLUMNS", "DEFAULT_SOURCE_COLUMNS", "ImportOptions", "Outcome",
-    "ImportResult", "ImportSetupError", "import_images", "licence_of", "image_name_of", "comment_field",
-    "view_position", "write_report",
+    "DEFAULT_COLUMNS",
+    "DEFAULT_SOURCE_COLUMNS",
+    "SECONDARY_CAPTURE",
+    "ImportOptions",
+    "ImportResult",
+    "ImportSetupError",
+    "Outcome",
+    "comment_field",
+    "image_name_of",
+    "import_images",
+    "licence_of",
+    "view_position",
+    "write_report",
 ]
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"

@@ -23,8 +23,16 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "FRONTAL_VIEWS", "SPLITS", "CxrItem", "RealCxrSet", "default_root", "read_metadata",
-    "load_png_folder", "load_imported_dicom", "split_patients", "split_counts",
+    "FRONTAL_VIEWS",
+    "SPLITS",
+    "CxrItem",
+    "RealCxrSet",
+    "default_root",
+    "load_imported_dicom",
+    "load_png_folder",
+    "read_metadata",
+    "split_counts",
+    "split_patients",
 ]
 
 FRONTAL_VIEWS = ("PA", "AP", "AP Supine")
@@ -79,7 +87,7 @@ class CxrItem:
 
     @classmethod
     def from_row(cls, r: dict[str, str]) -> CxrItem:
-        g = lambda k: (r.get(k) or "").strip()  # noqa: E731
+        g = lambda k: (r.get(k) or "").strip()
         return cls(
             image=g("image"), patient_id=g("patientid"), offset=_int(g("offset")), view=g("view"),
             sex=g("sex"), age=_float(g("age")), finding=g("finding"), licence=g("license"),
@@ -182,8 +190,8 @@ def split_patients(items: list[CxrItem], seed: int,
     for group in (sorted(p for p, v in by_patient.items() if len(v) > 1),
                   sorted(p for p, v in by_patient.items() if len(v) == 1)):
         order = [group[k] for k in rng.permutation(len(group))]
-        n_train = int(round(fractions[0] * len(order)))
-        n_val = int(round((fractions[0] + fractions[1]) * len(order))) - n_train
+        n_train = round(fractions[0] * len(order))
+        n_val = round((fractions[0] + fractions[1]) * len(order)) - n_train
         for k, p in enumerate(order):
             assign[p] = "train" if k < n_train else ("val" if k < n_train + n_val else "test")
     out: dict[str, list[int]] = {s: [] for s in SPLITS}

@@ -30,8 +30,17 @@ from scipy.stats import rankdata
 from medeid_gui.lab.metrics import roc_auc
 
 __all__ = [
-    "AucCI", "box_resize", "thumbnails", "thumbnail_scores", "geometry_scores", "aspect_scores",
-    "pair_labels", "weighted_auc", "bootstrap_auc", "rank_combine", "verification",
+    "AucCI",
+    "aspect_scores",
+    "bootstrap_auc",
+    "box_resize",
+    "geometry_scores",
+    "pair_labels",
+    "rank_combine",
+    "thumbnail_scores",
+    "thumbnails",
+    "verification",
+    "weighted_auc",
 ]
 
 

@@ -40,7 +40,7 @@ def test_import_with_named_columns(data, tmp_path: Path, capsys) -> None:
     assert len(files) == 3
     ds = pydicom.dcmread(files[0])
     assert ds.Modality == "CR" and ds.BodyPartExamined == "CHEST"
-    rows = list(csv.DictReader(open(report)))
+    rows = _rows(report)
     assert [r["licence"] for r in rows] == ["CC BY", "CC BY-NC-ND", ""]
     # second run: nothing replaced, exit 1 with the reason; --force rewrites
     assert main(argv) == 1
@@ -67,3 +67,8 @@ def test_bad_row_reported_and_run_goes_on(data, tmp_path: Path, capsys) -> None:
     cap = capsys.readouterr()
     assert "skipped row 2 1.png: not an image file" in cap.err
     assert "written 2, skipped 1" in cap.out
+
+
+def _rows(path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))

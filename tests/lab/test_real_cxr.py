@@ -15,7 +15,12 @@ from PIL import Image
 
 from medeid_gui.dicom.import_images import ImportOptions, import_images
 from medeid_gui.lab.real_cxr import (
-    CxrItem, default_root, load_imported_dicom, load_png_folder, read_metadata, split_counts,
+    CxrItem,
+    default_root,
+    load_imported_dicom,
+    load_png_folder,
+    read_metadata,
+    split_counts,
     split_patients,
 )
 
@@ -104,7 +109,7 @@ def test_real_set_counts_and_split() -> None:
 
 @needs_real
 def test_real_png_equals_imported_dicom(tmp_path: Path) -> None:
-    lines = open(REAL / "metadata.csv", newline="").readlines()
+    lines = (REAL / "metadata.csv").read_text().splitlines(keepends=True)
     meta = tmp_path / "m.csv"
     meta.write_text("".join(lines[:13]))
     import_images(REAL / "images", meta, tmp_path / "dcm", ImportOptions(body_part="CHEST"))

@@ -7,8 +7,14 @@ import pytest
 
 from medeid_gui.lab.metrics import roc_auc
 from medeid_gui.lab.thumb_attack import (
-    bootstrap_auc, box_resize, geometry_scores, pair_labels, rank_combine, thumbnail_scores,
-    verification, weighted_auc,
+    bootstrap_auc,
+    box_resize,
+    geometry_scores,
+    pair_labels,
+    rank_combine,
+    thumbnail_scores,
+    verification,
+    weighted_auc,
 )
 
 
@@ -81,7 +87,7 @@ def _patients(rng: np.random.Generator, n_pat: int = 12, per: int = 3):
 
 def test_verification_finds_shared_anatomy_and_size_and_deid_hides_it() -> None:
     rng = np.random.default_rng(4)
-    images, pats, days, sizes = _patients(rng)
+    images, pats, days, _sizes = _patients(rng)
     res = verification(images, None, pats, days, n_boot=50)
     assert res["thumb16"].auc > 0.95 and res["size"].auc == 1.0
     assert res["thumb16"].positives == 12 * 3
