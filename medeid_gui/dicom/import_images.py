@@ -470,9 +470,15 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
                 plan.append((m, study_uid, series_uid, sop_uid, s_no, i_no))
     plan.sort(key=lambda t: t[0].row)
 
+    used: set[Path] = set()
     for e, study_uid, series_uid, sop_uid, s_no, i_no in plan:
-        target = (out / _safe_name(e.patient_id) / _safe_name(e.day_label)
-                  / f"{s_no:02d}_{_safe_name(e.view or 'view')}" / (_safe_name(Path(e.image).stem) + ".dcm"))
+        folder_out = (out / _safe_name(e.patient_id) / _safe_name(e.day_label)
+                      / f"{s_no:02d}_{_safe_name(e.view or 'view')}")
+        stem = _safe_name(Path(e.image).stem)
+        target = folder_out / (stem + ".dcm")
+        if target in used:  # same stem from another subfolder, or ids equal once made file-safe
+            target = folder_out / f"{stem}_{hashlib.sha256(sop_uid.encode()).hexdigest()[:8]}.dcm"
+        used.add(target)
         base = Outcome(e.row, e.image, "skipped", output=str(target), licence=e.licence)
         if target.exists() and not options.force:
             report(_replace(base, reason="output file exists (use --force to replace it)"))

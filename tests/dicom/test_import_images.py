@@ -197,6 +197,19 @@ def test_base_date_and_column_mapping(folder: dict, tmp_path: Path) -> None:
     assert pydicom.dcmread(ap.output).StudyDate == "20200206"
 
 
+def test_same_file_names_in_subfolders_do_not_collide(tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / "img" / sub).mkdir(parents=True)
+        Image.fromarray(_grey8(ord(sub))).save(tmp_path / "img" / sub / "x.png")
+    meta = tmp_path / "m.csv"
+    meta.write_text("image,patientid,offset,view\na/x.png,P/1,0,PA\nb/x.png,P_1,0,PA\n")
+    result = import_images(tmp_path / "img", meta, tmp_path / "o")
+    assert result.written == 2
+    outs = [Path(o.output) for o in result.outcomes]
+    assert outs[0].parent == outs[1].parent and outs[0] != outs[1]
+    assert {pydicom.dcmread(p).PatientID for p in outs} == {"P/1", "P_1"}
+
+
 def test_setup_errors(folder: dict, tmp_path: Path) -> None:
     with pytest.raises(ImportSetupError, match="no patient column"):
         import_images(folder["images"], folder["csv"], tmp_path / "o",
