@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, dict] = {}
     for name, idx in (("all frontal", list(range(len(data)))), ("test split", splits["test"])):
         sub = data.subset(idx)
-        sizes = None if args.own_size else [(it.orig_height, it.orig_width) for it in sub.items]
+        sizes = None if args.own_size else [
+            (it.orig_height, it.orig_width) if it.orig_height and it.orig_width else im.shape[:2]
+            for it, im in zip(sub.items, sub.images)]
         t = time.perf_counter()
         res = verification(sub.images, None, sub.patients, [it.offset for it in sub.items], sizes=sizes,
                            n_boot=args.boot, seed=args.seed)

@@ -367,7 +367,8 @@ def build_dataset(e: _Entry, pixels: np.ndarray, *, fmt: str, lossy: bool, study
     ds.DerivationDescription = f"Converted from {fmt} file {e.path.name} (sha256 {e.sha256[:16]}) by medeid import-images"[:1024]
     if lossy:
         ds.LossyImageCompression = "01"
-        ds.LossyImageCompressionMethod = "ISO_10918_1" if fmt.upper() in {"JPEG", "MPO"} else ""
+        if fmt.upper() in {"JPEG", "MPO"}:
+            ds.LossyImageCompressionMethod = "ISO_10918_1"
     if pixels.ndim == 3:
         ds.SamplesPerPixel = 3
         ds.PhotometricInterpretation = "RGB"
@@ -438,8 +439,11 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
 
     entries: list[_Entry] = []
     seen: dict[Path, int] = {}
+    named: set[Path] = set()  # every file a row names, imported or not (not "unlisted")
     for i, row in enumerate(rows, start=1):
         image = (row.get(options.columns.get("image") or "") or "").strip()
+        if image:
+            named.add((folder / image).resolve())
         try:
             e = _entry(i, row, folder, options)
             key = e.path.resolve()
@@ -500,8 +504,7 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
         note = "; ".join(img.notes)
         report(_replace(base, status="written", reason=note, sop_instance_uid=sop_uid))
 
-    listed = {e.path.resolve() for e in entries} | set(seen)
-    for p in _unlisted(folder, listed):
+    for p in _unlisted(folder, named):
         report(Outcome(None, str(p.relative_to(folder)), "unlisted", "no CSV row names this image"))
     return ImportResult(outcomes)
 

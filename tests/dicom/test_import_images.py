@@ -108,6 +108,7 @@ def test_rows_become_studies_series_and_reasons(folder: dict) -> None:
     assert status[(13, "p6.png")] == ("skipped", "no patient id")
     assert "not a whole number" in status[(14, "p2_16bit.png")][1]
     assert status[(None, "unlisted.png")][0] == "unlisted"
+    assert [o.image for o in result.outcomes if o.status == "unlisted"] == ["unlisted.png"]
 
     files = {o.image: pydicom.dcmread(o.output) for o in result.outcomes if o.status == "written"}
     pa, lat, ap = files["p1_d0_pa.png"], files["p1_d0_lat.png"], files["p1_d7_ap.png"]
