@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "key": "key_cmd",
     "demo": "demo_cmd",
     "ml": "ml_cmd",
+    "import-images": "import_images_cmd",
 }
 
 
