@@ -49,6 +49,8 @@ VARIANTS: dict[str, tuple[bool, dict | None]] = {
     "M1 + c + a offset+feather": (True, dict(notch=True, smooth=True, match=True, feather=True)),
     "M1 + c + a + b gain": (True, dict(notch=True, smooth=True, match=True, feather=True, gain=True)),
     "M1 + c + a + mean anchor": (True, dict(notch=True, smooth=True, match=True, feather=True, anchor=True)),
+    # (d) the same networks run at 256 px without retraining (prior resized), then c + a
+    "M1 + c + a @256 untrained": (True, dict(notch=True, smooth=True, match=True, feather=True, size=256)),
 }
 PREVIEW = "M1 + c + a offset+feather"
 
@@ -92,10 +94,16 @@ def run_variant(path: str, p: float, variant: str, *, engine, model, seed: int =
         mask = np.asarray(res[2], dtype=bool)
         plan.write_back(0, res)
     else:
+        kw = dict(kw)
+        size = kw.pop("size", None)
         x = (1.0 - w0) if invert else w0
-        a = analyse(x.astype(np.float32), model)
-        f128, mask = FF.working_fill(a, p, seed=seed)
-        fw = a.lo + f128.astype(np.float64) * (a.hi - a.lo)
+        if size:
+            fr, mask, (lo, hi) = FF.working_fill_at(x, model, p, size, seed=seed)
+            fw = lo + fr.astype(np.float64) * (hi - lo)
+        else:
+            a = analyse(x.astype(np.float32), model)
+            f128, mask = FF.working_fill(a, p, seed=seed)
+            fw = a.lo + f128.astype(np.float64) * (a.hi - a.lo)
         if invert:
             fw = 1.0 - fw
         fill = FF.repaired_fill(w0, fw, mask, **kw)
@@ -122,7 +130,8 @@ def _preview(panels: list[np.ndarray], photometric: str, out: Path, width: int =
 
 def _fmt(r) -> str:
     return (f"tex {r.texture_fill:8.1f}/{r.texture_original:5.1f} = {r.texture_ratio:6.2f}  "
-            f"step {r.step_ratio:6.2f}  shift {r.mean_shift:.3f}  {'PASS' if r.ok else 'fail'}")
+            f"step {r.step_ratio:6.2f}  shift {r.mean_shift:.3f}  detail {r.fine_detail:.2f}  "
+            f"{'PASS' if r.ok else 'fail'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -208,6 +208,36 @@ def mean_shift(fill: np.ndarray, original: np.ndarray, mask: np.ndarray,
     return float(abs(d) / width)
 
 
+def _box_blur(img: np.ndarray, r: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 box, edge-clamped (separable running sums)."""
+    out = np.asarray(img, dtype=np.float64)
+    for axis in (0, 1):
+        x = np.moveaxis(out, axis, -1)
+        pad = np.concatenate([np.repeat(x[..., :1], r + 1, -1), x, np.repeat(x[..., -1:], r, -1)], -1)
+        c = np.cumsum(pad, -1)
+        out = np.moveaxis((c[..., 2 * r + 1:] - c[..., : -2 * r - 1]) / (2 * r + 1), -1, axis)
+    return out
+
+
+def fine_detail_ratio(original: np.ndarray, out: np.ndarray, mask: np.ndarray, *, radius: int = 4) -> float:
+    """Fine-scale contrast of the fill over the original's in the blocked pixels: std of
+    ``image - box_blur(image, radius)`` there, fill / original.
+
+    Why: the three bounds of issue #14 do not see blur (a smooth fill has no periodic texture,
+    no seam after blending and can have the right mean), yet a 128-px fill on a 2k frame is a
+    visible blur. 1 = as much fine detail as the original; a 128-px fill gives ~0.1. No bound,
+    reported for the working-resolution decision. NaN if nothing is blocked.
+    """
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return float("nan")
+    o = np.asarray(original, dtype=np.float64)
+    f = np.asarray(out, dtype=np.float64)
+    so = float((o - _box_blur(o, radius))[m].std())
+    sf = float((f - _box_blur(f, radius))[m].std())
+    return _ratio(sf, so)
+
+
 def _ratio(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b):
         return float("nan")
@@ -236,6 +266,7 @@ class QualityReport:
     step_original: float
     step_ratio: float
     mean_shift: float
+    fine_detail: float = float("nan")  #: :func:`fine_detail_ratio` (no bound; blur indicator)
 
     @property
     def ok_texture(self) -> bool:
@@ -272,4 +303,4 @@ def quality_report(original: np.ndarray, out: np.ndarray, mask: np.ndarray,
     sf = border_step(f, m, depth=depth)
     so = border_step(o, m, depth=depth)
     return QualityReport(float(m.mean()), tf, to, _ratio(tf, to), sf, so, _ratio(sf, so),
-                         mean_shift(f, o, m, window))
+                         mean_shift(f, o, m, window), fine_detail_ratio(o, f, m))

@@ -47,6 +47,7 @@ def test_copy_of_the_original_scores_one(rg1, block_mask):
     assert r.texture_ratio == pytest.approx(1.0)
     assert r.step_ratio == pytest.approx(1.0)
     assert r.mean_shift == 0.0
+    assert r.fine_detail == pytest.approx(1.0)
     assert r.ok
     assert 0.2 < r.blocked_fraction < 0.5
 
@@ -69,6 +70,7 @@ def test_smooth_fill_is_not_called_periodic(rg1, block_mask):
     out = np.where(block_mask, np.round(_blur(rg1, 4.0) * 4095) / 4095, rg1)
     r = fq.quality_report(rg1, out, block_mask, (0.0, 1.0))
     assert r.ok_texture, r
+    assert r.fine_detail < 0.5  # but the blur is seen
 
 
 def test_constant_offset_gives_its_mean_shift_and_a_seam(rg1, block_mask):
