@@ -329,16 +329,6 @@ def working_fill_at(frame: np.ndarray, model: Any, p: float, size: int, *,
     return fill[0, 0].float().cpu().numpy(), upsample_grid(mgrid, grey.shape), (lo, hi)
 
 
-#: named combinations measured by the benchmark (keyword arguments of ``repaired_fill``)
-RECIPES: dict[str, dict[str, bool]] = {
-    "shipped: bilinear": dict(notch=False, smooth=False, match=False, feather=False),
-    "c: notch+cubic": dict(notch=True, smooth=True, match=False, feather=False),
-    "c+a: +offset field+feather": dict(notch=True, smooth=True, match=True, feather=True),
-    "c+a+b: +gain": dict(notch=True, smooth=True, match=True, feather=True, gain=True),
-    "c+a+mean anchor": dict(notch=True, smooth=True, match=True, feather=True, anchor=True),
-}
-
-
 def repaired_fill(original: np.ndarray, fill_work: np.ndarray, mask: np.ndarray, *,
                   notch: bool = True, smooth: bool = True, match: bool = True,
                   feather: bool = True, gain: bool = False, anchor: bool = False) -> np.ndarray:
