@@ -84,7 +84,11 @@ _NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s
 _TEXT_DATE_RES = (
     re.compile(r"(?<!\d)(\d{1,2})[\s\-/.]*" + _MONTH_RE + r"[\s\-/.,]*(\d{4}|\d{2})(?!\d)"),
     re.compile(_MONTH_RE + r"[\s\-/.]*(\d{1,2})(ST|ND|RD|TH)?[\s,\-/.]+(\d{4})(?!\d)"),
+    # year first, as some consoles print it: 2013 JUL 13, 2013-Jul-13
+    re.compile(r"(?<!\d)((?:19|20)\d{2})[\s\-/.,]*" + _MONTH_RE + r"[\s\-/.,]*(\d{1,2})(?!\d)"),
 )
+#: an age as overlays print it: 45Y, 045Y, 45 YRS, 45 y/o, 3 yo
+_AGE_RE = re.compile(r"(?<![A-Z0-9.])\d{1,3}\s?(Y|YR|YRS|YEARS|YO|Y/O|YEAR)(?![A-Z])")
 _COMPACT_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
 _LONG_NUMBER_RE = re.compile(r"(?<![\d.])[A-Z]{0,3}\d{6,}(?![\d.])")
 
@@ -98,6 +102,10 @@ class HeaderValues:
     dates: dict[_dt.date, str] = field(default_factory=dict)
     times: dict[tuple[int, int], str] = field(default_factory=dict)  # (hour, minute) -> keyword
     place_tokens: dict[str, str] = field(default_factory=dict)
+    # every word (generic ones included) of each multi-word name or place value, by keyword:
+    # a value wrapped over several lines leaves lines of generic words ("MEDICAL CENTER FOR")
+    # that identify only as the continuation of a matched line
+    value_words: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _values(ds: Dataset, keyword: str) -> list[str]:
@@ -159,6 +167,11 @@ def header_values(ds: Dataset) -> HeaderValues:
             digits = re.sub(r"\D", "", raw.split(".")[0])
             if len(digits) >= 4:
                 hv.times.setdefault((int(digits[:2]), int(digits[2:4])), kw)
+    for kw in _PLACE_KEYWORDS + _NAME_KEYWORDS:
+        for raw in _values(ds, kw):
+            words = {t for t in _tokens(str(raw).replace("^", " ")) if len(t) >= 2}
+            if len(words) >= 2:
+                hv.value_words.setdefault(kw, set()).update(words)
     for kw in _PLACE_KEYWORDS:
         for raw in _values(ds, kw):
             for tok in _tokens(raw):
@@ -278,6 +291,26 @@ class PhiMatcher:
                 pass
         return found
 
+    def continues(self, text: str, reasons: Iterable[str]) -> list[str]:
+        """Reasons for a line that continues a wrapped value whose previous line matched with
+        ``reasons``: every word of ``text`` is a word of that header value."""
+        toks = [t for t in _tokens(text) if len(t) >= 2]
+        if not toks:
+            return []
+        out = []
+        for r in reasons:
+            kw = r.split(":", 1)[1] if r.startswith("header:") else ""
+            words = self.values.value_words.get(kw)
+            if not words:
+                continue
+            # small text is misread letter by letter (CENTER -> CERTER): most of the line's
+            # letters must belong to words of the value, one long word among them
+            good = [t for t in toks if t in words or any(_similar(t, w, 0.7) for w in words if len(w) >= 4)]
+            long_ok = any(len(t) >= 4 for t in good)
+            if long_ok and sum(map(len, good)) >= 0.6 * sum(map(len, toks)):
+                out.append(f"header:{kw}")
+        return sorted(set(out))
+
     def match(self, text: str) -> list[str]:
         """Why this text is PHI (empty list: it is not).  Reasons name the header keyword or the
         generic pattern, never the text itself."""
@@ -296,6 +329,8 @@ class PhiMatcher:
                 reasons.append(f"header:{kw}")
             elif len(ident) >= 6 and _within_one_edit(ident.translate(_TO_DIGIT), as_digits):
                 reasons.append(f"header:{kw}")
+            elif len(ident.lstrip("0")) >= 4 and ident.isdigit() and ident.lstrip("0") in as_digits:
+                reasons.append(f"header:{kw}")  # printed without (or with more) leading zeros
         dates = self.dates_in(up)
         for d in dates:
             if d in hv.dates:
@@ -326,4 +361,6 @@ class PhiMatcher:
                 reasons.append("label")
             if _NAME_SHAPE_RE.search(up):
                 reasons.append("name-format")
+            if _AGE_RE.search(up):
+                reasons.append("age")
         return sorted(set(reasons))

@@ -1,0 +1,198 @@
+"""Which burned-in text regions of one frame to redact: whole lines, not just what was read.
+
+Why more than "OCR, then match each box": on real radiographs the recogniser reads text drawn over
+anatomy badly (a name line came back as its first two letters), values are split from their
+label ("Name:" and "SMITH JOHN" as two boxes), and a wrapped institution name leaves lines of
+generic words.  So:
+
+1. a fast detector-only pass finds where text is (every image-bearing frame pays only this);
+2. the boxes are read; a box is kept even when the reading is weak (``confidence`` low): it is
+   text, and unreadable text on a medical image is treated as possibly PHI in ``auto``;
+3. where the first pass found anything, a second detector pass on a contrast-enhanced frame and
+   on its inverse (dark text on bright anatomy) adds the boxes the first pass missed;
+4. boxes are grouped into lines; a line with a PHI key ("Name", "ID", "DOB", "Acc", ...) is
+   redacted from the key to its end, and a line that continues a matched multi-word value (the
+   next line of a wrapped institution name) is redacted with it.
+
+The result carries reasons, never the text, so reports cannot repeat the PHI they removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ocr import OcrEngine, TextBox, enhance_contrast
+from .phi_match import PhiMatcher
+
+__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch"]
+
+#: Labels that introduce a PHI value on an overlay line.
+KEY_RE = re.compile(
+    r"(?<![A-Z])(NAME|PATIENT|PAT|PT|PID|ID|MRN|DOB|D\.?O\.?B|BIRTH|BORN|BIRTHDATE|AGE|SEX|ACC|ACC\.|ACCESSION|ACCN|"
+    r"INSTITUTION|INST|HOSPITAL|REF|REFERRING|PHYSICIAN|STUDY\s*DATE|EXAM\s*DATE|DATE)(?![A-Z])"
+)
+#: Recogniser score under which a reading is "weak": the box is text, what it says is unknown.
+WEAK = 0.75
+#: Pixels added around each detected box when it is filled.
+PAD = 1
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """A region to fill, in frame pixels (``x1``/``y1`` exclusive), and why."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    reasons: tuple[str, ...]
+    confidence: float
+    frame: int = 0
+
+
+def has_key(text: str) -> bool:
+    """Does this line carry a PHI label (upper-cased, so 'Name:' and 'NAME' both count)?"""
+    return bool(KEY_RE.search(str(text).upper()))
+
+
+def stretch(image: np.ndarray, lo_pct: float = 1.0, hi_pct: float = 99.0) -> np.ndarray:
+    """Percentile stretch of an 8-bit frame: the anatomy's own range, not the stored extremes."""
+    lo, hi = np.percentile(image, [lo_pct, hi_pct])
+    if hi <= lo:
+        return image
+    out = (image.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _overlap(a: TextBox, b: TextBox) -> float:
+    """Intersection over the smaller box's area."""
+    ix = max(0, min(a.x1, b.x1) - max(a.x0, b.x0))
+    iy = max(0, min(a.y1, b.y1) - max(a.y0, b.y0))
+    small = min(a.area, b.area) or 1
+    return ix * iy / small
+
+
+def _same_line(a: TextBox, b: TextBox) -> bool:
+    iy = min(a.y1, b.y1) - max(a.y0, b.y0)
+    h = min(a.y1 - a.y0, b.y1 - b.y0)
+    return h > 0 and iy >= 0.5 * h
+
+
+def group_lines(boxes: list[TextBox]) -> list[list[int]]:
+    """Indices of ``boxes`` grouped into text lines (vertical overlap, then a horizontal gap of
+    at most three line heights), each line ordered left to right."""
+    order = sorted(range(len(boxes)), key=lambda i: (boxes[i].y0, boxes[i].x0))
+    lines: list[list[int]] = []
+    for i in order:
+        for line in lines:
+            if any(_same_line(boxes[i], boxes[j]) for j in line):
+                line.append(i)
+                break
+        else:
+            lines.append([i])
+    out: list[list[int]] = []
+    for line in lines:
+        line.sort(key=lambda i: boxes[i].x0)
+        run = [line[0]]
+        for i in line[1:]:
+            prev = boxes[run[-1]]
+            h = max(prev.y1 - prev.y0, boxes[i].y1 - boxes[i].y0)
+            if boxes[i].x0 - max(boxes[j].x1 for j in run) > 3 * h:
+                out.append(run)
+                run = [i]
+            else:
+                run.append(i)
+        out.append(run)
+    return out
+
+
+def _next_line_of(a: TextBox, b: TextBox) -> bool:
+    """Is ``b`` the line directly above or below ``a``, starting near the same column?"""
+    h = max(a.y1 - a.y0, b.y1 - b.y0)
+    gap = max(b.y0 - a.y1, a.y0 - b.y1)
+    x_near = abs(a.x0 - b.x0) <= 2 * h or min(a.x1, b.x1) > max(a.x0, b.x0)
+    return -0.3 * h <= gap <= 1.2 * h and x_near and not _same_line(a, b)
+
+
+def _merge_new(found: list[TextBox], extra: Iterable[TextBox]) -> list[TextBox]:
+    """Boxes of ``extra`` that no box of ``found`` already covers."""
+    out = []
+    for b in extra:
+        if all(_overlap(b, f) < 0.6 for f in found + out):
+            out.append(b)
+    return out
+
+
+def classify(boxes: list[TextBox], matcher: PhiMatcher, mode: str) -> list[tuple[str, ...]]:
+    """Reasons to redact each read box (empty: keep), applying the line and wrap rules."""
+    reasons: list[list[str]] = []
+    for b in boxes:
+        if mode == "all":
+            reasons.append(["text"])
+            continue
+        r = list(matcher.match(b.text))
+        if has_key(b.text):
+            r.append("key")
+        alnum = sum(c.isalnum() for c in b.text)
+        if b.confidence < WEAK and alnum >= 2:
+            r.append("unreadable-text")
+        reasons.append(r)
+    if mode != "all":
+        for line in group_lines(boxes):
+            keyed = [k for k, i in enumerate(line) if "key" in reasons[i] or any(x.startswith("header:") for x in reasons[i])]
+            if keyed:
+                for i in line[keyed[0] + 1 :]:
+                    if not reasons[i]:
+                        reasons[i].append("line-of-key")
+        changed = True
+        while changed:  # a wrapped value: follow it line by line
+            changed = False
+            for i, b in enumerate(boxes):
+                heads = [x for x in reasons[i] if x.startswith("header:")]
+                if not heads:
+                    continue
+                for j, c in enumerate(boxes):
+                    if j != i and not any(x.startswith("header:") for x in reasons[j]) and _next_line_of(b, c):
+                        cont = matcher.continues(c.text, heads)
+                        if cont:
+                            reasons[j] += cont + ["wrapped-value"]
+                            changed = True
+    return [tuple(sorted(set(r))) for r in reasons]
+
+
+def frame_text_regions(
+    image: np.ndarray,
+    matcher: PhiMatcher,
+    mode: str,
+    ocr: OcrEngine,
+    *,
+    frame: int = 0,
+    second_pass: bool = True,
+) -> tuple[list[TextRegion], int]:
+    """Regions to redact in one 8-bit display frame (text light on dark as shown), and the number
+    of text boxes seen.  ``mode`` is ``auto`` (PHI, key lines, unreadable text) or ``all``."""
+    first = ocr.find_text(image)
+    if not first:
+        return [], 0
+    boxes = ocr.read(image, first)
+    if second_pass:
+        grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
+        enhanced = enhance_contrast(stretch(grey))
+        for variant in (enhanced, 255 - enhanced):
+            extra = _merge_new(boxes, ocr.find_text(variant))
+            boxes += ocr.read(variant, extra)
+    reasons = classify(boxes, matcher, mode)
+    rows, cols = image.shape[:2]
+    out = []
+    for b, r in zip(boxes, reasons):
+        if not r:
+            continue
+        pad = PAD  # the detector's boxes already reach past the glyphs (unclip ratio 1.6)
+        x0, y0 = max(0, b.x0 - pad), max(0, b.y0 - pad)
+        x1, y1 = min(cols, b.x1 + pad), min(rows, b.y1 + pad)
+        out.append(TextRegion(x0, y0, x1, y1, r, b.confidence, frame))
+    return out, len(boxes)
