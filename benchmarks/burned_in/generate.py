@@ -178,8 +178,9 @@ def make_case(name: str, base: Dataset, variant: int, seed: int = 0) -> Case:
 
     def put(x: int, y: int, text: str, key: str, phi: bool, value: object = colour, s: int = size) -> int:
         d = draw_text(frame, text, x, y, s, value, font)
-        case.items.append(Item(key, text, phi, d.mask, d.box))
-        return d.box[2]
+        if d.mask.any():  # text drawn in the value the frame already has there is not in the data
+            case.items.append(Item(key, text, phi, d.mask, d.box))
+        return int(x + 0.6 * s * len(text)) if not d.mask.any() else d.box[2]
 
     def field_line(x: int, y: int, label: str, text: str, key: str) -> None:
         end = put(x, y, label, "label", False) if label else x - size // 2

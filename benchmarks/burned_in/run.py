@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="", help="run only cases whose name contains this text")
     ap.add_argument("--no-verify", action="store_true", help="skip the OCR re-read of redacted frames")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"))
     args = ap.parse_args(argv)
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     per_case = []
     fast_frames = []
     for case in cases(args.variants, args.seed, ocr=ocr):
+        if args.only and args.only not in case.name:
+            continue
         before = decode_stored(case.ds)
         photo = str(case.ds.PhotometricInterpretation)
         if before.shape[1:3] == (512, 512):

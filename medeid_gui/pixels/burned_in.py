@@ -27,7 +27,7 @@ from .ocr import OcrEngine, default_ocr, to_uint8
 from .phi_match import PhiMatcher
 from .text_regions import TextRegion, frame_text_regions
 
-__all__ = ["TextScan", "text_frames", "display_black", "ocr_frame", "scan_text", "MAX_TEXT_FRAMES"]
+__all__ = ["TextScan", "text_frames", "display_black", "ocr_frame", "extreme_views", "scan_text", "MAX_TEXT_FRAMES"]
 
 #: Frames read per object at most; a longer multi-frame object is sampled evenly (first and last
 #: included) and the report says so.
@@ -111,6 +111,23 @@ def ocr_frame(frame: np.ndarray, photometric: str) -> np.ndarray:
     return to_uint8(frame, invert=photometric.strip().upper() == "MONOCHROME1")
 
 
+def extreme_views(frame: np.ndarray, *, max_share: float = 0.2) -> list[np.ndarray]:
+    """8-bit images of the pixels at the frame's highest and at its lowest stored value.
+
+    Why: consoles burn text in at an extreme value, and on a display of the full range that text
+    vanishes where the anatomy or the collimation is already near that extreme (white text on a
+    white MONOCHROME1 border).  In stored values it is still exactly the extreme.  A view whose
+    extreme covers more than ``max_share`` of the frame is background (air, padding) and skipped.
+    """
+    grey = frame if frame.ndim == 2 else frame.max(axis=-1)
+    out = []
+    for value in (grey.max(), grey.min()):
+        mask = grey == value
+        if 0 < mask.mean() <= max_share:
+            out.append(np.where(mask, np.uint8(255), np.uint8(0)))
+    return out
+
+
 def scan_text(
     ds: Dataset,
     frames: np.ndarray,
@@ -135,7 +152,9 @@ def scan_text(
     sample = text_frames(n, max_frames)
     scan.frames_checked = tuple(sample)
     for i in sample:
-        regions, seen = frame_text_regions(ocr_frame(frames[i], photo), matcher, mode, engine, frame=i)
+        regions, seen = frame_text_regions(
+            ocr_frame(frames[i], photo), matcher, mode, engine, frame=i, extra_views=extreme_views(frames[i])
+        )
         scan.regions += regions
         scan.text_lines_seen += seen
     if n > len(sample):

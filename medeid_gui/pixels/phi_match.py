@@ -305,10 +305,34 @@ class PhiMatcher:
                 continue
             # small text is misread letter by letter (CENTER -> CERTER): most of the line's
             # letters must belong to words of the value, one long word among them
-            good = [t for t in toks if t in words or any(_similar(t, w, 0.7) for w in words if len(w) >= 4)]
+            good = [t for t in toks if t in words or any(
+                _similar(t, w, 0.7) or (len(t) >= 4 and w.startswith(t)) for w in words if len(w) >= 4)]
             long_ok = any(len(t) >= 4 for t in good)
             if long_ok and sum(map(len, good)) >= 0.6 * sum(map(len, toks)):
                 out.append(f"header:{kw}")
+        return sorted(set(out))
+
+    def fragment(self, text: str) -> list[str]:
+        """Reasons for a short reading that is a piece of a header value: the visible end of a
+        name, ID or date whose rest is lost in a saturated border (``RRE`` of PIERRE, ``244`` of
+        an ID, the year of the birth date).  Only for readings of 3 to 8 letters and digits, so a
+        clinical line never counts as a fragment."""
+        compact = re.sub(r"[^0-9A-Z]", "", _fold(text))
+        if not 3 <= len(compact) <= 8:
+            return []
+        out = []
+        hv = self.values
+        for tok, kw in hv.name_tokens.items():
+            if len(tok) >= 3 and not compact.isdigit() and any(len(t) >= 3 and t in tok for t in _tokens(compact)):
+                out.append(f"header:{kw}")
+        digits = re.sub(r"\D", "", compact)
+        if len(digits) >= 3 and digits == compact:
+            for ident, kw in hv.ids.items():
+                if len(ident) >= 6 and digits in ident:
+                    out.append(f"header:{kw}")
+            for d, kw in hv.dates.items():
+                if digits == str(d.year) or any(digits in f for f in _date_digit_forms(d) if len(digits) >= 4):
+                    out.append(f"header:{kw}")
         return sorted(set(out))
 
     def match(self, text: str) -> list[str]:

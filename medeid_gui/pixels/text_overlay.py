@@ -66,8 +66,14 @@ def display_white(frame: np.ndarray, photometric: str) -> object:
 
 
 def draw_text(frame: np.ndarray, text: str, x: int, y: int, size: int, value: object, font: int = 0) -> Drawn:
-    """Burn ``text`` into ``frame`` (rows, cols[, 3]) in place at stored ``value``."""
+    """Burn ``text`` into ``frame`` (rows, cols[, 3]) in place at stored ``value``.
+
+    The returned mask holds only the glyph pixels whose value changed: where the frame already
+    had ``value`` (white text over a saturated border) there is no text in the data to find.
+    """
     mask = glyph_mask(text, frame.shape[:2], x, y, size, font)
+    same = frame == np.asarray(value, dtype=frame.dtype)
+    mask &= ~(same.all(axis=-1) if frame.ndim == 3 else same)
     frame[mask] = value
     ys, xs = np.nonzero(mask)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else (x, y, x, y)

@@ -137,6 +137,8 @@ def classify(boxes: list[TextBox], matcher: PhiMatcher, mode: str) -> list[tuple
         r = list(matcher.match(b.text))
         if has_key(b.text):
             r.append("key")
+        if not r:
+            r += [x + ":fragment" for x in matcher.fragment(b.text)]
         alnum = sum(c.isalnum() for c in b.text)
         if b.confidence < WEAK and alnum >= 2:
             r.append("unreadable-text")
@@ -172,9 +174,13 @@ def frame_text_regions(
     *,
     frame: int = 0,
     second_pass: bool = True,
+    extra_views: Iterable[np.ndarray] = (),
 ) -> tuple[list[TextRegion], int]:
     """Regions to redact in one 8-bit display frame (text light on dark as shown), and the number
-    of text boxes seen.  ``mode`` is ``auto`` (PHI, key lines, unreadable text) or ``all``."""
+    of text boxes seen.  ``mode`` is ``auto`` (PHI, key lines, unreadable text) or ``all``.
+    ``extra_views``: further 8-bit renderings of the same frame for the second pass (e.g. the
+    pixels at the stored extremes, where consoles draw text), read only when the first pass
+    found text."""
     first = ocr.find_text(image)
     if not first:
         return [], 0
@@ -182,7 +188,7 @@ def frame_text_regions(
     if second_pass:
         grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
         enhanced = enhance_contrast(stretch(grey))
-        for variant in (enhanced, 255 - enhanced):
+        for variant in (enhanced, 255 - enhanced, *extra_views):
             extra = _merge_new(boxes, ocr.find_text(variant))
             boxes += ocr.read(variant, extra)
     reasons = classify(boxes, matcher, mode)
