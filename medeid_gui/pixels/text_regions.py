@@ -28,7 +28,7 @@ import numpy as np
 from .ocr import OcrEngine, TextBox, enhance_contrast
 from .phi_match import PhiMatcher
 
-__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch"]
+__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch", "tighten"]
 
 #: Labels that introduce a PHI value on an overlay line.
 KEY_RE = re.compile(
@@ -184,21 +184,48 @@ def frame_text_regions(
     first = ocr.find_text(image)
     if not first:
         return [], 0
+    grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
     boxes = ocr.read(image, first)
+    views = [grey] * len(boxes)
     if second_pass:
-        grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
         enhanced = enhance_contrast(stretch(grey))
         for variant in (enhanced, 255 - enhanced, *extra_views):
-            extra = _merge_new(boxes, ocr.find_text(variant))
-            boxes += ocr.read(variant, extra)
+            extra = ocr.read(variant, _merge_new(boxes, ocr.find_text(variant)))
+            boxes += extra
+            views += [variant] * len(extra)
     reasons = classify(boxes, matcher, mode)
     rows, cols = image.shape[:2]
     out = []
-    for b, r in zip(boxes, reasons):
+    for b, r, view in zip(boxes, reasons, views):
         if not r:
             continue
-        pad = PAD  # the detector's boxes already reach past the glyphs (unclip ratio 1.6)
-        x0, y0 = max(0, b.x0 - pad), max(0, b.y0 - pad)
-        x1, y1 = min(cols, b.x1 + pad), min(rows, b.y1 + pad)
+        x0, y0, x1, y1 = tighten(view, b)
+        x0, y0 = max(0, x0 - PAD), max(0, y0 - PAD)
+        x1, y1 = min(cols, x1 + PAD), min(rows, y1 + PAD)
         out.append(TextRegion(x0, y0, x1, y1, r, b.confidence, frame))
     return out, len(boxes)
+
+
+def tighten(grey: np.ndarray, box: TextBox, *, min_contrast: int = 24) -> tuple[int, int, int, int]:
+    """The box shrunk to the pixels that stand out from its background, plus a small margin.
+
+    Why: the detector's boxes reach well past the glyphs (its unclip ratio), and filling them
+    whole blanks image around every line; on a 1000-pixel radiograph that alone was about 1% of
+    the image.  The background is the box's median; text pixels differ from it by at least half
+    the strongest difference (and ``min_contrast``).  A box with no clear text pixels (text
+    barely above texture) is kept as the detector gave it.
+    """
+    crop = grey[box.y0 : box.y1, box.x0 : box.x1]
+    if crop.size == 0:
+        return box.x0, box.y0, box.x1, box.y1
+    dev = np.abs(crop.astype(np.int16) - int(np.median(crop)))
+    peak = int(dev.max())
+    if peak < min_contrast:
+        return box.x0, box.y0, box.x1, box.y1
+    on = dev >= max(min_contrast, peak // 2)
+    if on.sum() < 8:
+        return box.x0, box.y0, box.x1, box.y1
+    ys, xs = np.nonzero(on.any(axis=1))[0], np.nonzero(on.any(axis=0))[0]
+    m = max(2, (int(ys[-1]) - int(ys[0]) + 1) // 6)
+    return (max(box.x0, box.x0 + int(xs[0]) - m), max(box.y0, box.y0 + int(ys[0]) - m),
+            min(box.x1, box.x0 + int(xs[-1]) + 1 + m), min(box.y1, box.y0 + int(ys[-1]) + 1 + m))

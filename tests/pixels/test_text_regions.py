@@ -78,3 +78,16 @@ def test_keys(text: str) -> None:
 @pytest.mark.parametrize("text", ["PA ERECT", "kVp 80 mAs 4", "SL 5.0 mm", "WIDTH", "L", "MIDLINE"])
 def test_not_keys(text: str) -> None:
     assert not has_key(text)
+
+
+def test_tighten_to_the_glyphs() -> None:
+    """The detector's box reaches past the text; the fill should not."""
+    import numpy as np
+
+    from medeid_gui.pixels.text_regions import tighten
+
+    grey = np.full((60, 200), 90, np.uint8)
+    grey[20:32, 40:150] = np.where(np.arange(110) % 3 == 0, 250, 90)[None, :]  # strokes
+    assert tighten(grey, TextBox(20, 8, 180, 46, "", 0.9)) == (38, 18, 151, 34)  # last stroke at x=148, margin 2
+    flat = np.full((60, 200), 90, np.uint8)
+    assert tighten(flat, TextBox(20, 8, 180, 46, "", 0.9)) == (20, 8, 180, 46)  # nothing stands out: keep
