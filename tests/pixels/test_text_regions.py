@@ -88,6 +88,7 @@ def test_tighten_to_the_glyphs() -> None:
 
     grey = np.full((60, 200), 90, np.uint8)
     grey[20:32, 40:150] = np.where(np.arange(110) % 3 == 0, 250, 90)[None, :]  # strokes
-    assert tighten(grey, TextBox(20, 8, 180, 46, "", 0.9)) == (38, 18, 151, 34)  # last stroke at x=148, margin 2
+    # rows 20..31 are text: top and bottom shrink to a margin of 2, the sides by the same 10 pixels
+    assert tighten(grey, TextBox(20, 8, 180, 46, "", 0.9)) == (30, 18, 170, 34)
     flat = np.full((60, 200), 90, np.uint8)
     assert tighten(flat, TextBox(20, 8, 180, 46, "", 0.9)) == (20, 8, 180, 46)  # nothing stands out: keep
