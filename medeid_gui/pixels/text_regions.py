@@ -144,6 +144,9 @@ def classify(boxes: list[TextBox], matcher: PhiMatcher, mode: str) -> list[tuple
             r.append("unreadable-text")
         reasons.append(r)
     if mode != "all":
+        evidence = any(x == "key" or x.startswith("header:") for r in reasons for x in r)
+        if not evidence:  # no patient overlay on this frame: weak readings are clinical text or texture
+            reasons = [[x for x in r if x != "unreadable-text"] for r in reasons]
         for line in group_lines(boxes):
             keyed = [k for k, i in enumerate(line) if "key" in reasons[i] or any(x.startswith("header:") for x in reasons[i])]
             if keyed:
@@ -187,9 +190,10 @@ def frame_text_regions(
     grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
     boxes = ocr.read(image, first)
     views = [grey] * len(boxes)
+    extremes = list(extra_views)
     if second_pass:
         enhanced = enhance_contrast(stretch(grey))
-        for variant in (enhanced, 255 - enhanced, *extra_views):
+        for variant in (enhanced, 255 - enhanced, *extremes):
             extra = ocr.read(variant, _merge_new(boxes, ocr.find_text(variant)))
             boxes += extra
             views += [variant] * len(extra)
@@ -199,36 +203,47 @@ def frame_text_regions(
     for b, r, view in zip(boxes, reasons, views):
         if not r:
             continue
-        x0, y0, x1, y1 = tighten(view, b)
+        x0, y0, x1, y1 = tighten([view, *extremes], b)
         x0, y0 = max(0, x0 - PAD), max(0, y0 - PAD)
         x1, y1 = min(cols, x1 + PAD), min(rows, y1 + PAD)
         out.append(TextRegion(x0, y0, x1, y1, r, b.confidence, frame))
     return out, len(boxes)
 
 
-def tighten(grey: np.ndarray, box: TextBox, *, min_contrast: int = 24) -> tuple[int, int, int, int]:
+def _glyph_rows(view: np.ndarray, box: TextBox, min_contrast: int) -> tuple[int, int] | None:
+    """First and last row (box-relative) of pixels standing out from the box's median in ``view``."""
+    crop = view[box.y0 : box.y1, box.x0 : box.x1]
+    if crop.size == 0:
+        return None
+    dev = np.abs(crop.astype(np.int16) - int(np.median(crop)))
+    peak = int(dev.max())
+    if peak < min_contrast:
+        return None
+    on = dev >= max(min_contrast, peak // 3)
+    if not 0.02 <= on.mean() <= 0.6:  # nothing clear, or a band/background rather than strokes
+        return None
+    rows = np.nonzero(on.sum(axis=1) >= 2)[0]
+    return (int(rows[0]), int(rows[-1])) if len(rows) >= 3 else None
+
+
+def tighten(views: np.ndarray | list[np.ndarray], box: TextBox, *, min_contrast: int = 24) -> tuple[int, int, int, int]:
     """The box shrunk back towards its glyphs, plus a small margin.
 
     Why: the detector grows each text region by the same distance on every side (its unclip
     ratio) and filling that whole box blanks image around every line; on a 1000-pixel radiograph
-    that alone was about 1% of the image.  The glyphs' vertical extent is measured (rows with
-    pixels that stand out from the box's median by at least a third of the strongest difference
-    and ``min_contrast``); the sides are then pulled in by the same distance the top and bottom
-    were, never by a per-pixel decision, so faint strokes at a line's ends are not cut off.  A box
-    with no clear text rows (text barely above texture) is kept as the detector gave it.
+    that alone was about 1% of the image.  The glyphs' vertical extent is measured in each view
+    of the frame (the one the box was found in, and the stored-extreme views, where text drawn at
+    an extreme value stands alone even on a light band) and the narrowest clear one is used; the
+    sides are then pulled in by the same distance the top and bottom were, never by a per-pixel
+    decision, so faint strokes at a line's ends are not cut off.  A box with no clear text rows
+    in any view (text barely above texture) is kept as the detector gave it.
     """
-    crop = grey[box.y0 : box.y1, box.x0 : box.x1]
-    if crop.size == 0:
+    found = [r for r in (_glyph_rows(v, box, min_contrast) for v in ([views] if isinstance(views, np.ndarray) else views)) if r]
+    if not found:
         return box.x0, box.y0, box.x1, box.y1
-    dev = np.abs(crop.astype(np.int16) - int(np.median(crop)))
-    peak = int(dev.max())
-    if peak < min_contrast:
-        return box.x0, box.y0, box.x1, box.y1
-    rows = np.nonzero((dev >= max(min_contrast, peak // 3)).sum(axis=1) >= 2)[0]
-    if len(rows) < 3:
-        return box.x0, box.y0, box.x1, box.y1
-    m = max(2, (int(rows[-1]) - int(rows[0]) + 1) // 6)
-    top = max(0, int(rows[0]) - m)
-    bottom = max(0, (box.y1 - box.y0) - (int(rows[-1]) + 1 + m))
+    first, last = min(found, key=lambda r: r[1] - r[0])
+    m = max(2, (last - first + 1) // 5)
+    top = max(0, first - m)
+    bottom = max(0, (box.y1 - box.y0) - (last + 1 + m))
     side = min(top, bottom, max(0, (box.x1 - box.x0) // 4))
     return box.x0 + side, box.y0 + top, box.x1 - side, box.y1 - bottom
