@@ -281,8 +281,10 @@ class PhiMatcher:
         found: list[_dt.date] = []
         for m in _NUMERIC_DATE_RE.finditer(up):
             found += _date_from_numeric(*m.groups())
+        # the recogniser reads the O of OCT/NOV as a zero: 0CT 24, 2011
+        worded = re.sub(r"(?<![0-9A-Z])0(?=[A-Z]{2})", "O", up)
         for rx in _TEXT_DATE_RES:
-            for m in rx.finditer(up):
+            for m in rx.finditer(worded):
                 found += _date_from_text(m.groups())
         for m in _COMPACT_DATE_RE.finditer(up):
             try:

@@ -28,7 +28,7 @@ import numpy as np
 from .ocr import OcrEngine, TextBox, enhance_contrast
 from .phi_match import PhiMatcher
 
-__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch", "tighten"]
+__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch", "tighten", "widen_fragments"]
 
 #: Labels that introduce a PHI value on an overlay line.
 KEY_RE = re.compile(
@@ -207,7 +207,33 @@ def frame_text_regions(
         x0, y0 = max(0, x0 - PAD), max(0, y0 - PAD)
         x1, y1 = min(cols, x1 + PAD), min(rows, y1 + PAD)
         out.append(TextRegion(x0, y0, x1, y1, r, b.confidence, frame))
-    return out, len(boxes)
+    return widen_fragments(out), len(boxes)
+
+
+def widen_fragments(regions: list[TextRegion]) -> list[TextRegion]:
+    """A fragment of a value (the detector saw only part of the line) stacked under or over
+    matched PHI lines is widened to their horizontal extent.
+
+    Why: black text over anatomy is found piecewise; the visible end of a date under a name is
+    matched as a fragment, and the rest of that line sits in the same column as the name above.
+    """
+    out = list(regions)
+    for i, r in enumerate(regions):
+        if not any(x.endswith(":fragment") for x in r.reasons):
+            continue
+        h = r.y1 - r.y0
+        near = [q for q in regions if q is not r and any(x.startswith("header:") and not x.endswith(":fragment") for x in q.reasons)
+                and -0.3 * h <= max(q.y0 - r.y1, r.y0 - q.y1) <= 0.8 * h
+                and min(q.x1, r.x1) > max(q.x0, r.x0)]
+        if near:
+            row = [q for q in regions if any(_rows_overlap(q, n) for n in near) and q.reasons]
+            x0, x1 = min(q.x0 for q in row + [r]), max(q.x1 for q in row + [r])
+            out[i] = TextRegion(x0, r.y0, x1, r.y1, r.reasons + ("widened",), r.confidence, r.frame)
+    return out
+
+
+def _rows_overlap(a: TextRegion, b: TextRegion) -> bool:
+    return min(a.y1, b.y1) - max(a.y0, b.y0) >= 0.5 * min(a.y1 - a.y0, b.y1 - b.y0)
 
 
 def _glyph_rows(view: np.ndarray, box: TextBox, min_contrast: int) -> tuple[int, int] | None:

@@ -114,6 +114,7 @@ def issue16() -> PhiMatcher:
     [
         ("2013 Jul 13", "header:StudyDate"),  # year first with a month name
         ("2013-JUL-13", "header:StudyDate"),
+        ("Jul 13, 2013", "header:StudyDate"),
         ("06/16/1976", "header:PatientBirthDate"),
         ("16.06.1976", "header:PatientBirthDate"),
         ("16 JUN 1976", "header:PatientBirthDate"),
@@ -172,3 +173,9 @@ def _ds(**kw: str) -> Dataset:
     for k, v in kw.items():
         setattr(ds, k, v)
     return ds
+
+
+def test_month_read_with_a_zero() -> None:
+    m = PhiMatcher.from_dataset(_ds(StudyDate="20111024"))
+    assert "header:StudyDate" in m.match("0ct 24, 2011")  # O of OCT read as zero
+    assert "header:StudyDate" in m.match("24-0CT-2011")

@@ -94,3 +94,15 @@ def test_tighten_to_the_glyphs() -> None:
     assert tighten(grey, TextBox(20, 8, 180, 46, "", 0.9)) == (30, 18, 170, 34)
     flat = np.full((60, 200), 90, np.uint8)
     assert tighten(flat, TextBox(20, 8, 180, 46, "", 0.9)) == (20, 8, 180, 46)  # nothing stands out: keep
+
+
+def test_fragment_under_a_name_is_widened_to_its_column() -> None:
+    from medeid_gui.pixels.text_regions import TextRegion, widen_fragments
+
+    name_a = TextRegion(265, 402, 345, 422, ("header:PatientName",), 0.9)
+    name_b = TextRegion(344, 402, 395, 422, ("header:PatientName",), 1.0)
+    date_end = TextRegion(344, 427, 395, 447, ("header:StudyDate:fragment",), 1.0)
+    far = TextRegion(344, 600, 395, 620, ("header:StudyDate:fragment",), 1.0)
+    out = widen_fragments([name_a, name_b, date_end, far])
+    assert (out[2].x0, out[2].x1) == (265, 395) and "widened" in out[2].reasons
+    assert out[3] == far and out[:2] == [name_a, name_b]
