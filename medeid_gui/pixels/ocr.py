@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TextBox", "OcrEngine", "default_ocr", "to_uint8"]
+__all__ = ["TextBox", "OcrEngine", "default_ocr", "to_uint8", "enhance_contrast"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,97 @@ class OcrEngine:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return [b.with_frame(frame) for b in boxes]
+
+    def find_text(self, image: np.ndarray, *, max_side: int = 1280, box_thresh: float = 0.4) -> list[TextBox]:
+        """Where text is, without reading it: the detector alone (the fast pass).
+
+        Why separate from :meth:`detect`: detection is the cost that every image-bearing frame
+        pays, recognition only the frames that have text.  The frame is not upscaled (PP-OCR's
+        default upscales the short side to 736, doubling the cost of a 512x512 CT) and frames
+        larger than ``max_side`` are scaled down to it.  Boxes carry the detector's score as
+        ``confidence`` and an empty ``text``.
+        """
+        img = _rgb(image)
+        key = "det:" + str(max_side) + ":" + str(box_thresh) + ":" + _digest(img)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return list(hit)
+            det = self._get()._load_det_model()
+            saved = det.limit_type, det.limit_side_len, det.postprocess_op.box_thresh
+            det.limit_type, det.limit_side_len = "max", int(max_side)
+            det.postprocess_op.box_thresh = float(box_thresh)
+            self.calls += 1
+            try:
+                res = det(img)
+            finally:  # detect() shares this detector: give it back its own settings
+                det.limit_type, det.limit_side_len, det.postprocess_op.box_thresh = saved
+        rows, cols = img.shape[:2]
+        out: list[TextBox] = []
+        if res.boxes is not None:
+            for quad, score in zip(res.boxes, res.scores):
+                pts = np.asarray(quad, dtype=np.float64)
+                x0, y0 = int(np.floor(max(0.0, pts[:, 0].min()))), int(np.floor(max(0.0, pts[:, 1].min())))
+                x1 = int(np.ceil(min(float(cols), pts[:, 0].max() + 1)))
+                y1 = int(np.ceil(min(float(rows), pts[:, 1].max() + 1)))
+                if x1 > x0 and y1 > y0:
+                    out.append(TextBox(x0, y0, x1, y1, "", float(score)))
+        with self._lock:
+            self._cache[key] = tuple(out)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def read(self, image: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        """Recognise the text in ``boxes`` of ``image``; every box comes back, however weak the
+        reading (``confidence`` is the recogniser's score, ``text`` may be empty).
+
+        Why keep weak readings: text drawn over anatomy is found by the detector but often read
+        badly, and a box that is text but unreadable to the recogniser is still burned-in text.
+        """
+        if not boxes:
+            return []
+        img = _rgb(image)
+        rows, cols = img.shape[:2]
+        crops = []
+        for b in boxes:
+            pad = max(1, (b.y1 - b.y0) // 8)
+            crops.append(np.ascontiguousarray(img[max(0, b.y0 - pad) : min(rows, b.y1 + pad), max(0, b.x0 - pad) : min(cols, b.x1 + pad)]))
+        from rapidocr.ch_ppocr_rec.typings import TextRecInput
+
+        with self._lock:
+            rec = self._get()._load_rec_model()
+            self.calls += 1
+            res = rec(TextRecInput(img=crops, return_word_box=False))
+        texts = res.txts or ("",) * len(boxes)
+        scores = res.scores or (0.0,) * len(boxes)
+        return [TextBox(b.x0, b.y0, b.x1, b.y1, str(t), float(s), b.frame) for b, t, s in zip(boxes, texts, scores)]
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    img = np.ascontiguousarray(image)
+    if img.dtype != np.uint8:
+        raise ValueError(f"OCR needs an 8-bit image, got {img.dtype}; convert with to_uint8()")
+    return np.repeat(img[:, :, np.newaxis], 3, axis=2) if img.ndim == 2 else img
+
+
+def _digest(img: np.ndarray) -> str:
+    return hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()
+
+
+def enhance_contrast(image: np.ndarray, *, clip: float = 3.0, tile: int = 8) -> np.ndarray:
+    """Local contrast (CLAHE) of an 8-bit grey image, for the second detection pass.
+
+    Why: text drawn straight over a radiograph's texture has little contrast against the bright
+    bone or lung around it once the full value range is squeezed into 8 bits; equalising each
+    tile's histogram brings the strokes back out.  Colour images are equalised on luminance.
+    """
+    import cv2
+
+    grey = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    clahe = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=(int(tile), int(tile)))
+    return clahe.apply(np.ascontiguousarray(grey))
 
 
 def _boxes_from(result: Any, rows: int, cols: int, min_confidence: float) -> list[TextBox]:

@@ -84,7 +84,11 @@ _NUMERIC_DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s
 _TEXT_DATE_RES = (
     re.compile(r"(?<!\d)(\d{1,2})[\s\-/.]*" + _MONTH_RE + r"[\s\-/.,]*(\d{4}|\d{2})(?!\d)"),
     re.compile(_MONTH_RE + r"[\s\-/.]*(\d{1,2})(ST|ND|RD|TH)?[\s,\-/.]+(\d{4})(?!\d)"),
+    # year first, as some consoles print it: 2013 JUL 13, 2013-Jul-13
+    re.compile(r"(?<!\d)((?:19|20)\d{2})[\s\-/.,]*" + _MONTH_RE + r"[\s\-/.,]*(\d{1,2})(?!\d)"),
 )
+#: an age as overlays print it: 45Y, 045Y, 45 YRS, 45 y/o, 3 yo
+_AGE_RE = re.compile(r"(?<![A-Z0-9.])\d{1,3}\s?(Y|YR|YRS|YEARS|YO|Y/O|YEAR)(?![A-Z])")
 _COMPACT_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
 _LONG_NUMBER_RE = re.compile(r"(?<![\d.])[A-Z]{0,3}\d{6,}(?![\d.])")
 
@@ -98,6 +102,10 @@ class HeaderValues:
     dates: dict[_dt.date, str] = field(default_factory=dict)
     times: dict[tuple[int, int], str] = field(default_factory=dict)  # (hour, minute) -> keyword
     place_tokens: dict[str, str] = field(default_factory=dict)
+    # every word (generic ones included) of each multi-word name or place value, by keyword:
+    # a value wrapped over several lines leaves lines of generic words ("MEDICAL CENTER FOR")
+    # that identify only as the continuation of a matched line
+    value_words: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _values(ds: Dataset, keyword: str) -> list[str]:
@@ -159,6 +167,11 @@ def header_values(ds: Dataset) -> HeaderValues:
             digits = re.sub(r"\D", "", raw.split(".")[0])
             if len(digits) >= 4:
                 hv.times.setdefault((int(digits[:2]), int(digits[2:4])), kw)
+    for kw in _PLACE_KEYWORDS + _NAME_KEYWORDS:
+        for raw in _values(ds, kw):
+            words = {t for t in _tokens(str(raw).replace("^", " ")) if len(t) >= 2}
+            if len(words) >= 2:
+                hv.value_words.setdefault(kw, set()).update(words)
     for kw in _PLACE_KEYWORDS:
         for raw in _values(ds, kw):
             for tok in _tokens(raw):
@@ -268,8 +281,10 @@ class PhiMatcher:
         found: list[_dt.date] = []
         for m in _NUMERIC_DATE_RE.finditer(up):
             found += _date_from_numeric(*m.groups())
+        # the recogniser reads the O of OCT/NOV as a zero: 0CT 24, 2011
+        worded = re.sub(r"(?<![0-9A-Z])0(?=[A-Z]{2})", "O", up)
         for rx in _TEXT_DATE_RES:
-            for m in rx.finditer(up):
+            for m in rx.finditer(worded):
                 found += _date_from_text(m.groups())
         for m in _COMPACT_DATE_RE.finditer(up):
             try:
@@ -277,6 +292,50 @@ class PhiMatcher:
             except ValueError:
                 pass
         return found
+
+    def continues(self, text: str, reasons: Iterable[str]) -> list[str]:
+        """Reasons for a line that continues a wrapped value whose previous line matched with
+        ``reasons``: every word of ``text`` is a word of that header value."""
+        toks = [t for t in _tokens(text) if len(t) >= 2]
+        if not toks:
+            return []
+        out = []
+        for r in reasons:
+            kw = r.split(":", 1)[1] if r.startswith("header:") else ""
+            words = self.values.value_words.get(kw)
+            if not words:
+                continue
+            # small text is misread letter by letter (CENTER -> CERTER): most of the line's
+            # letters must belong to words of the value, one long word among them
+            good = [t for t in toks if t in words or any(
+                _similar(t, w, 0.7) or (len(t) >= 4 and w.startswith(t)) for w in words if len(w) >= 4)]
+            long_ok = any(len(t) >= 4 for t in good)
+            if long_ok and sum(map(len, good)) >= 0.6 * sum(map(len, toks)):
+                out.append(f"header:{kw}")
+        return sorted(set(out))
+
+    def fragment(self, text: str) -> list[str]:
+        """Reasons for a short reading that is a piece of a header value: the visible end of a
+        name, ID or date whose rest is lost in a saturated border (``RRE`` of PIERRE, ``244`` of
+        an ID, the year of the birth date).  Only for readings of 3 to 8 letters and digits, so a
+        clinical line never counts as a fragment."""
+        compact = re.sub(r"[^0-9A-Z]", "", _fold(text))
+        if not 3 <= len(compact) <= 8:
+            return []
+        out = []
+        hv = self.values
+        for tok, kw in hv.name_tokens.items():
+            if len(tok) >= 3 and not compact.isdigit() and any(len(t) >= 3 and t in tok for t in _tokens(compact)):
+                out.append(f"header:{kw}")
+        digits = re.sub(r"\D", "", compact)
+        if len(digits) >= 3 and digits == compact:
+            for ident, kw in hv.ids.items():
+                if len(ident) >= 6 and digits in ident:
+                    out.append(f"header:{kw}")
+            for d, kw in hv.dates.items():
+                if digits == str(d.year) or any(digits in f for f in _date_digit_forms(d) if len(digits) >= 4):
+                    out.append(f"header:{kw}")
+        return sorted(set(out))
 
     def match(self, text: str) -> list[str]:
         """Why this text is PHI (empty list: it is not).  Reasons name the header keyword or the
@@ -296,6 +355,8 @@ class PhiMatcher:
                 reasons.append(f"header:{kw}")
             elif len(ident) >= 6 and _within_one_edit(ident.translate(_TO_DIGIT), as_digits):
                 reasons.append(f"header:{kw}")
+            elif len(ident.lstrip("0")) >= 4 and ident.isdigit() and ident.lstrip("0") in as_digits:
+                reasons.append(f"header:{kw}")  # printed without (or with more) leading zeros
         dates = self.dates_in(up)
         for d in dates:
             if d in hv.dates:
@@ -326,4 +387,6 @@ class PhiMatcher:
                 reasons.append("label")
             if _NAME_SHAPE_RE.search(up):
                 reasons.append("name-format")
+            if _AGE_RE.search(up):
+                reasons.append("age")
         return sorted(set(reasons))
