@@ -55,6 +55,7 @@ class ModelLine:
     shipped: bool
     verified: str  #: "verified" or why the bytes do not match the manifest
     files: tuple[tuple[str, str], ...] = ()  #: (file name, sha256) as recorded in the manifest
+    folder: str = ""  #: where it was found (a bundle must use its own copy, not a source tree's)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def model_lines(*, verify: bool = True, shipped_dir: Path | None = None,
         files = tuple((name, str(entry.get("sha256", "")))
                       for name, entry in sorted(read_manifest(m.folder)["files"].items()))
         out.append(ModelLine(name=m.name, digest=m.digest, domain=m.domain.name, shipped=m.shipped,
-                             verified=status, files=files))
+                             verified=status, files=files, folder=str(m.folder)))
     return out, [f"{folder}: {why}" for folder, why in problems]
 
 
@@ -206,6 +207,7 @@ def _model_block(m: ModelLine) -> list[str]:
     return [f"model {m.name} ({where}, {m.verified})",
             f"  sha256 {m.digest}",
             f"  domain: {m.domain}",
+            f"  folder {m.folder}",
             *[f"  {name} sha256 {digest}" for name, digest in m.files]]
 
 

@@ -57,6 +57,7 @@ def test_models_are_verified_and_a_changed_byte_is_reported(tmp_path: Path) -> N
     manifest = json.loads((models_dir() / "manifest.json").read_text(encoding="utf-8"))
     assert shipped.name == manifest["name"] and shipped.domain == manifest["domain"]["name"]
     assert shipped.verified == "verified" and len(shipped.digest) == 64
+    assert Path(shipped.folder) == models_dir()
     assert dict(shipped.files) == {k: v["sha256"] for k, v in manifest["files"].items()}
 
     copy = tmp_path / "models"
