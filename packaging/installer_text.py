@@ -66,7 +66,6 @@ def desktop_entry(exec_path: str = "/usr/bin/medeid-gui", icon: str = NAME) -> s
         ("Categories", "Science;MedicalSoftware;"),
         ("Keywords", "DICOM;anonymize;anonymise;de-identification;privacy;radiology;"),
         ("MimeType", "application/dicom;"),
-        ("StartupWMClass", NAME),
     ]
     return "[Desktop Entry]\n" + "".join(f"{k}={v}\n" for k, v in fields)
 
