@@ -23,6 +23,19 @@ start=$(date +%s)
 python3 -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/medeid.spec
 echo "pyinstaller: $(( $(date +%s) - start )) s"
 B=dist/medeid
+# Linux: one executable, two names (packaging/entry_main.py picks by the name it was started as)
+if [ -x "$B/medeid" ] && [ ! -e "$B/medeid-gui" ]; then ln -s medeid "$B/medeid-gui"; fi
+# debug symbols: strip the shared libraries that still carry a symbol table, except those that
+# auditwheel repaired (*.libs/): patchelf's layout does not survive strip ("ELF load command
+# address/offset not page-aligned" when numpy loads its OpenBLAS)
+if [ "$(uname -s)" = Linux ] && command -v strip >/dev/null 2>&1 && [ "${MEDEID_STRIP:-1}" = 1 ]; then
+  before=$(du -sm "$B" | cut -f1)
+  find "$B/_internal" -type f \( -name '*.so' -o -name '*.so.*' \) ! -path '*.libs/*' -print0 |
+    while IFS= read -r -d '' f; do
+      if readelf -S "$f" 2>/dev/null | grep -q '[.]symtab'; then strip --strip-unneeded "$f"; fi
+    done
+  echo "strip: $before MB -> $(du -sm "$B" | cut -f1) MB"
+fi
 python3 packaging/collect_licences.py build/pyinstaller/medeid "$B/licences"
 python3 packaging/bundle_sizes.py "$B" --json build/bundle-sizes.json
 du -sh "$B"

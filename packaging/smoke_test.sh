@@ -48,6 +48,11 @@ for f in $(find "$WORK/out" -name '*.dcm'); do
   grep -qa '113101' "$f" && grep -qa '113102' "$f" || fail "$f lacks 113101/113102: OCR or model did not run"
 done
 echo "export: $N_OUT/$N_IN files, each marked 113101 (text cleaned) and 113102 (model applied)"
+# worker processes: a frozen app must turn its re-runs into workers (multiprocessing.freeze_support)
+run "$BIN/medeid" export in out2 --burned-in off --key-file key --ledger ledger2 --state-dir state2 \
+  --workers 2 --manifest manifest2.csv >/dev/null
+[ "$(grep -c ',exported,' "$WORK/manifest2.csv" || true)" -eq "$N_IN" ] || fail "export with 2 worker processes"
+echo "export with 2 worker processes: ok"
 
 if [ "${2:-}" != "--no-gui" ]; then
   times=()
