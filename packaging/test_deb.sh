@@ -14,7 +14,7 @@ USER_NAME=medeid-tester
 MADE_USER=0
 if ! id "$USER_NAME" >/dev/null 2>&1; then useradd -m "$USER_NAME"; MADE_USER=1; fi
 cleanup() {
-  dpkg -s medeid >/dev/null 2>&1 && dpkg -r medeid >/dev/null || true
+  dpkg --purge medeid >/dev/null 2>&1 || true  # also drops dpkg's record of the postrm
   if [ "$MADE_USER" = 1 ]; then userdel -r "$USER_NAME" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -47,4 +47,5 @@ done < /tmp/medeid-deb-files.txt
 [ ! -e /opt/medeid ] || { echo "/opt/medeid still exists"; left=1; }
 [ -f "$HOME_T/.local/share/medeid/models/site-model/note" ] || { echo "user data was removed"; left=1; }
 [ "$left" = 0 ] || { echo "DEB TEST FAILED" >&2; exit 1; }
+dpkg --purge medeid >/dev/null
 echo "deb test passed: installed, ran as root and as $USER_NAME, removed without leftovers"
