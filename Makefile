@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup setup-system demo test test-fast gui evaluate train bench package clean
+.PHONY: setup setup-system demo test test-fast gui evaluate train bench package deb clean
 
 setup-system:  ## DICOM validators and an X server for screenshots (Debian)
 	@if command -v apt-get >/dev/null 2>&1 && ! command -v dciodvfy >/dev/null 2>&1; then \
@@ -38,9 +38,14 @@ bench: setup  ## throughput and latency benchmarks (scripts, not tests)
 	$(PY) benchmarks/deidentify_cpu.py --runs 30
 	$(PY) benchmarks/pixel_bench.py --threads 1
 
-package: setup  ## PyInstaller one-folder bundle in dist/medeid, smoke-tested
+package: setup  ## PyInstaller one-folder bundle in dist/medeid, smoke-tested (packaging/README.md)
 	$(PIP) install -q -e '.[package]'
 	bash packaging/build.sh
+
+deb:  ## .deb of the bundle that `make package` made -> dist/medeid_<version>_<arch>.deb; test: sudo bash packaging/test_deb.sh
+	@if ! command -v desktop-file-validate >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils >/dev/null; fi
+	bash packaging/build_deb.sh
 
 clean:
 	rm -rf out build dist .pytest_cache

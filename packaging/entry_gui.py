@@ -1,4 +1,8 @@
 """PyInstaller entry for the desktop application."""
-from medeid_gui.app import main
+import multiprocessing
+
+multiprocessing.freeze_support()  # the export's worker processes re-run this executable (see entry_cli.py)
+
+from medeid_gui.app import main  # noqa: E402
 
 raise SystemExit(main())

@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from medeid_gui import __version__
+from medeid_gui import buildinfo
 
 #: sub-command name -> module under medeid_gui.cli
 COMMANDS: dict[str, str] = {
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="De-identify medical image studies (DICOM PS3.15 header profile, burned-in "
         "text, adjustable pixel privacy level).",
     )
-    parser.add_argument("--version", action="version", version=f"medeid {__version__}")
+    parser.add_argument("--version", action=buildinfo.VersionAction)  # facts collected only when asked
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in COMMANDS.items():
         try:
