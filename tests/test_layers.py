@@ -33,11 +33,12 @@ ALLOWED: dict[str, set[str]] = {
     "export": {"dicom", "deid", "ml", "pixels"},
     "lab": {"dicom", "ml"},  # the research side branch: nothing imports it but `medeid ml` (by name)
     "viewmodel": {"dicom", "deid", "ml", "pixels", "export"},  # the app's headless state
-    "cli": {"dicom", "deid", "ml", "pixels", "export"},
-    "ui": {"dicom", "deid", "ml", "pixels", "export", "viewmodel"},
-    "app": {"ui", "viewmodel", "dicom", "deid", "ml", "pixels", "export"},  # the composition root
+    "cli": {"buildinfo", "dicom", "deid", "ml", "pixels", "export"},
+    "ui": {"buildinfo", "dicom", "deid", "ml", "pixels", "export", "viewmodel"},
+    "app": {"buildinfo", "ui", "viewmodel", "dicom", "deid", "ml", "pixels", "export"},  # the composition root
     "__main__": {"cli"},
     "_resources": set(),
+    "buildinfo": {"ml"},  # version, commit, models and their domains for --version and the About box
 }
 QT = ("PySide6", "pyqtgraph", "superqt")
 QT_PARTS = {"ui", "app"}
