@@ -17,7 +17,8 @@ setup: setup-system
 demo: setup  ## de-identify the bundled demo study into out/demo, then audit it
 	$(PY) -m medeid_gui demo out/demo
 
-test: setup
+test: setup  ## lint (ruff, configured in pyproject.toml), then the whole suite
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast:

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deidentify_cpu import _frame  # noqa: E402  (the same 16-bit chest radiograph)
+from deidentify_cpu import _frame
 
 
 def main() -> int:

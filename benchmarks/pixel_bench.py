@@ -63,7 +63,7 @@ def interactive(engine, frame: np.ndarray, moves: int) -> dict[str, float]:
         p = 0.05 + 0.9 * ((k * 37) % 100) / 100.0
         done = threading.Event()
         t0 = time.perf_counter()
-        engine.submit_latest(FrameRequest(frame, p, key=("bench", 0)), lambda r: done.set())
+        engine.submit_latest(FrameRequest(frame, p, key=("bench", 0)), lambda r, done=done: done.set())
         if not done.wait(120):
             raise RuntimeError("no result within 120 s")
         dt = (time.perf_counter() - t0) * 1000.0
@@ -178,7 +178,9 @@ def main() -> int:
     frame = _frame_512()
     result = {
         "device": engine.device_name,
-        "device_detail": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} torch threads",
+        "device_detail": torch.cuda.get_device_name(0)
+        if device.startswith("cuda")
+        else f"CPU, {torch.get_num_threads()} torch threads",
         "weights": weights,
         "torch": torch.__version__,
         "interactive_512": interactive(engine, frame, args.moves),

@@ -5,6 +5,6 @@ import multiprocessing
 # freeze_support() turns such a run into the worker instead of a second `medeid` command line
 multiprocessing.freeze_support()
 
-from medeid_gui.cli import main  # noqa: E402
+from medeid_gui.cli import main  # noqa: E402 - after freeze_support, see above
 
 raise SystemExit(main())

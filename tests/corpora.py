@@ -25,13 +25,13 @@ def _is_dicom(path: Path) -> bool:
     return len(head) >= 8 and head[0:2] in (b"\x02\x00", b"\x08\x00") and head[1:2] == b"\x00"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pydicom_testdata() -> tuple[Path, ...]:
     root = Path(pydicom.data.__file__).parent / "test_files"
     return tuple(sorted(p for p in root.rglob("*") if p.is_file() and _is_dicom(p)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pydicom_data() -> tuple[Path, ...]:
     try:
         import data_store  # the pydicom-data distribution
@@ -41,7 +41,7 @@ def pydicom_data() -> tuple[Path, ...]:
     return tuple(sorted(p for p in root.rglob("*") if p.is_file() and _is_dicom(p)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def deid_data() -> tuple[Path, ...]:
     try:
         import deid_data as dd

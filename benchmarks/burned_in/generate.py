@@ -99,7 +99,7 @@ def _with_frame(ds: Dataset, frame: np.ndarray) -> Dataset:
     return ds
 
 
-def base_images(ocr=None) -> Iterator[tuple[str, Dataset]]:  # noqa: ANN001 - optional OcrEngine
+def base_images(ocr=None) -> Iterator[tuple[str, Dataset]]:
     """(name, dataset) for each base image, pixels decoded, resampled and cleaned of prior text."""
     rg1 = pydicom.dcmread(get_testdata_file("RG1_UNCR.dcm"))
     f = decode_stored(rg1)[0]
@@ -122,8 +122,9 @@ def base_images(ocr=None) -> Iterator[tuple[str, Dataset]]:  # noqa: ANN001 - op
     mr = pydicom.dcmread(get_testdata_file("MR-SIEMENS-DICOM-WithOverlays.dcm"))
     yield "MR-484", mr
     try:
-        import deid_data
         from pathlib import Path
+
+        import deid_data
 
         us = pydicom.dcmread(Path(deid_data.__file__).parent / "data" / "ultrasounds" / "RGB_IMAGE.dcm")
     except ImportError:  # pragma: no cover - optional corpus
@@ -142,9 +143,17 @@ def _patient(rng: random.Random) -> dict[str, object]:
     dob = dt.date(rng.randint(1935, 2005), rng.randint(1, 12), rng.randint(1, 28))
     study = dt.date(rng.randint(2008, 2024), rng.randint(1, 12), rng.randint(1, 28))
     pid = str(rng.randint(10**5, 10**8))
-    return {"first": first, "last": last, "dob": dob, "study": study, "pid": pid.zfill(9) if rng.random() < 0.5 else pid,
-            "acc": f"A{rng.randint(10**6, 10**8)}", "sex": rng.choice("MF"), "inst": rng.choice(INSTITUTIONS),
-            "age": (study - dob).days // 365}
+    return {
+        "first": first,
+        "last": last,
+        "dob": dob,
+        "study": study,
+        "pid": pid.zfill(9) if rng.random() < 0.5 else pid,
+        "acc": f"A{rng.randint(10**6, 10**8)}",
+        "sex": rng.choice("MF"),
+        "inst": rng.choice(INSTITUTIONS),
+        "age": (study - dob).days // 365,
+    }
 
 
 def _set_header(ds: Dataset, p: dict[str, object]) -> None:
@@ -200,7 +209,13 @@ def make_case(name: str, base: Dataset, variant: int, seed: int = 0) -> Case:
     field_line(x, y, rng.choice(["Name:", "Patient:", "Pt Name:", ""]), rng.choice(names), "PatientName")
     field_line(x, y + step, rng.choice(["ID:", "MRN:", "Patient ID:"]), pid_text, "PatientID")
     field_line(x, y + 2 * step, rng.choice(["DOB:", "Birth:", "D.O.B."]), rng.choice(dob_forms), "PatientBirthDate")
-    field_line(x, y + 3 * step, rng.choice(["Age:", ""]), rng.choice([f"{p['age']:03}Y", f"{p['age']}Y", f"{p['age']} yrs"]), "PatientAge")
+    field_line(
+        x,
+        y + 3 * step,
+        rng.choice(["Age:", ""]),
+        rng.choice([f"{p['age']:03}Y", f"{p['age']}Y", f"{p['age']} yrs"]),
+        "PatientAge",
+    )
     field_line(x, y + 4 * step, "Sex:", str(p["sex"]), "PatientSex")
     # top right: study date, accession, institution wrapped over three lines
     xr = int(cols * 0.55)
@@ -221,7 +236,7 @@ def make_case(name: str, base: Dataset, variant: int, seed: int = 0) -> Case:
     return case
 
 
-def cases(variants: int = 4, seed: int = 0, ocr=None) -> Iterator[Case]:  # noqa: ANN001
+def cases(variants: int = 4, seed: int = 0, ocr=None) -> Iterator[Case]:
     """All benchmark cases: every base image times ``variants`` overlay variants."""
     for name, base in base_images(ocr):
         for v in range(variants):

@@ -38,10 +38,10 @@ def _time_fast_pass(ocr: OcrEngine, frames: list[np.ndarray], repeats: int) -> d
     includes waiting for a core; CPU seconds / threads is what an idle machine's wall would be."""
     times, cpu = [], []
     for img in frames:
-        ocr._cache.clear()  # noqa: SLF001 - time the detector, not the cache
+        ocr._cache.clear()
         ocr.find_text(img)  # warm
         for _ in range(repeats):
-            ocr._cache.clear()  # noqa: SLF001
+            ocr._cache.clear()
             t, c = time.perf_counter(), time.process_time()
             ocr.find_text(img)
             times.append(time.perf_counter() - t)

@@ -40,7 +40,7 @@ def _touches(r: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return r[0] < b[2] and b[0] < r[2] and r[1] < b[3] and b[1] < r[3]
 
 
-def score_case(items, before: np.ndarray, after: np.ndarray, regions) -> Score:  # noqa: ANN001
+def score_case(items, before: np.ndarray, after: np.ndarray, regions) -> Score:
     """``items``: the case's drawn strings; ``before``/``after``: the frame's stored values;
     ``regions``: the filled (x0, y0, x1, y1) rectangles."""
     rows, cols = before.shape[:2]

@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"audit: {rep.inputs} inputs, {rep.outputs_scanned} output files searched for "
         f"{rep.values_collected} identifying values: "
-        + (("no leak found" + (", every input accounted for" if not rep.notes else "")) if rep.ok else f"{len(lines)} finding(s)")
+        + (
+            ("no leak found" + (", every input accounted for" if not rep.notes else ""))
+            if rep.ok
+            else f"{len(lines)} finding(s)"
+        )
     )
     return 0 if rep.ok else 1

@@ -45,25 +45,54 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="basic", help="preset: basic, research, research-clean (default basic)")
     p.add_argument("--option", action="append", default=[], metavar="NAME",
                    help="extra PS3.15 option, e.g. retain-uids (repeatable)")
-    p.add_argument("--safe-private", metavar="FILE", help="allowlist of safe private attributes (with retain-safe-private)")
+    p.add_argument(
+        "--safe-private", metavar="FILE", help="allowlist of safe private attributes (with retain-safe-private)"
+    )
     p.add_argument("--key-file", metavar="F", help="project key file (default: user data dir; created on first use)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: number of cores)")
-    p.add_argument("--format", dest="fmt", choices=("dicom", "png", "npy"), default="dicom",
-                   help="dicom (default), png (8-bit windowed frames) or npy (float32 frames) + metadata.csv")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("dicom", "png", "npy"),
+        default="dicom",
+        help="dicom (default), png (8-bit windowed frames) or npy (float32 frames) + metadata.csv",
+    )
     p.add_argument("--dicomdir", action="store_true", help="lay the output out as a PS3.10 File-set with a DICOMDIR")
     p.add_argument("--quarantine", metavar="DIR", help="copy inputs that fail here (outside IN and OUT)")
-    p.add_argument("--privacy", type=float, default=0.0, metavar="P",
-                   help="pixel privacy level 0..1 (fraction of identity patches blocked; default 0)")
-    p.add_argument("--burned-in", choices=("auto", "all", "off", "on"), default="auto",
-                   help="burned-in text: auto (default) redacts detected text that matches PHI in images "
-                   "that may carry it; all redacts every detected text ('on' is an alias); off")
-    p.add_argument("--series-privacy", action="append", default=[], type=_series_level, metavar="UID=P",
-                   help="privacy level for one series (original SeriesInstanceUID); repeatable; "
-                   "other series use --privacy")
-    p.add_argument("--rect", action="append", type=_rect, default=[], metavar="X,Y,W,H",
-                   help="also blank this rectangle in every frame (repeatable)")
+    p.add_argument(
+        "--privacy",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="pixel privacy level 0..1 (fraction of identity patches blocked; default 0)",
+    )
+    p.add_argument(
+        "--burned-in",
+        choices=("auto", "all", "off", "on"),
+        default="auto",
+        help="burned-in text: auto (default) redacts detected text that matches PHI in images "
+        "that may carry it; all redacts every detected text ('on' is an alias); off",
+    )
+    p.add_argument(
+        "--series-privacy",
+        action="append",
+        default=[],
+        type=_series_level,
+        metavar="UID=P",
+        help="privacy level for one series (original SeriesInstanceUID); repeatable; other series use --privacy",
+    )
+    p.add_argument(
+        "--rect",
+        action="append",
+        type=_rect,
+        default=[],
+        metavar="X,Y,W,H",
+        help="also blank this rectangle in every frame (repeatable)",
+    )
     p.add_argument("--ledger", metavar="PATH", help="linkage ledger file (default: user data dir)")
-    p.add_argument("--state-dir", metavar="DIR", help="where run databases and manifests live (default: user state dir)")
+    p.add_argument(
+        "--state-dir", metavar="DIR", help="where run databases and manifests live (default: user state dir)"
+    )
     p.add_argument("--manifest", metavar="CSV", help="also write the manifest to this file")
     p.add_argument("--json", action="store_true", help="progress and summary as JSON lines on stdout")
 
@@ -103,18 +132,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"medeid export: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({
-            "summary": {
-                "exported": s.exported, "skipped": s.skipped, "failed": s.failed, "quarantined": s.quarantined,
-                "resumed": s.resumed, "files": s.files, "studies": s.studies, "bytes": s.bytes,
-                "manifest": str(s.manifest_path), "ledger": str(s.ledger_path), "notes": s.notes,
-                "cancelled": s.cancelled,
-            }
-        }))
+        print(
+            json.dumps(
+                {
+                    "summary": {
+                        "exported": s.exported,
+                        "skipped": s.skipped,
+                        "failed": s.failed,
+                        "quarantined": s.quarantined,
+                        "resumed": s.resumed,
+                        "files": s.files,
+                        "studies": s.studies,
+                        "bytes": s.bytes,
+                        "manifest": str(s.manifest_path),
+                        "ledger": str(s.ledger_path),
+                        "notes": s.notes,
+                        "cancelled": s.cancelled,
+                    }
+                }
+            )
+        )
     else:
         print(f"scanned {s.files} files ({s.studies} studies, {s.bytes / 1e6:.1f} MB of DICOM)")
-        print(f"exported {s.exported}, skipped {s.skipped}, failed {s.failed}, quarantined {s.quarantined}"
-              + (f" ({s.resumed} already done by an earlier run)" if s.resumed else ""))
+        print(
+            f"exported {s.exported}, skipped {s.skipped}, failed {s.failed}, quarantined {s.quarantined}"
+            + (f" ({s.resumed} already done by an earlier run)" if s.resumed else "")
+        )
         for path, reason in s.failures[:20]:
             print(f"  FAILED {path}: {reason}")
         if len(s.failures) > 20:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from pydicom.errors import InvalidDicomError
 
     from medeid_gui.deid.engine import DeidConfig, Deidentifier
-    from medeid_gui.deid.keys import KeyError_, ProjectKey
+    from medeid_gui.deid.keys import KeyFileError, ProjectKey
     from medeid_gui.deid.options import parse
 
     try:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         key = ProjectKey.load_or_create(args.key_file)
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         print(f"medeid inspect: {exc}", file=sys.stderr)
         return 2
     try:

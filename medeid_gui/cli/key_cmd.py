@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from medeid_gui.deid.keys import KeyError_, ProjectKey, default_key_path
+    from medeid_gui.deid.keys import KeyFileError, ProjectKey, default_key_path
 
     target = args.key_file or default_key_path()
     action = getattr(args, "key_action", None)
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             new.export(dest, overwrite=True)
             print(f"imported key {new.fingerprint} into {dest}")
             return 0
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         print(f"medeid key: {exc}", file=sys.stderr)
         return 1
     print(f"medeid key: unknown action {action!r}", file=sys.stderr)

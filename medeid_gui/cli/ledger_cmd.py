@@ -47,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
         if args.ledger_command == "info":
             print(f"ledger: {path} ({led.count()} links)")
             return 0
-        from medeid_gui.deid.keys import KeyError_, ProjectKey
+        from medeid_gui.deid.keys import KeyFileError, ProjectKey
         from medeid_gui.deid.pseudonyms import Pseudonymizer
 
         try:
             key = ProjectKey.from_file(args.key_file) if args.key_file else ProjectKey.load_or_create(None)
-        except KeyError_ as exc:
+        except KeyFileError as exc:
             print(f"medeid ledger: {exc}", file=sys.stderr)
             return 2
         entries = led.lookup(args.pseudonym.strip())

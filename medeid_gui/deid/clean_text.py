@@ -15,6 +15,7 @@ Basic Profile behaviour (X) by not selecting the Clean options.
 from __future__ import annotations
 
 import re
+
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue

@@ -57,6 +57,7 @@ from medeid_gui.deid.private import SafePrivateList, load_safe_private
 from medeid_gui.deid.profile import load_profile
 from medeid_gui.deid.pseudonyms import Pseudonymizer
 from medeid_gui.deid.walk import Run
+
 # medeid's own implementation identity (the writers set the same in every file they write)
 from medeid_gui.dicom.write import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
-
 from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
 

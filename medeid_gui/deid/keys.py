@@ -22,7 +22,7 @@ _HEADER = "medeid-project-key-v1"
 ENV_KEY_FILE = "MEDEID_KEY_FILE"
 
 
-class KeyError_(ValueError):
+class KeyFileError(ValueError):
     """A key file that is missing, unreadable or malformed."""
 
 
@@ -88,7 +88,7 @@ class ProjectKey:
 
     def __post_init__(self) -> None:
         if len(self.secret) != KEY_BYTES:
-            raise KeyError_(f"a project key has {KEY_BYTES} bytes, not {len(self.secret)}")
+            raise KeyFileError(f"a project key has {KEY_BYTES} bytes, not {len(self.secret)}")
 
     def __repr__(self) -> str:  # never print the secret
         return f"ProjectKey(fingerprint={self.fingerprint!r}, path={str(self.path)!r})"
@@ -108,18 +108,18 @@ class ProjectKey:
         try:
             text = p.read_text(encoding="ascii")
         except FileNotFoundError:
-            raise KeyError_(f"key file not found: {p}") from None
+            raise KeyFileError(f"key file not found: {p}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise KeyError_(f"cannot read key file {p}: {exc}") from None
+            raise KeyFileError(f"cannot read key file {p}: {exc}") from None
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
         if len(lines) != 2 or lines[0] != _HEADER:
-            raise KeyError_(f"{p} is not a medeid project key file (expected '{_HEADER}' + hex)")
+            raise KeyFileError(f"{p} is not a medeid project key file (expected '{_HEADER}' + hex)")
         try:
             secret = bytes.fromhex(lines[1])
         except ValueError:
-            raise KeyError_(f"{p}: the key line is not hexadecimal") from None
+            raise KeyFileError(f"{p}: the key line is not hexadecimal") from None
         if len(secret) != KEY_BYTES:
-            raise KeyError_(f"{p}: key has {len(secret)} bytes, expected {KEY_BYTES}")
+            raise KeyFileError(f"{p}: key has {len(secret)} bytes, expected {KEY_BYTES}")
         return cls(secret, p)
 
     @classmethod
@@ -147,7 +147,7 @@ class ProjectKey:
         try:
             _write_private(p, self._text(), overwrite=overwrite)
         except FileExistsError:
-            raise KeyError_(f"{p} exists; refusing to overwrite a key file") from None
+            raise KeyFileError(f"{p} exists; refusing to overwrite a key file") from None
         return p
 
     def permissions_ok(self) -> bool:

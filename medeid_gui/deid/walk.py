@@ -19,11 +19,11 @@ from pydicom.tag import BaseTag
 
 from medeid_gui.deid import groups, rawvalues, uid_rule
 from medeid_gui.deid.actions import Action, short, tag_str
-from medeid_gui.deid.handlers import apply
 from medeid_gui.deid.clean_text import IDENTIFYING_KEYWORDS, TextCleaner, identifying_tokens
+from medeid_gui.deid.handlers import apply
 from medeid_gui.deid.iod_types import IodContext, iod_context
-from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, NUMERIC_BINARY_VRS
 from medeid_gui.deid.value_rules import map_uids
+from medeid_gui.deid.values import BYTES_VRS, FREE_TEXT_VRS, NUMERIC_BINARY_VRS
 
 if TYPE_CHECKING:
     from medeid_gui.deid.engine import Deidentifier

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Union
+from typing import Union
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
-from .read import DicomReadError, read_dataset, read_partial_header, safe_value
 from .quickscan import quick_header
+from .read import DicomReadError, read_dataset, read_partial_header, safe_value
 
 __all__ = ["InstanceRef", "Rejected", "Discovery", "discover", "instance_ref", "MEDIA_STORAGE_DIRECTORY"]
 
@@ -76,7 +77,7 @@ class InstanceRef:
 
         try:
             name = UID(self.sop_class_uid).name
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an unknown or malformed UID has no name
             return ""
         return "" if name == self.sop_class_uid else name
 
@@ -160,7 +161,7 @@ _US_TAGS = frozenset({0x00280002, 0x00280010, 0x00280011})
 
 def _raw(ds: Dataset, tag: int) -> object:
     """The still-undecoded element for ``tag`` (None when absent or already converted)."""
-    elem = ds._dict.get(tag)  # noqa: SLF001 - deliberate: skip pydicom's per-value conversion
+    elem = ds._dict.get(tag)
     return elem if isinstance(elem, RawDataElement) else None
 
 
@@ -500,5 +501,5 @@ def _examine(path: Path) -> InstanceRef | Rejected | str:
         return Rejected(path, "DICOM data but no SOP Class UID and no image: not a storable instance")
     try:
         return instance_ref(path, ds, has_pixels)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - unreadable header values reject the file with the reason
         return Rejected(path, f"header values not readable ({type(exc).__name__}: {exc})")

@@ -22,12 +22,11 @@ from typing import Any
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.multival import MultiValue
-from pydicom.valuerep import PersonName
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite, write_data_element, write_dataset, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, PersonName
 
 __all__ = ["encode_part10", "FastPathUnavailable"]
 
@@ -52,7 +51,7 @@ class _Codec:
                         (("US", "H"), ("SS", "h"), ("UL", "L"), ("SL", "l"), ("FL", "f"), ("FD", "d"))}
 
 
-_CODECS = {(i, l): _Codec(i, l) for i, l in ((True, True), (False, True), (False, False))}
+_CODECS = {(i, le): _Codec(i, le) for i, le in ((True, True), (False, True), (False, False))}
 _META = _CODECS[(False, True)]
 
 

@@ -21,9 +21,9 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -204,7 +204,8 @@ class FrameSource:
                 implicit, little = (getattr(ds, "original_encoding", None) or (True, True))[:2]
                 implicit = True if implicit is None else implicit
                 little = True if little is None else little
-                tsuid = "1.2.840.10008.1.2" if implicit else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+                explicit = "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
+                tsuid = "1.2.840.10008.1.2" if implicit else explicit
                 shallow = copy.copy(ds)
                 new_meta = FileMetaDataset(meta) if meta is not None else FileMetaDataset()
                 new_meta.TransferSyntaxUID = tsuid
@@ -228,7 +229,7 @@ class FrameSource:
                 return pixel_array(self._dataset_for_decoding(), index=index)
             except PixelDecodeError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - every decoder's error is collected for the message
                 errors.append(f"{type(exc).__name__}: {exc}")
         tsyntax = str(getattr(getattr(self.header, "file_meta", None), "TransferSyntaxUID", "") or "")
         ts_name = ""
@@ -273,7 +274,7 @@ class FrameSource:
 
             try:
                 raw = apply_color_lut(raw, self.header)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise PixelDecodeError(f"palette colour lookup failed: {exc}", self.path) from exc
             return np.ascontiguousarray(raw, dtype=np.float32)
         if self.is_color or self._float_pixels or raw.dtype.kind == "f":  # float pixels carry no rescale
@@ -299,9 +300,7 @@ class FrameSource:
         if arr.ndim == 3 and not self.is_color and arr.shape[0] == 1:
             arr = arr[0]
         if arr.shape != self.shape:
-            raise PixelDecodeError(
-                f"frame {index} decoded to shape {arr.shape}, expected {self.shape}", self.path
-            )
+            raise PixelDecodeError(f"frame {index} decoded to shape {arr.shape}, expected {self.shape}", self.path)
         return arr
 
     def frame(self, index: int = 0) -> np.ndarray:
@@ -389,7 +388,7 @@ class FrameSource:
             desc = seq[0].LUTDescriptor
             n = int(desc[0]) or 65536
             first = int(desc[1])
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a malformed VOI LUT means no LUT window
             return None
         return Window(first + n / 2.0, float(n), "VOI LUT range")
 
@@ -400,7 +399,7 @@ class FrameSource:
             if self.is_palette:
                 try:
                     bits = int(self.header.RedPaletteColorLookupTableDescriptor[2])
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - a malformed palette descriptor falls back to 16 bits
                     bits = 16
             else:
                 bits = min(max(self.bits_stored, 1), 32)

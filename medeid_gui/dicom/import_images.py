@@ -24,7 +24,8 @@ Choices, and why:
   Burned In Annotation is not set: exports from papers carry arrows and labels, so the OCR
   check must run.
 * Provenance: the row's licence, image file name and source columns go into Image Comments as
-  ``Key: value`` lines (``licence_of`` / ``image_name_of`` read them back), the converted file into Derivation Description, so
+  ``Key: value`` lines (``licence_of`` / ``image_name_of`` read them back), the converted file into Derivation
+  Description, so
   later training can list the licences of the images it used.
 * Orientation: Patient Orientation only from a CSV column; a PA/AP export from a paper may be
   flipped, so it is not assumed from the view.
@@ -85,8 +86,16 @@ _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
 
 #: CSV view text (upper case) -> View Position (0018,5101); others pass through if valid CS
 _VIEWS = {
-    "PA": "PA", "AP": "AP", "AP SUPINE": "AP", "AP ERECT": "AP", "AP SEMI ERECT": "AP",
-    "L": "LATERAL", "LAT": "LATERAL", "LATERAL": "LATERAL", "LL": "LL", "RL": "RL",
+    "PA": "PA",
+    "AP": "AP",
+    "AP SUPINE": "AP",
+    "AP ERECT": "AP",
+    "AP SEMI ERECT": "AP",
+    "L": "LATERAL",
+    "LAT": "LATERAL",
+    "LATERAL": "LATERAL",
+    "LL": "LL",
+    "RL": "RL",
 }
 
 
@@ -305,10 +314,21 @@ def _entry(row_no: int, row: dict[str, str], folder: Path, opts: ImportOptions) 
     view = " ".join(get("view").split())
     sources = {c: (row.get(c) or "").strip() for c in opts.source_columns if (row.get(c) or "").strip()}
     return _Entry(
-        row=row_no, image=image, path=path, patient_id=pid, day_key=day_key, day_label=label,
-        study_date=f"{date:%Y%m%d}" if date else "", view=view, view_position=view_position(view),
-        sex=_parse_sex(get("sex")), age=_parse_age(get("age")), finding=_lo(get("finding")),
-        licence=_lo(get("licence"), 200), sources=sources, orientation=_orientation(get("orientation")),
+        row=row_no,
+        image=image,
+        path=path,
+        patient_id=pid,
+        day_key=day_key,
+        day_label=label,
+        study_date=f"{date:%Y%m%d}" if date else "",
+        view=view,
+        view_position=view_position(view),
+        sex=_parse_sex(get("sex")),
+        age=_parse_age(get("age")),
+        finding=_lo(get("finding")),
+        licence=_lo(get("licence"), 200),
+        sources=sources,
+        orientation=_orientation(get("orientation")),
         body_part=_lo(get("body_part").upper(), 16) or (opts.body_part or "").upper()[:16],
     )
 
@@ -316,9 +336,19 @@ def _entry(row_no: int, row: dict[str, str], folder: Path, opts: ImportOptions) 
 # ---- building the dataset -----------------------------------------------------------------------
 
 
-def build_dataset(e: _Entry, pixels: np.ndarray, *, fmt: str, lossy: bool, study_uid: str,
-                  series_uid: str, sop_uid: str, series_number: int, instance_number: int,
-                  modality: str):
+def build_dataset(
+    e: _Entry,
+    pixels: np.ndarray,
+    *,
+    fmt: str,
+    lossy: bool,
+    study_uid: str,
+    series_uid: str,
+    sop_uid: str,
+    series_number: int,
+    instance_number: int,
+    modality: str,
+):
     """The Secondary Capture dataset for one entry (pure: no file access)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
@@ -364,7 +394,9 @@ def build_dataset(e: _Entry, pixels: np.ndarray, *, fmt: str, lossy: bool, study
     lines = [f"License: {e.licence or 'not stated'}", f"Image file: {e.image}"]
     lines += [f"{k}: {v}" for k, v in e.sources.items()]
     ds.ImageComments = "\r\n".join(_lo(line, 1000) for line in lines)
-    ds.DerivationDescription = f"Converted from {fmt} file {e.path.name} (sha256 {e.sha256[:16]}) by medeid import-images"[:1024]
+    ds.DerivationDescription = (
+        f"Converted from {fmt} file {e.path.name} (sha256 {e.sha256[:16]}) by medeid import-images"[:1024]
+    )
     if lossy:
         ds.LossyImageCompression = "01"
         if fmt.upper() in {"JPEG", "MPO"}:
@@ -403,9 +435,13 @@ def _unlisted(folder: Path, listed: set[Path]) -> list[Path]:
     return out
 
 
-def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[str],
-                  out: str | os.PathLike[str], options: ImportOptions = ImportOptions(),
-                  progress: Callable[[Outcome], None] | None = None) -> ImportResult:
+def import_images(
+    folder: str | os.PathLike[str],
+    csv_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    options: ImportOptions = ImportOptions(),
+    progress: Callable[[Outcome], None] | None = None,
+) -> ImportResult:
     """Convert every CSV row's image under ``folder`` into a DICOM file under ``out``.
 
     Layout: ``out/<patient>/<day>/<NN>_<view>/<image stem>.dcm``. Raises
@@ -429,7 +465,8 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
         if not col or col not in header:
             raise ImportSetupError(
                 f"the CSV has no {need} column {col!r} (columns: {', '.join(header)}); "
-                f"name it with --column {need}=NAME")
+                f"name it with --column {need}=NAME"
+            )
     outcomes: list[Outcome] = []
 
     def report(o: Outcome) -> None:
@@ -476,8 +513,9 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
 
     used: set[Path] = set()
     for e, study_uid, series_uid, sop_uid, s_no, i_no in plan:
-        folder_out = (out / _safe_name(e.patient_id) / _safe_name(e.day_label)
-                      / f"{s_no:02d}_{_safe_name(e.view or 'view')}")
+        folder_out = (
+            out / _safe_name(e.patient_id) / _safe_name(e.day_label) / f"{s_no:02d}_{_safe_name(e.view or 'view')}"
+        )
         stem = _safe_name(Path(e.image).stem)
         target = folder_out / (stem + ".dcm")
         if target in used:  # same stem from another subfolder, or ids equal once made file-safe
@@ -492,9 +530,18 @@ def import_images(folder: str | os.PathLike[str], csv_path: str | os.PathLike[st
         except ImageFileError as exc:
             report(_replace(base, reason=exc.reason))
             continue
-        ds = build_dataset(e, img.pixels, fmt=img.format, lossy=img.lossy_source, study_uid=study_uid,
-                           series_uid=series_uid, sop_uid=sop_uid, series_number=s_no,
-                           instance_number=i_no, modality=options.modality)
+        ds = build_dataset(
+            e,
+            img.pixels,
+            fmt=img.format,
+            lossy=img.lossy_source,
+            study_uid=study_uid,
+            series_uid=series_uid,
+            sop_uid=sop_uid,
+            series_number=s_no,
+            instance_number=i_no,
+            modality=options.modality,
+        )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(ds, target)

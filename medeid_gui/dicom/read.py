@@ -14,8 +14,9 @@ import os
 import re
 import struct
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -173,7 +174,9 @@ def _parse(
     defer_size: int | str | None = None,
     data: bytes | None = None,
 ) -> tuple[FileDataset, bool]:
-    """Parse ``p`` (or its already-read bytes ``data``; after the sniff); return the dataset and whether it stopped at pixel data.
+    """Parse ``p`` (or its already-read bytes ``data``; after the sniff).
+
+    Returns the dataset and whether it stopped at pixel data.
 
     Why not plain ``dcmread``: pydicom ends a dataset silently when the file ends early (a short
     value, a partial element header, a skip past the end) and only *warns* on a missing sequence
@@ -200,7 +203,7 @@ def _parse(
             )
             end_pos = fh.tell()
             ds.filename = str(p)
-    except Exception as exc:  # noqa: BLE001 - every parser failure becomes a reason
+    except Exception as exc:
         raise _explain(p, exc) from exc
     _raise_on_eof(p, caught)
     _validate(p, ds, forced)
@@ -258,7 +261,11 @@ def _raise_on_eof(path: Path, caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         text = str(w.message)
         low = text.lower()
-        if "end of file" in low or re.search(r"\beof\b", low) or ("expected" in low and "bytes" in low and "got" in low):
+        if (
+            "end of file" in low
+            or re.search(r"\beof\b", low)
+            or ("expected" in low and "bytes" in low and "got" in low)
+        ):
             raise DicomReadError(path, f"truncated: {text.split(' in file ')[0]}")
 
 
@@ -268,7 +275,10 @@ def read_header(path: str | os.PathLike[str]) -> FileDataset:
 
 
 def read_dataset(
-    path: str | os.PathLike[str], *, defer_size: int | str | None = None, data: bytes | None = None,
+    path: str | os.PathLike[str],
+    *,
+    defer_size: int | str | None = None,
+    data: bytes | None = None,
 ) -> FileDataset:
     """The complete dataset including pixel data.
 
@@ -306,8 +316,11 @@ def _native_length_fast(ds: Dataset) -> tuple[int, int] | None:
     if bits % 8 or not bits:
         return None
     photometric = ds._dict.get(0x00280004)
-    if not isinstance(photometric, RawDataElement) or not isinstance(photometric.value, bytes) or \
-            photometric.value.strip(b" \0").startswith(b"YBR_FULL_422"):
+    if (
+        not isinstance(photometric, RawDataElement)
+        or not isinstance(photometric.value, bytes)
+        or photometric.value.strip(b" \0").startswith(b"YBR_FULL_422")
+    ):
         return None
     frames = 1
     nf = ds._dict.get(0x00280008)
@@ -364,7 +377,7 @@ def safe_value(ds: Dataset, keyword: str, default: Any = "", convert: Callable[[
                     return "\\".join(str(v) for v in value)
                 value = value[0]
             return convert(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a malformed value reads as the default
         return default
 
 

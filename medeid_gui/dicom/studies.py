@@ -8,8 +8,8 @@ Series Instance UID gets a group of its own keyed by its file path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .discover import InstanceRef
 
@@ -142,7 +142,7 @@ def group(instances: Iterable[InstanceRef]) -> list[PatientNode]:
             birth_date=_first_nonempty(i.patient_birth_date for i in p_insts),
             sex=_first_nonempty(i.patient_sex for i in p_insts),
         )
-        for skey, series in studies.items():
+        for series in studies.values():
             s_insts = [i for se in series.values() for i in se]
             snode = StudyNode(
                 study_uid=_first_nonempty(i.study_uid for i in s_insts),
@@ -151,7 +151,7 @@ def group(instances: Iterable[InstanceRef]) -> list[PatientNode]:
                 description=_first_nonempty(i.study_description for i in s_insts),
                 accession_number=_first_nonempty(i.accession_number for i in s_insts),
             )
-            for sekey, insts in series.items():
+            for insts in series.values():
                 insts = sorted(insts, key=lambda i: (_num_key(i.instance_number), str(i.path)))
                 snode.series.append(
                     SeriesNode(

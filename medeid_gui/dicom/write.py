@@ -28,7 +28,8 @@ from medeid_gui import __version__
 __all__ = ["write_atomic", "meta_for_writing", "DicomWriteError", "IMPLEMENTATION_CLASS_UID",
            "IMPLEMENTATION_VERSION_NAME"]
 
-#: medeid's own implementation identity (2.25 form of UUID5(NAMESPACE_URL, "medeid")), written into the File Meta of every file it writes
+#: medeid's own implementation identity (2.25 form of UUID5(NAMESPACE_URL, "medeid")),
+#: written into the File Meta of every file it writes
 #: (PS3.10: the implementation that wrote the file, not the one that made the original)
 IMPLEMENTATION_CLASS_UID = "2.25.260245424810264290741147241336054973118"
 IMPLEMENTATION_VERSION_NAME = ("MEDEID_" + __version__)[:16]  # (0002,0013) SH, at most 16
@@ -58,9 +59,11 @@ def meta_for_writing(ds: Dataset) -> FileMetaDataset:
         implicit, little = (getattr(ds, "original_encoding", None) or (None, None))[:2]
         if implicit is None or little is None:
             implicit, little = True, True
-        meta[0x00020010] = DataElement(0x00020010, "UI", (
-            ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
-        ))
+        meta[0x00020010] = DataElement(
+            0x00020010,
+            "UI",
+            (ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)),
+        )
     for src, dst in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
         if src in ds._dict:
             value = ds[src].value
@@ -105,7 +108,7 @@ def write_atomic(ds: Dataset, path: str | os.PathLike[str], *, keep_preamble: bo
     old_preamble = getattr(ds, "preamble", None)
     try:
         meta = meta_for_writing(ds)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DicomWriteError(target, f"invalid file meta information: {exc}") from exc
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)

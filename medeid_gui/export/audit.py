@@ -27,9 +27,10 @@ import re
 import warnings
 import zlib
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from medeid_gui.deid import uid_rule
 from medeid_gui.deid.options import Option
@@ -72,7 +73,10 @@ class Hit:
     input_path: str
 
     def line(self) -> str:
-        return f"LEAK {self.category} ({self.attribute}) {self.value_masked!r} in {self.output} at {self.location} [from {self.input_path}]"
+        return (
+            f"LEAK {self.category} ({self.attribute}) {self.value_masked!r} in {self.output} "
+            f"at {self.location} [from {self.input_path}]"
+        )
 
 
 @dataclass
@@ -90,8 +94,14 @@ class AuditReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.hits or self.unaccounted or self.missing_outputs or self.hash_mismatches
-                    or self.stray_outputs or self.uid_problems)
+        return not (
+            self.hits
+            or self.unaccounted
+            or self.missing_outputs
+            or self.hash_mismatches
+            or self.stray_outputs
+            or self.uid_problems
+        )
 
 
 def mask(value: str) -> str:
@@ -265,7 +275,7 @@ def _regions(data: bytes) -> tuple[bytes, bytes, bool]:
         try:
             meta_end = data.find(b"\x08\x00", 132)
             header = header + zlib.decompress(data[meta_end:], -15)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a non-deflated body is searched as it is
             pass
     encapsulated = bool(pixels[4:6] == b"OB" and pixels[8:12] == b"\xff\xff\xff\xff")
     return header, pixels, encapsulated
@@ -285,7 +295,7 @@ def _element_of(ds: Dataset, value: str) -> tuple[str, str]:
             if isinstance(elem.value, (bytes, bytearray)) and value.encode("utf-8", "ignore") in elem.value:
                 raw = elem.tag.is_private or elem.VR == "UN"
                 return f"{name} (raw bytes)", "raw" if raw else "binary"
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an element that cannot be read is not where the value is
             continue
     return "", ""
 
@@ -324,8 +334,13 @@ class _Needles:
                     by_bytes.setdefault(v.encode(enc), v)
                 except UnicodeEncodeError:
                     pass
-        return cls(values, col.short_identifying(), _compile(values),
-                    _compile(v for v in values if len(v) >= MIN_PIXEL_LEN), by_bytes)
+        return cls(
+            values,
+            col.short_identifying(),
+            _compile(values),
+            _compile(v for v in values if len(v) >= MIN_PIXEL_LEN),
+            by_bytes,
+        )
 
 
 def audit(
@@ -366,8 +381,11 @@ def audit(
         rel = p.relative_to(out).as_posix()
         if progress:
             progress(i + 1, len(out_files))
-        if rows and rel not in expected and rel not in ("DICOMDIR", "metadata.csv") and not any(
-            rel.startswith(d + "/") for d in frame_dirs
+        if (
+            rows
+            and rel not in expected
+            and rel not in ("DICOMDIR", "metadata.csv")
+            and not any(rel.startswith(d + "/") for d in frame_dirs)
         ):
             rep.stray_outputs.append(rel)
         _path_hits(rep, rel, needles)
@@ -382,8 +400,9 @@ def audit(
     return rep
 
 
-def _collect_originals(inp: Path, rows: list[dict[str, str]], by_input: dict[str, dict[str, str]],
-                       col: _Collector, rep: AuditReport) -> dict[str, Dataset]:
+def _collect_originals(
+    inp: Path, rows: list[dict[str, str]], by_input: dict[str, dict[str, str]], col: _Collector, rep: AuditReport
+) -> dict[str, Dataset]:
     """Walk IN: collect identifying values, note inputs the manifest lacks; the exported ones."""
     from medeid_gui.export.pipeline import _walk_all, display_path
     from medeid_gui.export.rundb import EXPORTED
@@ -403,7 +422,7 @@ def _collect_originals(inp: Path, rows: list[dict[str, str]], by_input: dict[str
             continue
         try:
             col.add_dataset(ds, key)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - an unwalkable input is a note in the report
             rep.notes.append(f"could not walk {key}: {type(exc).__name__}")
         if key in by_input and by_input[key]["status"] == EXPORTED:
             originals[key] = ds
@@ -423,8 +442,7 @@ def _path_hits(rep: AuditReport, rel: str, needles: _Needles) -> None:
             rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(tok), o.input_path))
 
 
-def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles,
-               expected: dict[str, dict[str, str]]) -> None:
+def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles, expected: dict[str, dict[str, str]]) -> None:
     """Hash check against the manifest, then identifying values in the file's bytes."""
     try:
         data = p.read_bytes()
@@ -432,7 +450,11 @@ def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles,
         rep.notes.append(f"cannot read output {rel}: {exc.strerror}")
         return
     rep.outputs_scanned += 1
-    if rel in expected and expected[rel]["output_sha256"] and hashlib.sha256(data).hexdigest() != expected[rel]["output_sha256"]:
+    if (
+        rel in expected
+        and expected[rel]["output_sha256"]
+        and hashlib.sha256(data).hexdigest() != expected[rel]["output_sha256"]
+    ):
         rep.hash_mismatches.append(rel)
     if p.suffix in (".png", ".npy"):
         return  # pixel values only; metadata.csv is text and searched below
@@ -448,14 +470,18 @@ def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles,
         return
     try:
         ods = _read_header(p)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unparsable output is still searched as bytes
         ods = None
     for v, off in sorted(found.items(), key=lambda t: t[1]):
         o = needles.values[v]
         where, kind = _element_of(ods, v) if ods is not None else ("", "")
         if kind == "binary" and len(v) < MIN_PIXEL_LEN:
             continue  # a short string inside a LUT/overlay/waveform array: chance
-        rep.hits.append(Hit(rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path))
+        rep.hits.append(
+            Hit(
+                rel, f"{where} (byte {off})" if where else f"byte {off}", o.category, o.attribute, mask(v), o.input_path
+            )
+        )
 
 
 def _check_uids(rep: AuditReport, originals: dict[str, Dataset], outputs: dict[str, Path]) -> None:
@@ -469,7 +495,7 @@ def _check_uids(rep: AuditReport, originals: dict[str, Dataset], outputs: dict[s
             continue
         try:
             ods = _read_header(op)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an unparsable output has no UIDs to compare
             continue
         for kw in _TOP_UIDS:
             if ids.get(kw):

@@ -100,7 +100,7 @@ def _build(pfs, pydicom, work_root: Path, out_root: Path, rel_paths: list[str], 
                     raise ValueError("no SOP Class UID")
                 fs.add(ds)
                 listed.append((rel, str(ds.SOPInstanceUID)))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a file the DICOMDIR cannot list is reported, not fatal
                 res.unlisted[rel] = f"not listed in DICOMDIR: {str(exc).splitlines()[0][:200]}"
                 extra.append(rel)
         fs.UID = _deterministic_uid([u for _, u in listed])

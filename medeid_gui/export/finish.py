@@ -124,8 +124,14 @@ def _count(state: RunState) -> None:
     if state.qdir is not None and summary.failures:
         from medeid_gui.export.quarantine import quarantine_path, write_reasons
 
-        write_reasons(state.qdir, [(r.input, display_path(quarantine_path(state.qdir, state.inp, Path(r.input))), r.reason)
-                                   for r in db.rows() if r.status == QUARANTINED])
+        write_reasons(
+            state.qdir,
+            [
+                (r.input, display_path(quarantine_path(state.qdir, state.inp, Path(r.input))), r.reason)
+                for r in db.rows()
+                if r.status == QUARANTINED
+            ],
+        )
 
 
 def finish(state: RunState) -> ExportSummary:
@@ -141,6 +147,15 @@ def finish(state: RunState) -> ExportSummary:
     except OSError as exc:
         summary.notes.append(f"could not write run.json ({exc})")
     bad = summary.failed + summary.quarantined
-    state.emit(ProgressEvent("done", state.done, state.total, state.bytes_done, state.bytes_total, failed=bad,
-                             message=f"{summary.exported} exported, {bad} failed, {summary.skipped} skipped"))
+    state.emit(
+        ProgressEvent(
+            "done",
+            state.done,
+            state.total,
+            state.bytes_done,
+            state.bytes_total,
+            failed=bad,
+            message=f"{summary.exported} exported, {bad} failed, {summary.skipped} skipped",
+        )
+    )
     return summary

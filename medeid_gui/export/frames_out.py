@@ -58,7 +58,7 @@ class NoFrames(Exception):
 def _s(ds: Dataset, kw: str) -> str:
     try:
         v = ds.get(kw, "")
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unreadable value is written as empty in the frames table
         return ""
     if v is None:
         return ""

@@ -14,9 +14,9 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS linkage (
@@ -87,7 +87,8 @@ class Ledger:
 
     def lookup(self, pseudonym: str) -> list[LedgerEntry]:
         cur = self.conn.execute(
-            "SELECT kind, original, pseudonym, key_id, first_seen FROM linkage WHERE pseudonym=? ORDER BY kind, original",
+            "SELECT kind, original, pseudonym, key_id, first_seen FROM linkage "
+            "WHERE pseudonym=? ORDER BY kind, original",
             (pseudonym,),
         )
         return [LedgerEntry(*r) for r in cur]

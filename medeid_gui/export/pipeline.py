@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from medeid_gui.export.atomic import cleanup_temporaries
 from medeid_gui.export.config import BURNED_IN, FORMATS, ExportConfig, ExportError, ExportSummary, display_path
 from medeid_gui.export.execute import execute
-from medeid_gui.export.finish import finish
 from medeid_gui.export.fingerprint import SETTINGS_VERSION, settings_fingerprint
+from medeid_gui.export.finish import finish
 from medeid_gui.export.plan import plan, walk_all
 from medeid_gui.export.progress import ProgressCallback
 from medeid_gui.export.run_state import RunState
@@ -127,7 +127,7 @@ def _open_run(cfg: ExportConfig, progress: ProgressCallback | None, cancel: Call
     pixel_request = _pixel_request(cfg, summary.notes)
     try:
         key = ProjectKey.load_or_create(cfg.key_file)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ExportError(f"project key: {exc}") from exc
     if not key.path:
         raise ExportError("the project key must come from a file (workers load it by path)")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sys
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 
 from medeid_gui.export.worker import FileResult, Task, WorkerSetup, init_worker, process, process_group
 
@@ -110,7 +110,7 @@ def run_tasks(
                             yield FileResult(unit[0].path, "failed", "reading this file crashed the worker process")
                         else:
                             pending.extend(unit)
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:  # noqa: BLE001 - any pool failure becomes a failed row per file, never a lost file
                         for t in unit:
                             yield FileResult(t.path, "failed", f"worker process failed: {type(exc).__name__}: {exc}")
             # the pool is broken: everything still in flight is suspect

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import IO, Callable
+from typing import IO
 
 
 @dataclass(frozen=True)

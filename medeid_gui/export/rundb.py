@@ -16,9 +16,9 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 #: statuses a manifest row can have
 EXPORTED, SKIPPED, FAILED, QUARANTINED, PENDING = "exported", "skipped", "failed", "quarantined", "pending"
@@ -83,7 +83,7 @@ class FileRow:
 class RunDB:
     """Thin wrapper over the SQLite file; only the main process writes to it."""
 
-    def __init__(self, path: Path, *, before_commit: "Callable[[], None] | None" = None) -> None:
+    def __init__(self, path: Path, *, before_commit: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
         self.before_commit = before_commit
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +188,8 @@ class RunDB:
                 w = csv.writer(fh)
                 w.writerow(MANIFEST_COLUMNS)
                 for r in self.rows():
-                    w.writerow([r.input, r.size, r.sha256 or "", r.status, r.reason, r.output or "", r.output_sha256 or ""])
+                    row = [r.input, r.size, r.sha256 or "", r.status, r.reason, r.output or "", r.output_sha256 or ""]
+                    w.writerow(row)
         finally:
             os.umask(old)
         os.replace(tmp, path)

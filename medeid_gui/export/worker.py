@@ -263,7 +263,7 @@ def _guarded(task: Task, job: _Job | None, step: Callable[[], _Job | None]) -> _
     try:
         out = step()
         return out if isinstance(out, _Job) else job  # type: ignore[return-value]
-    except BaseException as exc:  # noqa: BLE001 - one file never stops the run
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         failed = job if job is not None else _Job(task, FileResult(task.path, FAIL))
@@ -324,7 +324,7 @@ def _start(task: Task) -> _Job:
     job.res.sha256 = hashlib.sha256(data).hexdigest() if data is not None else _sha256_file(task.path)
     try:
         job.ds = read_dataset(task.path, data=data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any read error is the file's failed row
         return _fail(job, "read", exc)
     if setup.pixel_request is not None:
         from medeid_gui.pixels.clean import prepare_pixels  # lazily: pulls in ml/ (torch)
@@ -333,7 +333,7 @@ def _start(task: Task) -> _Job:
                                                  setup.privacy_by_series)
         try:
             job.prep = prepare_pixels(job.ds, request)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any pixel error is the file's failed row
             return _fail(job, "pixel", exc)
     return job
 
@@ -359,7 +359,7 @@ def _write_back(job: _Job, outputs: list[DeidOutput]) -> _Job:
     try:
         for i, out in enumerate(outputs):
             job.prep.plan.write_back(i, out)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any pixel error is the file's failed row
         return _fail(job, "pixel", exc)
     return job
 
@@ -376,7 +376,7 @@ def _finish(job: _Job) -> _Job:
 
         try:
             report = finish_pixels(job.prep)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any pixel error is the file's failed row
             return _fail(job, "pixel", exc)
         pixels_cleaned = bool(report.pixels_cleaned)
         visual_cleaned = bool(report.visual_features_cleaned)
@@ -407,7 +407,7 @@ def _finish(job: _Job) -> _Job:
                 job.ds = None
                 return job
             res.output, res.output_sha256, res.meta = rel, sha, rows
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any write error is the file's failed row
         return _fail(job, stage, exc)
     res.status = OK
     job.ds = None  # done: free the dataset

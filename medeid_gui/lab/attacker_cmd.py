@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
             m = get_method(args.method)
             tr, te = load_split(args.cohort, "train"), load_split(args.cohort, "test")
-            rs = lambda a: area_resize(a, args.size).astype(np.float32)  # noqa: E731
+            rs = lambda a: area_resize(a, args.size).astype(np.float32)  # noqa: E731 - one-line resize shorthand
             tra, tea = rs(tr.images), rs(te.images)
             trb = rs(m.apply(tr.images, args.p, np.random.default_rng([1, 0])))
             teb = rs(m.apply(te.images, args.p, np.random.default_rng([1, 1])))

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from medeid_gui.lab.attacker import AttackerConfig
-from medeid_gui.lab.tasks import TASK_KEYS, TaskConfig
+from medeid_gui.lab.tasks import TaskConfig
 
 DEFAULT_LEVELS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 

@@ -42,7 +42,11 @@ def fit(cohort: Path, models: Path) -> dict[str, object]:
     train, val = pooled_split(cohort, "train", model), pooled_split(cohort, "val", model)
     fam = fit_familiarity(train, val)
     data = fam.to_json()
-    data["calibration"] = {**fam.calibration, "cohort": str(cohort.name), "splits": "train (statistics) / val (threshold)"}
+    data["calibration"] = {
+        **fam.calibration,
+        "cohort": str(cohort.name),
+        "splits": "train (statistics) / val (threshold)",
+    }
     (models / FAMILIARITY_FILE).write_text(json.dumps(data) + "\n", encoding="utf-8")
     record(models, FAMILIARITY_FILE, model="medeid-familiarity")
     return data["calibration"]  # type: ignore[return-value]

@@ -50,7 +50,7 @@ def load_dicom_folder(folder: str | Path, size: int = 128) -> ImageSet:
                 continue
             arr = ds.pixel_array.astype(np.float32)
             arr = arr * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
-        except Exception as exc:  # one unreadable file must not stop the set
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the set
             skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
             continue
         x = _normalise(arr, ds.get("PhotometricInterpretation") == "MONOCHROME1")

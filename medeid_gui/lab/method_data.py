@@ -96,7 +96,7 @@ def load_dicom_folder(folder: str | Path, *, max_images: int | None = None,
             src = FrameSource(ref.path)
             images.append(_to_work(src.frame(src.n_frames // 2)))
             pids.append(ref.patient_id or "")
-        except Exception:  # one undecodable file must not stop a site's training
+        except Exception:  # noqa: BLE001 - one undecodable file must not stop a site's training
             skipped += 1
         if progress:
             progress(k + 1, len(refs))

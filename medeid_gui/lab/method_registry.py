@@ -10,7 +10,8 @@ weights, next to the baselines, at the same privacy levels:
 * ``medeid-no-mdl``  identity-ranked blocking, compensator fed undecoupled semantic features
 
 Each method's ``version`` is a digest of the weights' sha256s, so the evaluation recomputes
-cached results after a retrain. The registry's contract hands frames (N, H, W) float32 in [0, 1] and one ``rng``; each frame gets
+cached results after a retrain. The registry's contract hands frames (N, H, W) float32 in [0, 1] and one ``rng``;
+each frame gets
 its own seed drawn from it (reproducible for the evaluation's seed). The weights are loaded on
 first use, not at import, so listing methods stays cheap; when they are missing the call raises
 ``WeightsError`` with the reason rather than skipping the method quietly.
@@ -26,8 +27,7 @@ VARIANTS = {
     "medeid": ("medeid", "identity-ranked blocking + compensation from the MDL-decoupled code"),
     "medeid-random": ("random", "random patch blocking, same compensator (ablation)"),
     "medeid-no-comp": ("no-comp", "identity-ranked blocking, mean-grey fill (ablation)"),
-    "medeid-no-mdl": ("no-mdl", "identity-ranked blocking, compensation from undecoupled "
-                                "features (ablation)"),
+    "medeid-no-mdl": ("no-mdl", "identity-ranked blocking, compensation from undecoupled features (ablation)"),
 }
 
 

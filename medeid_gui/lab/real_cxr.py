@@ -87,7 +87,9 @@ class CxrItem:
 
     @classmethod
     def from_row(cls, r: dict[str, str]) -> CxrItem:
-        g = lambda k: (r.get(k) or "").strip()
+        def g(k: str) -> str:
+            return (r.get(k) or "").strip()
+
         return cls(
             image=g("image"), patient_id=g("patientid"), offset=_int(g("offset")), view=g("view"),
             sex=g("sex"), age=_float(g("age")), finding=g("finding"), licence=g("license"),

@@ -79,7 +79,7 @@ def train_tasks(images: np.ndarray, findings: np.ndarray, masks: np.ndarray,
     import torch
     import torch.nn.functional as F
 
-    from medeid_gui.lab.nets import Classifier, UNet
+    from medeid_gui.lab.nets import UNet
     from medeid_gui.lab.torch_util import dice_bce_loss
     from medeid_gui.ml.device import pick_device
 

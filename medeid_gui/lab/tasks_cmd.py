@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"medeid ml tasks: {exc}", file=sys.stderr)
         return 2
-    rs = lambda a: area_resize(a, args.size).astype(np.float32)  # noqa: E731
+    rs = lambda a: area_resize(a, args.size).astype(np.float32)  # noqa: E731 - one-line resize shorthand
     dev = pick_device(args.device)
     models = train_tasks(rs(tr.images), tr.findings, rs(tr.masks.astype(np.float32)) >= 0.5,
                          tr.severity, seed=args.seed, config=cfg, dev=dev)

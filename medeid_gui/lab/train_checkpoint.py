@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medeid_gui.lab.train_config import STAGES, TrainConfig
+
 if TYPE_CHECKING:
     from medeid_gui.ml.model import MedeidModel
 

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medeid_gui.lab.train_loop import (acquisition_jitter, blur, finding_losses, pk_batch,
-                                       run_loop, training_masks)
+from medeid_gui.lab.train_loop import acquisition_jitter, blur, finding_losses, pk_batch, run_loop, training_masks
 
 if TYPE_CHECKING:
     import torch

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+
 def step_generators(seed: int, stage: int, step: int):
     import torch
 

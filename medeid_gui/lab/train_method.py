@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medeid_gui.lab.method_cards import write_cards
-from medeid_gui.lab.train_checkpoint import (STAGE_MODULES, Checkpoint, cfg_key, load_model_states,
-                                             model_states)
+from medeid_gui.lab.train_checkpoint import STAGE_MODULES, Checkpoint, cfg_key, load_model_states, model_states
 from medeid_gui.lab.train_comp import stage_comp
 from medeid_gui.lab.train_config import STAGES, TUNABLE, TrainConfig, cohort_info, finite, parse_steps
 from medeid_gui.lab.train_stages import stage_idmap, stage_mdl, stage_reid, stage_ssl

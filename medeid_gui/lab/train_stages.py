@@ -12,8 +12,7 @@ import time
 
 import numpy as np
 
-from medeid_gui.lab.train_loop import (acquisition_jitter, blur, finding_losses, patch_mask,
-                                       pk_batch, run_loop, supcon)
+from medeid_gui.lab.train_loop import acquisition_jitter, blur, finding_losses, patch_mask, pk_batch, run_loop, supcon
 
 
 def stage_reid(model, data, X, cfg, j, start, ck, device, log):

@@ -1,1 +1,4 @@
-"""What the app runs: networks, sha256-checked weights, device choice, inference engine. torch imported lazily; no Qt."""
+"""What the app runs: networks, sha256-checked weights, device choice, inference engine.
+
+torch imported lazily; no Qt.
+"""

@@ -162,7 +162,7 @@ def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    if dtype == bool:
+    if np.dtype(dtype).kind == "b":
         return values >= 0.5
     return values.astype(dtype)
 

@@ -125,13 +125,16 @@ class ModelDomain:
         if f.view in _LATERAL_VIEWS or not self._view_ok(f.view):
             return f"view {f.view} is outside the model's domain ({self.name})"
         if f.photometric not in self.photometric:
-            return f"photometric interpretation {f.photometric or 'unknown'} is outside the model's domain ({self.name})"
+            pi = f.photometric or "unknown"
+            return f"photometric interpretation {pi} is outside the model's domain ({self.name})"
         if f.frames > self.max_frames:
             return f"{f.frames}-frame object; the model covers single images ({self.name})"
         side_lo, side_hi = min(f.rows, f.columns), max(f.rows, f.columns)
         if side_lo < self.min_side or side_hi > self.max_side:
-            return (f"image size {f.columns}x{f.rows} is outside the model's range "
-                    f"({self.min_side}..{self.max_side} pixels a side)")
+            return (
+                f"image size {f.columns}x{f.rows} is outside the model's range "
+                f"({self.min_side}..{self.max_side} pixels a side)"
+            )
         return None
 
     def _view_ok(self, view: str) -> bool:
@@ -155,8 +158,10 @@ class ModelDomain:
         kw: dict[str, object] = {}
         for key, value in data.items():
             if isinstance(value, list):
-                kw[key] = tuple(str(v).upper() if key in ("modalities", "body_parts", "views", "photometric")
-                                else str(v) for v in value)
+                kw[key] = tuple(
+                    str(v).upper() if key in ("modalities", "body_parts", "views", "photometric") else str(v)
+                    for v in value
+                )
             else:
                 kw[key] = value
         return cls(**kw)  # type: ignore[arg-type]

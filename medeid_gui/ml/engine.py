@@ -340,7 +340,7 @@ class InferenceEngine:
                 self.delivered += 1
                 try:
                     callback(result)
-                except Exception:  # noqa: BLE001 - a broken callback must not kill the worker
+                except Exception:
                     import logging
 
                     logging.getLogger(__name__).exception("inference callback failed")
@@ -400,7 +400,7 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
         logits = model.identity_logits(work)
         code = model.semantic_code(model.features(work))
         masks_work, plans = [], []
-        for j, (k, a, lo, hi, _) in enumerate(prepared):
+        for j, (_, a, _, _, _) in enumerate(prepared):
             rel = torch.softmax(logits[j].flatten(), 0).view_as(logits[j])
             g = min(GRID, a.shape[0], a.shape[1])
             if g != GRID:

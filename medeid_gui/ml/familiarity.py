@@ -21,8 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FamiliarityModel", "Familiarity", "pooled_features", "fit_familiarity", "load_familiarity", "FAMILIARITY_FILE",
-           "UNFAMILIAR_NOTE"]
+__all__ = [
+    "FamiliarityModel",
+    "Familiarity",
+    "pooled_features",
+    "fit_familiarity",
+    "load_familiarity",
+    "FAMILIARITY_FILE",
+    "UNFAMILIAR_NOTE",
+]
 
 FAMILIARITY_FILE = "medeid-familiarity.json"
 UNFAMILIAR_NOTE = "unfamiliar image: findings may not be kept"
@@ -79,8 +86,13 @@ class FamiliarityModel:
         return Familiarity(distance=d, threshold=self.threshold, unfamiliar=d > self.threshold)
 
     def to_json(self) -> dict[str, object]:
-        return {"format": 1, "mean": self.mean.tolist(), "whiten": self.whiten.tolist(),
-                "threshold": self.threshold, "calibration": self.calibration}
+        return {
+            "format": 1,
+            "mean": self.mean.tolist(),
+            "whiten": self.whiten.tolist(),
+            "threshold": self.threshold,
+            "calibration": self.calibration,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> FamiliarityModel:
@@ -99,8 +111,9 @@ class FamiliarityModel:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def fit_familiarity(train: np.ndarray, heldout: np.ndarray, *, quantile: float = 0.99,
-                    shrinkage: float = 0.1) -> FamiliarityModel:
+def fit_familiarity(
+    train: np.ndarray, heldout: np.ndarray, *, quantile: float = 0.99, shrinkage: float = 0.1
+) -> FamiliarityModel:
     """Statistics of ``train`` (N, D) pooled vectors, threshold from ``heldout`` (M, D).
 
     The covariance is shrunk towards its diagonal (``shrinkage``) so that a few hundred images
@@ -122,8 +135,10 @@ def fit_familiarity(train: np.ndarray, heldout: np.ndarray, *, quantile: float =
     fitted = np.array([model.distance(v) for v in x])
     threshold = float(np.quantile(held, quantile))
     calibration = {
-        "quantile": quantile, "shrinkage": shrinkage,
-        "train_images": int(x.shape[0]), "heldout_images": int(h.shape[0]),
+        "quantile": quantile,
+        "shrinkage": shrinkage,
+        "train_images": int(x.shape[0]),
+        "heldout_images": int(h.shape[0]),
         "heldout_distance_median": float(np.median(held)),
         "train_distance_median": float(np.median(fitted)),
         "heldout_flagged": float(np.mean(held > threshold)),

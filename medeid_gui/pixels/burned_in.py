@@ -92,13 +92,17 @@ def display_black(ds: Dataset, frames: np.ndarray) -> Any:
     if low_stored:
         value = float(frames.min())
         if center is not None and width:
-            edge = (center - width / 2.0 - intercept) / slope if slope > 0 else (center + width / 2.0 - intercept) / slope
+            edge = (
+                (center - width / 2.0 - intercept) / slope if slope > 0 else (center + width / 2.0 - intercept) / slope
+            )
             value = min(value, math.floor(edge))
         value = max(value, s_lo)
     else:
         value = float(frames.max())
         if center is not None and width:
-            edge = (center + width / 2.0 - intercept) / slope if slope > 0 else (center - width / 2.0 - intercept) / slope
+            edge = (
+                (center + width / 2.0 - intercept) / slope if slope > 0 else (center - width / 2.0 - intercept) / slope
+            )
             value = max(value, math.ceil(edge))
         value = min(value, s_hi)
     return frames.dtype.type(value)
@@ -158,5 +162,7 @@ def scan_text(
         scan.regions += regions
         scan.text_lines_seen += seen
     if n > len(sample):
-        scan.notes.append(f"text detection read {len(sample)} of {n} frames (evenly spaced); regions applied to all frames")
+        scan.notes.append(
+            f"text detection read {len(sample)} of {n} frames (evenly spaced); regions applied to all frames"
+        )
     return scan

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -44,10 +44,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..ml.engine import DeidOutput, InferenceEngine
 
 #: a user rectangle as callers give it: ``"x,y,w,h"``, ``(x, y, w, h)`` or a :class:`Rect`
-RectangleSpec = Union[Rect, str, Sequence[int]]
+RectangleSpec = Rect | str | Sequence[int]
 
-__all__ = ["PixelRequest", "PixelReport", "RedactedBox", "PixelCleanError", "clean_pixels", "find_boxes", "BURNED_IN_MODES",
-           "PreparedPixels", "PrivacyPlan", "prepare_pixels", "finish_pixels"]
+__all__ = [
+    "PixelRequest",
+    "PixelReport",
+    "RedactedBox",
+    "PixelCleanError",
+    "clean_pixels",
+    "find_boxes",
+    "BURNED_IN_MODES",
+    "PreparedPixels",
+    "PrivacyPlan",
+    "prepare_pixels",
+    "finish_pixels",
+]
 
 BURNED_IN_MODES = ("auto", "all", "off")
 
@@ -373,12 +384,16 @@ class PrivacyPlan:
                     self.write_back(i, res)
         except PixelCleanError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise PixelCleanError(f"identity blocking at p={self.p:g} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def prepare_pixels(
-    ds: Dataset, request: PixelRequest, *, ocr: OcrEngine | None = None, rules: ModalityRules | None = None,
+    ds: Dataset,
+    request: PixelRequest,
+    *,
+    ocr: OcrEngine | None = None,
+    rules: ModalityRules | None = None,
 ) -> PreparedPixels:
     """Steps 1-2 of :func:`clean_pixels` (pass-through decision, text, rectangles) and the plan
     for step 3.  Raises :class:`PixelCleanError` (``ds`` unchanged) when pixels cannot be decoded."""
@@ -421,8 +436,10 @@ def prepare_pixels(
     if request.runs_method:
         try:
             prep.plan = PrivacyPlan(ds, work, request, rules)
-        except Exception as exc:  # noqa: BLE001 - e.g. an unusable window: say so, keep ds as is
-            raise PixelCleanError(f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise PixelCleanError(
+                f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}"
+            ) from exc
     return prep
 
 

@@ -180,7 +180,9 @@ class OcrEngine:
         crops = []
         for b in boxes:
             pad = max(1, (b.y1 - b.y0) // 8)
-            crops.append(np.ascontiguousarray(img[max(0, b.y0 - pad) : min(rows, b.y1 + pad), max(0, b.x0 - pad) : min(cols, b.x1 + pad)]))
+            ys = slice(max(0, b.y0 - pad), min(rows, b.y1 + pad))
+            xs = slice(max(0, b.x0 - pad), min(cols, b.x1 + pad))
+            crops.append(np.ascontiguousarray(img[ys, xs]))
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         with self._lock:

@@ -71,7 +71,9 @@ _GENERIC_WORDS = frozenset(
 )
 _TITLES = frozenset("DR MR MRS MS MD PHD JR SR II III IV RN DO".split())
 #: OCR confusions between letters and digits, applied when comparing ID-like values.
-_TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "G": "6"})
+_TO_DIGIT = str.maketrans(
+    {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "G": "6"}
+)
 
 _LABEL_RE = re.compile(
     r"(?<![A-Z])(NAME|PATIENT|PAT|PT|DOB|D\.O\.B|BIRTH|BORN|MRN|PID|ID|ACC|ACCESSION|ACCN|PHYSICIAN|"
@@ -307,8 +309,12 @@ class PhiMatcher:
                 continue
             # small text is misread letter by letter (CENTER -> CERTER): most of the line's
             # letters must belong to words of the value, one long word among them
-            good = [t for t in toks if t in words or any(
-                _similar(t, w, 0.7) or (len(t) >= 4 and w.startswith(t)) for w in words if len(w) >= 4)]
+            good = [
+                t
+                for t in toks
+                if t in words
+                or any(_similar(t, w, 0.7) or (len(t) >= 4 and w.startswith(t)) for w in words if len(w) >= 4)
+            ]
             long_ok = any(len(t) >= 4 for t in good)
             if long_ok and sum(map(len, good)) >= 0.6 * sum(map(len, toks)):
                 out.append(f"header:{kw}")

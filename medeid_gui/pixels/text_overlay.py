@@ -42,7 +42,7 @@ def font_path(index: int = 0) -> str | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _font(size: int, index: int):  # noqa: ANN202 - PIL type
+def _font(size: int, index: int):
     from PIL import ImageFont
 
     path = font_path(index)

@@ -28,7 +28,17 @@ import numpy as np
 from .ocr import OcrEngine, TextBox, enhance_contrast
 from .phi_match import PhiMatcher
 
-__all__ = ["TextRegion", "KEY_RE", "has_key", "group_lines", "classify", "frame_text_regions", "stretch", "tighten", "widen_fragments"]
+__all__ = [
+    "TextRegion",
+    "KEY_RE",
+    "has_key",
+    "group_lines",
+    "classify",
+    "frame_text_regions",
+    "stretch",
+    "tighten",
+    "widen_fragments",
+]
 
 #: Labels that introduce a PHI value on an overlay line.
 KEY_RE = re.compile(
@@ -148,7 +158,9 @@ def classify(boxes: list[TextBox], matcher: PhiMatcher, mode: str) -> list[tuple
         if not evidence:  # no patient overlay on this frame: weak readings are clinical text or texture
             reasons = [[x for x in r if x != "unreadable-text"] for r in reasons]
         for line in group_lines(boxes):
-            keyed = [k for k, i in enumerate(line) if "key" in reasons[i] or any(x.startswith("header:") for x in reasons[i])]
+            keyed = [
+                k for k, i in enumerate(line) if "key" in reasons[i] or any(x.startswith("header:") for x in reasons[i])
+            ]
             if keyed:
                 for i in line[keyed[0] + 1 :]:
                     if not reasons[i]:
@@ -222,9 +234,14 @@ def widen_fragments(regions: list[TextRegion]) -> list[TextRegion]:
         if not any(x.endswith(":fragment") for x in r.reasons):
             continue
         h = r.y1 - r.y0
-        near = [q for q in regions if q is not r and any(x.startswith("header:") and not x.endswith(":fragment") for x in q.reasons)
-                and -0.3 * h <= max(q.y0 - r.y1, r.y0 - q.y1) <= 0.8 * h
-                and min(q.x1, r.x1) > max(q.x0, r.x0)]
+        near = [
+            q
+            for q in regions
+            if q is not r
+            and any(x.startswith("header:") and not x.endswith(":fragment") for x in q.reasons)
+            and -0.3 * h <= max(q.y0 - r.y1, r.y0 - q.y1) <= 0.8 * h
+            and min(q.x1, r.x1) > max(q.x0, r.x0)
+        ]
         if near:
             row = [q for q in regions if any(_rows_overlap(q, n) for n in near) and q.reasons]
             x0, x1 = min(q.x0 for q in row + [r]), max(q.x1 for q in row + [r])
@@ -264,7 +281,11 @@ def tighten(views: np.ndarray | list[np.ndarray], box: TextBox, *, min_contrast:
     decision, so faint strokes at a line's ends are not cut off.  A box with no clear text rows
     in any view (text barely above texture) is kept as the detector gave it.
     """
-    found = [r for r in (_glyph_rows(v, box, min_contrast) for v in ([views] if isinstance(views, np.ndarray) else views)) if r]
+    found = [
+        r
+        for r in (_glyph_rows(v, box, min_contrast) for v in ([views] if isinstance(views, np.ndarray) else views))
+        if r
+    ]
     if not found:
         return box.x0, box.y0, box.x1, box.y1
     first, last = min(found, key=lambda r: r[1] - r[0])

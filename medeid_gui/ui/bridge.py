@@ -171,7 +171,7 @@ class LatestRunner(QObject):
         gen, fn, tag, t0, relay = job
         try:
             result = fn()
-        except Exception as exc:  # delivered as a signal, shown by the owner
+        except Exception as exc:  # noqa: BLE001 - delivered as a signal, shown by the owner
             if gen == self._gen:
                 relay.error.emit(gen, tag, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return

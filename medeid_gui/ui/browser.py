@@ -7,7 +7,6 @@ the files themselves (``dicom.discover``); the grouping nodes (``dicom.studies``
 from __future__ import annotations
 
 # numpy is imported where it is used: it is not needed to put the window on screen
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -12,7 +12,6 @@ Torch is imported only inside :meth:`load`, in a worker thread, after the window
 from __future__ import annotations
 
 # numpy is imported where it is used: it is not needed to put the window on screen
-
 import logging
 import os
 import threading
@@ -138,7 +137,7 @@ class EngineAdapter(QObject):
         if old is not None:
             try:
                 old.close(timeout=0)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - closing a replaced engine must not stop loading the new one
                 pass
         self._load_pool.submit(self._load_in_worker, dev, model, self._relay)
 
@@ -270,7 +269,7 @@ class EngineAdapter(QObject):
                 return
             try:
                 risk, fid = self._compute_metrics(original, res.frame)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a failed readout is shown as its reason, the image stays
                 self._metrics_reason = f"readout failed: {exc}"
                 log.warning("metrics failed: %s", traceback.format_exc())
                 risk, fid = None, None
@@ -296,7 +295,7 @@ class EngineAdapter(QObject):
         if self.engine is not None:
             try:
                 self.engine.close(timeout=0)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - shutdown continues whatever the old engine raises
                 pass
         self._load_pool.shutdown(wait=False, cancel_futures=True)
         self._metric_pool.shutdown(wait=False, cancel_futures=True)

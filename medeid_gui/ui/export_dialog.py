@@ -94,7 +94,6 @@ def _run_exports(configs: list[ExportConfig], cancel_flag: threading.Event,
                  report: Callable[[tuple[ProgressEvent, int, int]], None]) -> ExportOutcome:
     """The export runs, one after the other (worker thread; ``report((event, run, runs))``)."""
     from medeid_gui.export.pipeline import run_export
-
     from medeid_gui.viewmodel.project_key import project_key
 
     t0 = time.perf_counter()
@@ -108,7 +107,9 @@ def _run_exports(configs: list[ExportConfig], cancel_flag: threading.Event,
             break
         last_time, last_phase = [0.0], [""]  # of the last event forwarded
 
-        def progress(ev: ProgressEvent, k: int = k) -> None:
+        def progress(
+            ev: ProgressEvent, k: int = k, last_time: list[float] = last_time, last_phase: list[str] = last_phase
+        ) -> None:
             # at most ~20 events/s reach the GUI, but never drop a phase change (a fast export
             # would otherwise jump from "scan" straight to "done") nor the end of a phase
             now = time.perf_counter()
@@ -259,8 +260,9 @@ class ExportDialog(QDialog):
         self.per_series.setObjectName("exportPerSeries")
         self.per_series.setEnabled(bool(self.series_privacy))
         self.per_series.setToolTip(
-            "Each series you looked at keeps the privacy level the slider had when you last moved "
-            "it on that series" if self.series_privacy else "Move the privacy slider on a series to give it its own level"
+            "Each series you looked at keeps the privacy level the slider had when you last moved it on that series"
+            if self.series_privacy
+            else "Move the privacy slider on a series to give it its own level"
         )
 
     def _build_progress(self) -> None:
@@ -448,7 +450,7 @@ class ExportDialog(QDialog):
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.output_folder())))
 
-    def closeEvent(self, ev) -> None:  # noqa: N802
+    def closeEvent(self, ev) -> None:
         if self.job is not None:
             self.job.cancel()
         super().closeEvent(ev)

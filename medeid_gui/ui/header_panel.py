@@ -77,19 +77,22 @@ class ActionModel(QAbstractTableModel):
         self.actions = list(actions)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.actions)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> str | None:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | None:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> str | QBrush | None:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | QBrush | None:
         if not index.isValid():
             return None
         a = self.actions[index.row()]
@@ -145,8 +148,10 @@ class HeaderPanel(QWidget):
         self.runner.failed.connect(self._on_failed)
 
         self.editor = OptionsEditor(
-            settings.profile if settings else "basic", set(settings.options) if settings else set(),
-            columns=1, collapsible=True,
+            settings.profile if settings else "basic",
+            set(settings.options) if settings else set(),
+            columns=1,
+            collapsible=True,
         )
         self.editor.changed.connect(self._changed)
         self.profile = self.editor.profile

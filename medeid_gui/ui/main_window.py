@@ -10,7 +10,6 @@ to the model and to background runners, and shows what comes back.
 from __future__ import annotations
 
 # numpy is imported where it is used: it is not needed to put the window on screen
-
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -275,7 +274,7 @@ class MainWindow(OpeningMixin):
 
     # ---------------------------------------------------------------------------------------
     # lifecycle
-    def showEvent(self, ev: QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, ev: QShowEvent) -> None:
         super().showEvent(ev)
         if not self._shown_once:
             self._shown_once = True
@@ -296,7 +295,7 @@ class MainWindow(OpeningMixin):
         # torch and the networks load only now, in a worker thread, after the window is visible
         self.engine.load(self.device, model=self._engine_model)
 
-    def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, ev: QCloseEvent) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
         if self.privacy is not None:
             self.settings.privacy = self.privacy.percent

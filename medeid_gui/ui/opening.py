@@ -170,13 +170,13 @@ class OpeningMixin(QMainWindow):
                 pass
 
     # -- drag and drop --------------------------------------------------------------------
-    def dragEnterEvent(self, ev: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, ev: QDragEnterEvent) -> None:
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
             ev.acceptProposedAction()
         else:
             ev.ignore()
 
-    def dropEvent(self, ev: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, ev: QDropEvent) -> None:
         paths = [Path(u.toLocalFile()) for u in ev.mimeData().urls() if u.isLocalFile()]
         if paths:
             ev.acceptProposedAction()

@@ -140,7 +140,7 @@ def thumbnail_array(path: Path, size: int = THUMB) -> np.ndarray:
     try:
         w = src.default_window()
         c, wd = float(w.center), float(w.width)
-    except Exception:  # no usable window in the file: stretch
+    except Exception:  # noqa: BLE001 - no usable window in the file: stretch
         lo, hi = float(np.min(small)), float(np.max(small))
         c, wd = (lo + hi) / 2, max(hi - lo, 1.0)
     return window_to_uint8(small, c, wd, bool(src.invert_display))
@@ -153,7 +153,7 @@ def _thumbnails(jobs: list[tuple[str, Path]]) -> Iterator[tuple[str, np.ndarray]
     for key, path in jobs:
         try:
             yield key, thumbnail_array(path)
-        except Exception as exc:  # a series without a decodable frame keeps its text row
+        except Exception as exc:  # noqa: BLE001 - a series without a decodable frame keeps its text row
             log.info("no thumbnail for %s: %s", path, exc)
 
 

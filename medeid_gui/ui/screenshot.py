@@ -27,7 +27,13 @@ class ScreenshotScript(QObject):
     done = Signal(int)  # exit code
 
     def __init__(
-        self, win: MainWindow, out: Path, *, series_index: int = 0, modality: str | None = None, timeout_s: float = 120.0
+        self,
+        win: MainWindow,
+        out: Path,
+        *,
+        series_index: int = 0,
+        modality: str | None = None,
+        timeout_s: float = 120.0,
     ) -> None:
         super().__init__(win)
         self.win = win

@@ -74,7 +74,7 @@ class WLViewBox(pg.ViewBox):
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
         self.setMouseMode(pg.ViewBox.PanMode)
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (Qt naming)
+    def mouseDragEvent(self, ev, axis=None) -> None:
         if ev.button() == Qt.MouseButton.RightButton:
             ev.accept()
             d = ev.screenPos() - ev.lastScreenPos()
@@ -82,7 +82,7 @@ class WLViewBox(pg.ViewBox):
             return
         super().mouseDragEvent(ev, axis)
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+    def mouseClickEvent(self, ev) -> None:
         if ev.double():
             ev.accept()
             self.autoRange(padding=0.0)
@@ -229,7 +229,9 @@ class SideBySideViewer(QWidget):
             pane.hovered.connect(self._on_hover)
 
     # -- inputs ---------------------------------------------------------------------------
-    def set_original(self, frame: np.ndarray | None, window: WindowLevel | None = None, *, invert: bool = False) -> None:
+    def set_original(
+        self, frame: np.ndarray | None, window: WindowLevel | None = None, *, invert: bool = False
+    ) -> None:
         self._orig = None if frame is None else as_display_array(frame)
         self.invert = invert
         if window is not None:
@@ -340,5 +342,9 @@ class SideBySideViewer(QWidget):
             return
         a = float(np.mean(self._orig[y, x]))
         right = self.deid.data
-        b = float(np.mean(right[y, x])) if right is not None and right.shape[:2] == self._orig.shape[:2] else float("nan")
+        b = (
+            float(np.mean(right[y, x]))
+            if right is not None and right.shape[:2] == self._orig.shape[:2]
+            else float("nan")
+        )
         self.hovered.emit(x, y, a, b)

@@ -9,7 +9,6 @@ Qt-free (it moved here from ui/): the view model and its tests use it without a 
 from __future__ import annotations
 
 # numpy is imported where it is used: it is not needed to put the window on screen
-
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,9 +99,9 @@ class FrameLoader:
         return ds
 
     def load(self, ref: FrameRef) -> LoadedFrame:
-        import numpy as np
-
         import time
+
+        import numpy as np
 
         t0 = time.perf_counter()
         src = self._source(ref.path)
@@ -113,7 +112,7 @@ class FrameLoader:
             window = None
         try:
             presets = list(src.window_presets())
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - malformed presets mean no presets
             presets = []
         return LoadedFrame(
             ref=ref,

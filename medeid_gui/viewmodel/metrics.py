@@ -31,7 +31,9 @@ def _grey(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def identity_and_semantic_similarity(model: MedeidModel, original: np.ndarray, deidentified: np.ndarray) -> tuple[float, float]:
+def identity_and_semantic_similarity(
+    model: MedeidModel, original: np.ndarray, deidentified: np.ndarray
+) -> tuple[float, float]:
     import torch
     import torch.nn.functional as F
 
@@ -45,8 +47,13 @@ def identity_and_semantic_similarity(model: MedeidModel, original: np.ndarray, d
     x = np.stack([np.clip((np.nan_to_num(g, nan=lo) - lo) / (hi - lo), 0.0, 1.0) for g in (g0, g1)]).astype(np.float32)
     with torch.inference_mode():
         t = torch.from_numpy(x)[:, None].to(model.device)
-        t = F.interpolate(t, size=(WORK_SIZE, WORK_SIZE), mode="bilinear", align_corners=False,
-                          antialias=t.shape[-1] > WORK_SIZE or t.shape[-2] > WORK_SIZE).clamp_(0.0, 1.0)
+        t = F.interpolate(
+            t,
+            size=(WORK_SIZE, WORK_SIZE),
+            mode="bilinear",
+            align_corners=False,
+            antialias=t.shape[-1] > WORK_SIZE or t.shape[-2] > WORK_SIZE,
+        ).clamp_(0.0, 1.0)
         emb = F.normalize(model.reid(t).float().flatten(1), dim=1)
         risk = float((emb[0] * emb[1]).sum())
         code = model.semantic_code(model.features(t)).float().flatten(1)

@@ -9,7 +9,9 @@ import pytest
 from medeid_gui.cli import main
 
 
-def test_demo_exports_and_audits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_exports_and_audits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("MEDEID_STATE_DIR", str(tmp_path / "state"))
     rc = main(["demo", str(tmp_path / "demo"), "--burned-in", "off", "--workers", "1"])
     text = capsys.readouterr().out

@@ -8,6 +8,7 @@ import io
 
 import pydicom
 import pytest
+from deid_helpers import OTHER_KEY, TEST_KEY
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -15,8 +16,6 @@ from pydicom.sequence import Sequence
 from medeid_gui.deid.engine import IMPLEMENTATION_CLASS_UID, DeidConfig, Deidentifier
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import Option
-
-from deid_helpers import OTHER_KEY, TEST_KEY
 
 FILES = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "waveform_ecg.dcm", "emri_small.dcm")
 

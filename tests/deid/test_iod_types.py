@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pydicom
+from deid_helpers import TEST_KEY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 from medeid_gui.deid.iod_types import attribute_type, iod_context, resolve_compound
 from medeid_gui.deid.pseudonyms import Pseudonymizer
-
-from deid_helpers import TEST_KEY
 
 
 def test_resolve_compound_follows_ps315_e11() -> None:

@@ -8,11 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from medeid_gui.deid.keys import KeyError_, ProjectKey, default_key_path
-from medeid_gui.deid.pseudonyms import Pseudonymizer
-
 from deid_helpers import OTHER_KEY, TEST_KEY
+
+from medeid_gui.deid.keys import KeyFileError, ProjectKey, default_key_path
+from medeid_gui.deid.pseudonyms import Pseudonymizer
 
 
 def test_key_created_once_with_owner_only_permissions(tmp_path: Path) -> None:
@@ -42,17 +41,17 @@ def test_export_import_roundtrip_and_refusals(tmp_path: Path) -> None:
     k = ProjectKey(TEST_KEY, None)
     out = k.export(tmp_path / "copy.key")
     assert ProjectKey.from_file(out).secret == TEST_KEY
-    with pytest.raises(KeyError_, match="refusing"):
+    with pytest.raises(KeyFileError, match="refusing"):
         k.export(out)
     bad = tmp_path / "bad.key"
     bad.write_text("hello\n")
-    with pytest.raises(KeyError_, match="not a medeid project key"):
+    with pytest.raises(KeyFileError, match="not a medeid project key"):
         ProjectKey.from_file(bad)
-    with pytest.raises(KeyError_, match="not found"):
+    with pytest.raises(KeyFileError, match="not found"):
         ProjectKey.from_file(tmp_path / "missing.key")
     short = tmp_path / "short.key"
     short.write_text("medeid-project-key-v1\nabcd\n")
-    with pytest.raises(KeyError_, match="2 bytes"):
+    with pytest.raises(KeyFileError, match="2 bytes"):
         ProjectKey.from_file(short)
 
 
@@ -89,11 +88,13 @@ def test_concurrent_first_use_gives_every_caller_the_same_whole_key(tmp_path) ->
         results: list[object] = []
         barrier = threading.Barrier(8)
 
-        def worker() -> None:
+        def worker(
+            barrier: threading.Barrier = barrier, path: Path = path, results: list[object] = results
+        ) -> None:
             barrier.wait()
             try:
                 results.append(ProjectKey.load_or_create(path).secret)
-            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+            except Exception as exc:
                 results.append(exc)
 
         threads = [threading.Thread(target=worker) for _ in range(8)]

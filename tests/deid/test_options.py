@@ -16,6 +16,7 @@ import datetime as dt
 
 import pydicom
 import pytest
+from deid_helpers import TEST_KEY, norm, table, walk
 from pydicom.data import get_testdata_file
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
@@ -23,8 +24,6 @@ from pydicom.dataset import Dataset
 from medeid_gui.deid.engine import DeidConfig, Deidentifier
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import PRESETS, Option, parse
-
-from deid_helpers import TEST_KEY, norm, table, walk
 
 _VALUES: dict[str, object] = {
     "DA": "20200102", "DT": "20200102030405", "TM": "030405", "PN": "Doe^Jane",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from deid_helpers import TEST_KEY
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -18,8 +19,6 @@ from medeid_gui.deid.engine import DeidConfig, Deidentifier
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import Option
 from medeid_gui.deid.private import load_safe_private
-
-from deid_helpers import TEST_KEY
 
 SAFE = frozenset({Option.RETAIN_SAFE_PRIVATE})
 

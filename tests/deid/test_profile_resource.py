@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from deid_helpers import PROFILE, ROOT
 
 from medeid_gui.deid.profile import load_profile
-
-from deid_helpers import PROFILE, ROOT
 
 SOURCE = ROOT.parent / "shared" / "dicom" / "confidentiality_profile_attributes.json"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import corpora
 import pydicom
 import pytest
+from deid_helpers import TEST_KEY, is_dicomdir, plain_copy_ok, table
 from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement
 from pydicom.uid import UID_dictionary
@@ -24,8 +25,6 @@ from medeid_gui.deid import uid_rule
 from medeid_gui.deid.engine import DeidConfig, Deidentifier
 from medeid_gui.deid.keys import ProjectKey
 from medeid_gui.deid.options import Option
-
-from deid_helpers import TEST_KEY, is_dicomdir, plain_copy_ok, table
 
 _DEF_SUFFIXES = ("ClassUID", "ClassUIDInFile", "TransferSyntaxUID", "TransferSyntaxUIDInFile")
 _DEF_EXACT = {"CodingSchemeUID", "ContextUID", "MappingResourceUID", "SegmentationTemplateUID"}
@@ -41,7 +40,7 @@ def _registered(uid: str) -> bool:
     return uid in UID_dictionary or uid.startswith("1.2.840.10008.")
 
 
-def _uids(ds: pydicom.Dataset, prefix: str = ""):  # noqa: ANN202 - generator of tuples
+def _uids(ds: pydicom.Dataset, prefix: str = ""):
     """(path, tag, keyword, uid) for every UI value at every depth, file meta included."""
     elems = list(ds.file_meta) if prefix == "" and hasattr(ds, "file_meta") else []
     for elem in elems + list(ds):
@@ -95,7 +94,7 @@ def test_no_original_uid_outside_the_exceptions_survives(cohort_files: tuple[Pat
             must_go = {u for _, tag, kw, u in _uids(original) if not tag >> 16 & 1} - exempt
             out_uids = {p: u for p, _, _, u in _uids(out)}
             leaks += [f"{path.name}: {p} kept {u}" for p, u in out_uids.items() if u in must_go]
-            for p, tag, kw, u in _uids(original):
+            for p, _tag, _kw, u in _uids(original):
                 if u in must_go and p in out_uids:
                     mapping[u].add(out_uids[p])
     assert not leaks, "\n".join(leaks[:20])

@@ -16,11 +16,6 @@ from pathlib import Path
 import corpora
 import pydicom
 import pytest
-
-from medeid_gui.deid.engine import DeidConfig, Deidentifier
-from medeid_gui.deid.keys import ProjectKey
-from medeid_gui.deid.options import Option
-
 from deid_helpers import (
     DCIODVFY,
     TEST_KEY,
@@ -29,6 +24,10 @@ from deid_helpers import (
     structurally_broken,
     validator_errors,
 )
+
+from medeid_gui.deid.engine import DeidConfig, Deidentifier
+from medeid_gui.deid.keys import ProjectKey
+from medeid_gui.deid.options import Option
 
 pytestmark = [
     pytest.mark.validator,
@@ -43,7 +42,7 @@ def _one_per_sop_class() -> list[Path]:
     for p in FILES:
         try:
             ds = pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPClassUID"])
-        except Exception:  # noqa: BLE001
+        except Exception:
             continue
         sop = str(ds.get("SOPClassUID", "") or "")
         if sop and sop not in seen:

@@ -10,12 +10,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import corpora
 import pydicom
 import pydicom.data
 import pytest
 from pydicom.data import get_testdata_file
 
-import corpora
 from medeid_gui.dicom.discover import discover
 
 DICOMDIR_TESTS = Path(pydicom.data.__file__).parent / "test_files" / "dicomdirtests"
@@ -32,7 +32,12 @@ def test_every_corpus_file_is_an_instance_a_dicomdir_or_rejected_with_reason() -
     # the files pydicom itself reads without force and that carry a SOP instance are instances
     inst = {i.path for i in result.instances}
     for f in files:
-        if f.name in ("CT_small.dcm", "MR_small_RLE.dcm", "emri_small_jpeg_2k_lossless.dcm", "color3d_jpeg_baseline.dcm"):
+        if f.name in (
+            "CT_small.dcm",
+            "MR_small_RLE.dcm",
+            "emri_small_jpeg_2k_lossless.dcm",
+            "color3d_jpeg_baseline.dcm",
+        ):
             assert f in inst
     by_name = {r.path.name: r.reason for r in result.rejected}
     assert by_name["MR_truncated.dcm"].startswith("truncated")
@@ -133,9 +138,7 @@ def test_dicomdir_folder(tmp_path: Path) -> None:
     assert root / "DICOMDIR" in res.dicomdirs
     assert all(i.sop_class_uid != "1.2.840.10008.1.3.10" for i in res.instances)
     ds = pydicom.dcmread(root / "DICOMDIR")
-    referenced = {
-        root.joinpath(*r.ReferencedFileID) for r in ds.DirectoryRecordSequence if "ReferencedFileID" in r
-    }
+    referenced = {root.joinpath(*r.ReferencedFileID) for r in ds.DirectoryRecordSequence if "ReferencedFileID" in r}
     assert referenced <= {i.path for i in res.instances}
 
 

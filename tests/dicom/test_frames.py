@@ -5,18 +5,18 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import corpora
 import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut, apply_modality_lut
 
-import corpora
 from medeid_gui.dicom.frames import CT_PRESETS, FrameSource, PixelDecodeError, Window, apply_window
 from medeid_gui.dicom.read import read_dataset
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _files() -> dict[str, Path]:
     return {f.name: f for f in corpora.all_corpus_files()}
 

@@ -8,6 +8,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import corpora
 import pytest
 from pydicom.charset import convert_encodings
 from pydicom.data import get_testdata_file
@@ -15,13 +16,12 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-import corpora
 from medeid_gui.dicom import discover as disc
 from medeid_gui.dicom.quickscan import READ_BYTES, quick_header
 from medeid_gui.dicom.read import DicomReadError, read_partial_header, safe_value
 
 
-def _via_pydicom(path: Path):  # noqa: ANN202
+def _via_pydicom(path: Path):
     try:
         ds, has_pixels = read_partial_header(path, specific_tags=disc._TAGS)
     except DicomReadError as exc:
@@ -29,7 +29,7 @@ def _via_pydicom(path: Path):  # noqa: ANN202
     return "dicomdir" if disc._is_dicomdir(ds) else disc.instance_ref(path, ds, has_pixels)
 
 
-def _via_quick(path: Path):  # noqa: ANN202
+def _via_quick(path: Path):
     got = quick_header(path, disc._TAGS)
     if got is None:
         return None
@@ -84,7 +84,13 @@ def test_plain_ascii_text_matches_pydicom_on_generated_values() -> None:
                     fast = disc._plain_ascii_text(raw, tag == 0x00100010)
                     if fast is None:
                         continue
-                    ds = Dataset({BaseTag(tag): RawDataElement(BaseTag(tag), None if implicit else vr, len(raw), raw, 0, implicit, True)})
+                    ds = Dataset(
+                        {
+                            BaseTag(tag): RawDataElement(
+                                BaseTag(tag), None if implicit else vr, len(raw), raw, 0, implicit, True
+                            )
+                        }
+                    )
                     ds.set_original_encoding(implicit, True, convert_encodings(charset))
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import corpora
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-import corpora
 from medeid_gui.dicom.read import DicomReadError, read_dataset
 from medeid_gui.dicom.write import DicomWriteError, write_atomic
 

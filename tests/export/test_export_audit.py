@@ -7,24 +7,24 @@ import shutil
 import warnings
 from pathlib import Path
 
+import corpora
 import pydicom
 import pytest
-
-import corpora
 from helpers import copy_inputs, data_file, replicate
+
 from medeid_gui.deid.options import Option
 from medeid_gui.export.audit import audit
 from medeid_gui.export.pipeline import ExportConfig, run_export
 from medeid_gui.export.rundb import read_manifest_csv
 
 
-def _export(inp: Path, out: Path, env: dict[str, Path], **kw):  # noqa: ANN202
+def _export(inp: Path, out: Path, env: dict[str, Path], **kw):
     kw.setdefault("workers", 1)
     return run_export(ExportConfig(input=inp, output=out, key_file=env["key"], ledger=env["ledger"],
                                    state_dir=env["state"], burned_in="off", **kw))
 
 
-def _rewrite(path: Path, fn) -> None:  # noqa: ANN001
+def _rewrite(path: Path, fn) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = pydicom.dcmread(path)
@@ -46,7 +46,12 @@ def test_planted_leaks_are_found(tmp_path: Path, env: dict[str, Path]) -> None:
     _rewrite(target, lambda ds: setattr(ds, "PatientName", "Doe^Jane000"))
     # 2. an original StudyInstanceUID hidden in a private tag of another
     other = out / rows["img00003.dcm"]["output_path"]
-    _rewrite(other, lambda ds: ds.private_block(0x0009, "LEAKCO", create=True).add_new(0x01, "LO", "1.2.826.0.1.3680043.8.498.1000"))
+    _rewrite(
+        other,
+        lambda ds: ds.private_block(0x0009, "LEAKCO", create=True).add_new(
+            0x01, "LO", "1.2.826.0.1.3680043.8.498.1000"
+        ),
+    )
     # 3. an original PatientID in a path
     leaf = out / rows["MR_small.dcm"]["output_path"]
     orig_id = str(pydicom.dcmread(data_file("MR_small.dcm")).PatientID)
@@ -92,7 +97,13 @@ def test_no_leak_after_export_of_the_corpora(tmp_path: Path, env: dict[str, Path
     s = _export(inp, tmp_path / "out", env, workers=2)
     assert s.exported > 100
     rep = audit(inp, tmp_path / "out", state_dir=env["state"])
-    msg = [h.line() for h in rep.hits[:20]] + rep.uid_problems[:20] + rep.unaccounted + rep.stray_outputs + rep.missing_outputs
+    msg = (
+        [h.line() for h in rep.hits[:20]]
+        + rep.uid_problems[:20]
+        + rep.unaccounted
+        + rep.stray_outputs
+        + rep.missing_outputs
+    )
     assert rep.ok, "\n".join(msg)
     assert rep.values_collected > 500
 
@@ -105,7 +116,7 @@ def test_broken_reference_in_output_is_reported(tmp_path: Path, env: dict[str, P
     files = replicate(inp, 3)
     first = pydicom.dcmread(files[0])
 
-    def add_ref(ds) -> None:  # noqa: ANN001
+    def add_ref(ds) -> None:
         item = Dataset()
         item.ReferencedSOPClassUID = first.SOPClassUID
         item.ReferencedSOPInstanceUID = first.SOPInstanceUID
@@ -118,9 +129,15 @@ def test_broken_reference_in_output_is_reported(tmp_path: Path, env: dict[str, P
     target = out / rows[files[1].name]["output_path"]
     ref_new = pydicom.dcmread(target).ReferencedImageSequence[0].ReferencedSOPInstanceUID
     assert ref_new == pydicom.dcmread(out / rows[files[0].name]["output_path"]).SOPInstanceUID
-    _rewrite(target, lambda ds: setattr(ds.ReferencedImageSequence[0], "ReferencedSOPInstanceUID", "2.25.12345678901234567890"))
+    _rewrite(
+        target,
+        lambda ds: setattr(ds.ReferencedImageSequence[0], "ReferencedSOPInstanceUID", "2.25.12345678901234567890"),
+    )
     rep = audit(inp, out, state_dir=env["state"])
-    assert any("ReferencedImageSequence[0].ReferencedSOPInstanceUID" in p and "not in the output" in p for p in rep.uid_problems)
+    assert any(
+        "ReferencedImageSequence[0].ReferencedSOPInstanceUID" in p and "not in the output" in p
+        for p in rep.uid_problems
+    )
 
 
 def test_original_uid_outside_the_table_is_reported(tmp_path: Path, env: dict[str, Path]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-
 from helpers import copy_inputs
+
 from medeid_gui.export import worker
 from medeid_gui.export.pipeline import ExportConfig, run_export
 from medeid_gui.export.worker import Task, WorkerSetup, init_worker, process, process_group, unit_plan
@@ -19,7 +19,7 @@ NAMES = ("CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm", "SC_rgb.dcm", "rtdose.d
          "JPEG2000.dcm")
 
 
-def _export(inp: Path, out: Path, env: dict[str, Path], group: str | None, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202
+def _export(inp: Path, out: Path, env: dict[str, Path], group: str | None, monkeypatch: pytest.MonkeyPatch):
     if group is None:
         monkeypatch.delenv("MEDEID_EXPORT_GROUP", raising=False)
     else:
@@ -68,9 +68,8 @@ def test_a_failing_batch_fails_only_the_file_at_fault(tmp_path: Path, monkeypatc
     """A batch that raises is retried file by file: only the file whose frames fail is failed."""
     inp = tmp_path / "in"
     files = copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm"))
-    from medeid_gui.deid.keys import ProjectKey
-
     from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.deid.keys import ProjectKey
 
     key = ProjectKey.generate().export(tmp_path / "k.key")
     setup = WorkerSetup(DeidConfig(), str(key), str(tmp_path / "out"), "dicom",
@@ -84,7 +83,7 @@ def test_a_failing_batch_fails_only_the_file_at_fault(tmp_path: Path, monkeypatc
     class Faulty:
         """The real engine, except that it refuses any batch holding the MR's frame."""
 
-        def run_batch(self, frames, p, *, seed=0):  # noqa: ANN001, ANN201
+        def run_batch(self, frames, p, *, seed=0):
             calls.append(len(frames))
             if any(f.shape == bad_shape for f in frames):
                 raise RuntimeError("device error on this frame")

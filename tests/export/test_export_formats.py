@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from helpers import copy_inputs, data_file, replicate
 from pydicom.fileset import FileSet
 
-from helpers import copy_inputs, data_file, replicate
 from medeid_gui.export.pipeline import ExportConfig, run_export
 from medeid_gui.export.png import decode_png, encode_png
 from medeid_gui.export.rundb import read_manifest_csv

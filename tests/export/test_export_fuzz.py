@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import data_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import data_file
 from medeid_gui.dicom.read import DicomReadError, read_dataset
 from medeid_gui.export.pipeline import ExportConfig, run_export
 from medeid_gui.export.rundb import read_manifest_csv
@@ -44,7 +44,7 @@ _DEADLINE = {"t": 0.0}
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(files=st.lists(st.tuples(st.integers(0, len(SEEDS) - 1), st.lists(mutation, min_size=1, max_size=4)),
                       min_size=2, max_size=4))
-def test_mutated_files_never_crash_and_are_all_accounted_for(tmp_path_factory: pytest.TempPathFactory, files) -> None:  # noqa: ANN001
+def test_mutated_files_never_crash_and_are_all_accounted_for(tmp_path_factory: pytest.TempPathFactory, files) -> None:
     if _DEADLINE["t"] and time.monotonic() > _DEADLINE["t"]:
         return  # time budget spent; hypothesis has already covered the earlier examples
     _DEADLINE["t"] = _DEADLINE["t"] or time.monotonic() + 25

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from helpers import SMALL, copy_inputs, data_file, hashes, replicate, tree
 
-from helpers import SMALL, copy_inputs, hashes, replicate, data_file, tree
 from medeid_gui.export.pipeline import ExportConfig, ExportError, run_export
 from medeid_gui.export.rundb import read_manifest_csv
 
@@ -149,7 +149,9 @@ def test_refusals(tmp_path: Path, env: dict[str, Path]) -> None:
     assert not list(inp.rglob("out"))
 
 
-def test_disk_full_is_a_manifest_line_and_a_rerun_completes(tmp_path: Path, env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_is_a_manifest_line_and_a_rerun_completes(
+    tmp_path: Path, env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import builtins
 
     from medeid_gui.export import atomic
@@ -161,7 +163,7 @@ def test_disk_full_is_a_manifest_line_and_a_rerun_completes(tmp_path: Path, env:
     class FullDisk:
         """A file that takes a few bytes and then reports a full disk, like a real ENOSPC."""
 
-        def __init__(self, fh) -> None:  # noqa: ANN001
+        def __init__(self, fh) -> None:
             self.fh = fh
 
         def write(self, data: bytes) -> int:
@@ -169,16 +171,16 @@ def test_disk_full_is_a_manifest_line_and_a_rerun_completes(tmp_path: Path, env:
             self.fh.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        def __getattr__(self, name: str):  # noqa: ANN204
+        def __getattr__(self, name: str):
             return getattr(self.fh, name)
 
-        def __enter__(self):  # noqa: ANN204
+        def __enter__(self):
             return self
 
-        def __exit__(self, *exc) -> None:  # noqa: ANN002
+        def __exit__(self, *exc) -> None:
             self.fh.close()
 
-    def patched_open(path, mode="r", *a, **kw):  # noqa: ANN001, ANN002, ANN003
+    def patched_open(path, mode="r", *a, **kw):
         fh = builtins.open(path, mode, *a, **kw)
         if "w" in mode and str(tmp_path / "out") in str(path):  # the output disk is the full one
             opened["n"] += 1
@@ -199,7 +201,9 @@ def test_disk_full_is_a_manifest_line_and_a_rerun_completes(tmp_path: Path, env:
     assert s2.ok and s2.exported == 3 and s2.resumed == 1
 
 
-def test_privacy_without_pixel_module_is_a_clear_error(tmp_path: Path, env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_privacy_without_pixel_module_is_a_clear_error(
+    tmp_path: Path, env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     inp = tmp_path / "in"
     copy_inputs(inp, SMALL[:1])
     monkeypatch.setitem(sys.modules, "medeid_gui.pixels.clean", None)  # import now raises ImportError
@@ -236,8 +240,11 @@ def test_progress_events_and_cancel(tmp_path: Path, env: dict[str, Path]) -> Non
     assert last.done == last.total == 10 and last.bytes_done == last.bytes_total > 0
     # cancel after three files: stops early, says so, and a rerun finishes the job
     seen = []
-    s = run_export(_cfg(inp, tmp_path / "out2", env), progress=seen.append,
-                   cancel=lambda: sum(1 for e in seen if e.phase == "export" and e.status) >= 3)
+    s = run_export(
+        _cfg(inp, tmp_path / "out2", env),
+        progress=seen.append,
+        cancel=lambda: sum(1 for e in seen if e.phase == "export" and e.status) >= 3,
+    )
     assert s.cancelled and s.exported == 3
     s = run_export(_cfg(inp, tmp_path / "out2", env))
     assert s.ok and s.exported == 10 and s.resumed == 3
@@ -256,8 +263,13 @@ def test_header_only_export_never_loads_torch(tmp_path: Path, env: dict[str, Pat
         f" key_file={str(env['key'])!r}, ledger={str(env['ledger'])!r}, state_dir={str(env['state'])!r}))\n"
         "print(s.exported, 'torch' in sys.modules)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[2])
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-2:] == ["2", "False"]
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import replicate, tree
+
 from medeid_gui.export.rundb import run_dir_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,9 @@ def _kill_midway(cmd: list[str], out: Path, db: Path, at_least: int) -> None:
 
 # rows commit at most 0.5 s apart: enough files that the kill lands mid-run on a quiet machine
 @pytest.mark.parametrize("workers,extra,n", [(1, (), 500), (2, ("--dicomdir",), 500)])
-def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, env: dict[str, Path], workers: int, extra: tuple[str, ...], n: int) -> None:
+def test_sigkill_then_rerun_is_byte_identical(
+    tmp_path: Path, env: dict[str, Path], workers: int, extra: tuple[str, ...], n: int
+) -> None:
     inp = tmp_path / "in"
     replicate(inp, n)
     ref, out = tmp_path / "ref", tmp_path / "out"

@@ -12,7 +12,7 @@ LEVELS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 
 @pytest.fixture(scope="module")
 def frames():
-    from medeid_gui.lab.cohort import sample_anatomy, sample_study, render
+    from medeid_gui.lab.cohort import render, sample_anatomy, sample_study
 
     out = []
     for p in range(2):

@@ -87,11 +87,11 @@ def test_train_on_dicom_folder_uses_patient_id(tiny_cohort, tmp_path) -> None:
 
 
 def test_dicom_folder_needs_two_patients(tmp_path) -> None:
+    import shutil
+
     from pydicom.data import get_testdata_file
 
     from medeid_gui.lab.method_data import load_dicom_folder
-
-    import shutil
 
     shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "a.dcm")
     with pytest.raises(ValueError, match="two patients"):

@@ -7,9 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from medeid_gui.lab.metrics import dice  # noqa: E402
-from medeid_gui.lab.proxy_seg import build_proxy, photometric, train_proxy  # noqa: E402
-from medeid_gui.lab.torch_util import dice_bce_loss, predict  # noqa: E402
+from medeid_gui.lab.metrics import dice  # noqa: E402 - only once torch is known to be installed
+from medeid_gui.lab.proxy_seg import build_proxy, photometric, train_proxy  # noqa: E402 - only once torch is known to be installed
+from medeid_gui.lab.torch_util import dice_bce_loss, predict  # noqa: E402 - only once torch is known to be installed
 
 
 def _blobs(n: int, seed: int, size: int = 64):

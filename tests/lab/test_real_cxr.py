@@ -58,9 +58,21 @@ def tiny(tmp_path: Path) -> Path:
 def test_metadata_and_frontal_filter(tiny: Path) -> None:
     all_items = read_metadata(tiny / "metadata.csv", frontal_only=False)
     front = read_metadata(tiny / "metadata.csv")
-    assert len(all_items) == 6 and [it.image for it in front] == ["im0.png", "im1.png", "im2.png", "im4.png", "gone.png"]
+    assert len(all_items) == 6 and [it.image for it in front] == [
+        "im0.png",
+        "im1.png",
+        "im2.png",
+        "im4.png",
+        "gone.png",
+    ]
     it = front[1]
-    assert (it.offset, it.view, it.severity_geographic, it.orig_width, it.orig_height) == (4, "AP Supine", 2.0, 900, 800)
+    assert (it.offset, it.view, it.severity_geographic, it.orig_width, it.orig_height) == (
+        4,
+        "AP Supine",
+        2.0,
+        900,
+        800,
+    )
     assert front[2].offset is None
 
 
@@ -80,13 +92,18 @@ def test_splits_are_patient_disjoint_deterministic_and_stratified() -> None:
     items = []
     for p in range(40):
         n = 3 if p % 4 == 0 else 1
-        items += [_item(f"P{p}", f"P{p}_{d}.png", d, mask="m" if d == 0 else "", sev=1.0 if p % 2 else None)
-                  for d in range(n)]
+        items += [
+            _item(f"P{p}", f"P{p}_{d}.png", d, mask="m" if d == 0 else "", sev=1.0 if p % 2 else None) for d in range(n)
+        ]
     sp = split_patients(items, seed=5)
     assert sp == split_patients(items, seed=5) and sp != split_patients(items, seed=6)
     assert sorted(i for v in sp.values() for i in v) == list(range(len(items)))
     owners = {name: {items[i].patient_id for i in idx} for name, idx in sp.items()}
-    assert not (owners["train"] & owners["val"]) and not (owners["train"] & owners["test"]) and not (owners["val"] & owners["test"])
+    assert (
+        not (owners["train"] & owners["val"])
+        and not (owners["train"] & owners["test"])
+        and not (owners["val"] & owners["test"])
+    )
     counts = split_counts(items, sp)
     assert sum(c["patients"] for c in counts.values()) == 40
     assert [counts[s]["multi_image_patients"] for s in ("train", "val", "test")] == [6, 2, 2]
@@ -101,8 +118,14 @@ def test_splits_are_patient_disjoint_deterministic_and_stratified() -> None:
 def test_real_set_counts_and_split() -> None:
     items = read_metadata(REAL / "metadata.csv")
     whole = split_counts(items, {"all": list(range(len(items)))})["all"]
-    assert whole == {"patients": 254, "multi_image_patients": 74, "multi_day_patients": 71, "images": 381,
-                     "lung_masks": 123, "severity_scores": 79}
+    assert whole == {
+        "patients": 254,
+        "multi_image_patients": 74,
+        "multi_day_patients": 71,
+        "images": 381,
+        "lung_masks": 123,
+        "severity_scores": 79,
+    }
     counts = split_counts(items, split_patients(items, seed=0))
     assert all(c["multi_day_patients"] >= 10 for c in counts.values())
 

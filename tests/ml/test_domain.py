@@ -72,15 +72,27 @@ def test_body_part_from_description_and_missing() -> None:
     missing = dom.check(ImageFacts(body_part="", **base))
     assert not missing.inside and "body part not stated" in missing.reason
     ds = pydicom.Dataset()
-    ds.Modality, ds.SeriesDescription, ds.PhotometricInterpretation, ds.Rows, ds.Columns = "CR", "Thorax p.a.", "MONOCHROME2", 800, 900
+    ds.Modality, ds.SeriesDescription, ds.PhotometricInterpretation, ds.Rows, ds.Columns = (
+        "CR",
+        "Thorax p.a.",
+        "MONOCHROME2",
+        800,
+        900,
+    )
     assert facts_of(ds).body_part == "CHEST"
     assert dom.check(facts_of(ds)).inside
 
 
-@pytest.mark.parametrize(("change", "word"), [
-    ({"view": "LL"}, "view"), ({"photometric": "RGB"}, "photometric"), ({"frames": 40}, "frame"),
-    ({"rows": 64, "columns": 64}, "size"), ({"modality": "MG"}, "MG"),
-])
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        ({"view": "LL"}, "view"),
+        ({"photometric": "RGB"}, "photometric"),
+        ({"frames": 40}, "frame"),
+        ({"rows": 64, "columns": 64}, "size"),
+        ({"modality": "MG"}, "MG"),
+    ],
+)
 def test_each_rule_rules_out(change: dict, word: str) -> None:
     facts = dict(modality="DX", body_part="CHEST", view="PA", photometric="MONOCHROME2", rows=512, columns=512)
     facts.update(change)

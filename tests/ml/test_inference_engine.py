@@ -180,7 +180,7 @@ def test_run_batch_order_and_cancel() -> None:
 def _catch(fn, sink: list[BaseException]) -> None:
     try:
         fn()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         sink.append(exc)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from medeid_gui.ml.nets import FEAT, FEAT_CH, WORK_SIZE, nets  # noqa: E402
+from medeid_gui.ml.nets import FEAT, FEAT_CH, WORK_SIZE, nets  # noqa: E402 - only once torch is known to be installed
 
 
 def _inputs(code_ch: int, seed: int = 0):

@@ -99,7 +99,9 @@ def test_mono1_cr_name_over_the_lung_field(ocr: OcrEngine) -> None:
     ds = pydicom.dcmread(get_testdata_file("RG1_UNCR.dcm"))
     full = decode_stored(ds)[0]
     c0 = (full.shape[1] - 1610) // 2
-    frame = np.rint(zoom(full[:, c0 : c0 + 1610].astype(np.float32), (972 / 1955, 800 / 1610), order=1)).astype(full.dtype)
+    frame = np.rint(zoom(full[:, c0 : c0 + 1610].astype(np.float32), (972 / 1955, 800 / 1610), order=1)).astype(
+        full.dtype
+    )
     assert frame.shape == (972, 800)
     ds.PatientName, ds.PatientBirthDate, ds.StudyDate = "Haddad^Fatima", "19760616", "20130713"
     ds.BurnedInAnnotation = "NO"  # the header says no text: auto must look anyway

@@ -25,9 +25,26 @@ pytest.importorskip("deid_data")
 
 def _export(src: Path, out: Path, tmp: Path, *extra: str, env_extra: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[2]), **(env_extra or {}))
-    cmd = [sys.executable, "-m", "medeid_gui", "export", str(src), str(out), "--workers", "1",
-           "--key-file", str(tmp / "key"), "--state-dir", str(tmp / "state"), "--ledger", str(tmp / "ledger"), *extra]
+    env = dict(
+        os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[2]), **(env_extra or {})
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "medeid_gui",
+        "export",
+        str(src),
+        str(out),
+        "--workers",
+        "1",
+        "--key-file",
+        str(tmp / "key"),
+        "--state-dir",
+        str(tmp / "state"),
+        "--ledger",
+        str(tmp / "ledger"),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -77,8 +94,16 @@ def test_export_privacy_changes_pixels(tmp_path: Path) -> None:
     src.mkdir()
     shutil.copy(get_testdata_file("CT_small.dcm"), src / "ct.dcm")
     out = tmp_path / "out"
-    proc = _export(src, out, tmp_path, "--privacy", "0.5", "--burned-in", "off",
-                   env_extra={"MEDEID_MODELS": str(models), "MEDEID_DEVICE": "cpu"})
+    proc = _export(
+        src,
+        out,
+        tmp_path,
+        "--privacy",
+        "0.5",
+        "--burned-in",
+        "off",
+        env_extra={"MEDEID_MODELS": str(models), "MEDEID_DEVICE": "cpu"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (path,) = [p for p in out.rglob("*") if p.is_file() and pydicom.misc.is_dicom(p) and p.name != "DICOMDIR"]
     ds = pydicom.dcmread(path)
@@ -99,8 +124,18 @@ def test_series_privacy_applies_only_to_that_series(tmp_path: Path) -> None:
     ct, mr = pydicom.dcmread(src / "ct.dcm"), pydicom.dcmread(src / "mr.dcm")
     assert ct.SeriesInstanceUID != mr.SeriesInstanceUID
     out = tmp_path / "out"
-    proc = _export(src, out, tmp_path, "--privacy", "0", "--burned-in", "off",
-                   "--series-privacy", f"{ct.SeriesInstanceUID}=0.5", env_extra={"MEDEID_DEVICE": "cpu"})
+    proc = _export(
+        src,
+        out,
+        tmp_path,
+        "--privacy",
+        "0",
+        "--burned-in",
+        "off",
+        "--series-privacy",
+        f"{ct.SeriesInstanceUID}=0.5",
+        env_extra={"MEDEID_DEVICE": "cpu"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     by_modality = {}
     for p in out.rglob("*"):

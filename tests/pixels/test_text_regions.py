@@ -38,7 +38,11 @@ def test_key_redacts_the_rest_of_its_line(matcher: PhiMatcher) -> None:
 
 
 def test_weakly_read_text_is_redacted_in_auto(matcher: PhiMatcher) -> None:
-    boxes = [_box(10, 10, "DOB: 07/20/1952"), _box(200, 300, "LNOQV1ST FAT", conf=0.41), _box(10, 500, "PA ERECT", conf=0.97)]
+    boxes = [
+        _box(10, 10, "DOB: 07/20/1952"),
+        _box(200, 300, "LNOQV1ST FAT", conf=0.41),
+        _box(10, 500, "PA ERECT", conf=0.97),
+    ]
     reasons = classify(boxes, matcher, "auto")
     assert "unreadable-text" in reasons[1] and reasons[2] == ()
     # without a patient overlay on the frame, a weak reading is clinical text or texture: kept

@@ -144,7 +144,9 @@ def test_drag_and_drop_opens_the_dropped_files(qtbot, window) -> None:
     path = Path(get_testdata_file("MR_small.dcm"))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(window.scanFinished, timeout=30000) as b:
         window.dropEvent(ev)
     assert b.args[0].n_instances == 1

@@ -9,7 +9,9 @@ from medeid_gui.ui.viewer import heat_rgba
 
 
 def _result_at(qtbot, win, percent: int, timeout: int = 60000):
-    with qtbot.waitSignal(win.resultShown, timeout=timeout, check_params_cb=lambda r: abs(r.p - percent / 100) < 1e-9) as b:
+    with qtbot.waitSignal(
+        win.resultShown, timeout=timeout, check_params_cb=lambda r: abs(r.p - percent / 100) < 1e-9
+    ) as b:
         win.privacy.set_percent(percent)
     return b.args[0]
 
@@ -61,7 +63,9 @@ def test_overlays_and_difference_view(qtbot, engine_window) -> None:
     win.act_mask.setChecked(True)
     assert win.viewer.deid.mask.isVisible()
     tint = win.viewer.deid.mask.image
-    assert (tint[..., 3] > 0).mean() == np.asarray(res.mask)[:: max(1, res.mask.shape[0] // 256), :: max(1, res.mask.shape[1] // 256)].mean()
+    assert (tint[..., 3] > 0).mean() == np.asarray(res.mask)[
+        :: max(1, res.mask.shape[0] // 256), :: max(1, res.mask.shape[1] // 256)
+    ].mean()
     win.act_diff.setChecked(True)
     d = win.viewer.deid.image.image
     np.testing.assert_allclose(d, win.viewer.result_frame - win.viewer.original_frame)
@@ -112,7 +116,7 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     assert worst < 0.050, f"event loop stalled for {worst * 1000:.0f} ms"
 
 
-def test_negative_identity_cosine_is_shown_as_zero_risk(qtbot) -> None:  # noqa: ANN001
+def test_negative_identity_cosine_is_shown_as_zero_risk(qtbot) -> None:
     from medeid_gui.ui.privacy_panel import PrivacyPanel
 
     panel = PrivacyPanel()

@@ -18,7 +18,10 @@ from medeid_gui.viewmodel.window_level import WindowLevel
 
 def test_importing_the_view_model_loads_no_qt_torch_or_pydicom() -> None:
     mods = ["medeid_gui.viewmodel"] + [m.name for m in pkgutil.walk_packages(vm.__path__, "medeid_gui.viewmodel.")]
-    code = f"import importlib, json, sys\nfor m in {mods!r}: importlib.import_module(m)\nprint(json.dumps(sorted(sys.modules)))"
+    code = (
+        f"import importlib, json, sys\nfor m in {mods!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     bad = sorted(m for m in loaded if m.split(".")[0] in {"PySide6", "pyqtgraph", "superqt", "torch", "pydicom"})
