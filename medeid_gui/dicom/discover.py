@@ -22,6 +22,7 @@ from typing import Union
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from .media_paths import resolve_file_id
 from .quickscan import quick_header
 from .read import DicomReadError, read_dataset, read_partial_header, safe_value
 
@@ -297,25 +298,6 @@ def _walk(root: Path, errors: list[Rejected]) -> Iterator[Path]:
             yield Path(dirpath, name)
 
 
-def _resolve_case_insensitive(base: Path, parts: list[str]) -> Path | None:
-    """Find ``base/parts…`` where the media's upper-case IDs may be stored in another case."""
-    current = base
-    for part in parts:
-        candidate = current / part
-        if candidate.exists():
-            current = candidate
-            continue
-        try:
-            names = os.listdir(current)
-        except OSError:
-            return None
-        match = [n for n in names if n.lower() == part.lower()]
-        if not match:
-            return None
-        current = current / sorted(match)[0]
-    return current if current.is_file() else None
-
-
 def dicomdir_references(path: PathLike) -> tuple[list[Path], list[Rejected]]:
     """Files referenced by a DICOMDIR's records (resolved beside it), and references that are missing."""
     p = Path(path)
@@ -331,7 +313,7 @@ def dicomdir_references(path: PathLike) -> tuple[list[Path], list[Rejected]]:
         parts = [x.strip() for x in parts if str(x).strip()]
         if not parts:
             continue
-        target = _resolve_case_insensitive(p.parent, parts)
+        target = resolve_file_id(p.parent, parts)
         if target is None:
             ref = p.parent.joinpath(*parts)
             if ref not in seen:
