@@ -16,7 +16,7 @@ import struct
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -358,7 +358,13 @@ def _check_native_length(path: Path, ds: Dataset) -> None:
         raise DicomReadError(path, f"truncated: pixel data needs {expected} bytes, the file holds {held}")
 
 
-def safe_value(ds: Dataset, keyword: str, default: Any = "", convert: Callable[[Any], Any] = str) -> Any:
+_D = TypeVar("_D")
+_R = TypeVar("_R")
+
+
+def safe_value(
+    ds: Dataset, keyword: str, default: _D = "", convert: Callable[[object], _R] = str  # type: ignore[assignment]
+) -> _D | _R:
     """``ds.<keyword>`` converted, or ``default`` when missing, empty or not convertible.
 
     Why: headers in the wild carry invalid values (an IS of "1.0", a multi-valued UID); one bad
