@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .app_icon import app_icon, icon_pixmap
 from .bridge import LatestRunner
@@ -41,12 +50,12 @@ class AboutDialog(QDialog):
         self.logo.setObjectName("aboutIcon")
         self.logo.setPixmap(icon_pixmap(96))
         self.logo.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.text = QLabel(f"<h3>medeid {medeid_gui.__version__}</h3><p>collecting build facts…</p>")
+        # a text view, not a label: one block per model, and a site may have many (it scrolls)
+        self.text = QTextBrowser()
         self.text.setObjectName("aboutText")
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setMinimumWidth(520)
+        self.text.setFrameShape(QTextBrowser.Shape.NoFrame)
+        self.text.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.text.setHtml(f"<h3>medeid {medeid_gui.__version__}</h3><p>collecting build facts…</p>")
         body = QHBoxLayout()
         body.addWidget(self.logo)
         body.addWidget(self.text, 1)
@@ -61,6 +70,7 @@ class AboutDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(body)
         lay.addWidget(self.buttons)
+        self.resize(720, 380)
         self.runner = LatestRunner("about", self)
         self.runner.finished.connect(self._on_collected)
         self.runner.failed.connect(self._on_failed)
@@ -76,13 +86,12 @@ class AboutDialog(QDialog):
         from medeid_gui.buildinfo import about_html
 
         self.info = info
-        self.text.setText(about_html(info))
+        self.text.setHtml(about_html(info))
         self.copy.setEnabled(True)
-        self.adjustSize()
         self.ready.emit()
 
     def _on_failed(self, _tag: object, message: str, details: str) -> None:
-        self.text.setText(f"<h3>medeid</h3><p>cannot collect the build facts: {message}</p>")
+        self.text.setHtml(f"<h3>medeid</h3><p>cannot collect the build facts: {message}</p>")
         self.text.setToolTip(details[-2000:])
         self.ready.emit()
 

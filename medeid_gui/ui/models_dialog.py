@@ -40,10 +40,15 @@ ARCHIVE_FILTER = "medeid model (*.zip);;All files (*)"
 
 
 def model_row(m: InstalledModel) -> tuple[str, str, str, str, str, str]:
-    """One model as one line of the table (the cells' full text is also their tooltip)."""
+    """One model as one line of the table, in full (cells elide; tooltips and details do not)."""
     where = "shipped" if m.shipped else "site"
     return (f"{m.name} ({where})", m.domain.name, m.domain.trained_on or "not stated", m.licence,
             m.evaluation, m.digest)
+
+
+def model_details(m: InstalledModel) -> str:
+    """The selected model's facts unabridged, one per line, below the table."""
+    return "\n".join(f"{k}: {v}" for k, v in zip(COLUMNS, model_row(m), strict=True)) + f"\nfolder: {m.folder}"
 
 
 class ModelsDialog(QDialog):
@@ -71,9 +76,13 @@ class ModelsDialog(QDialog):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        for c, w in enumerate((200, 170, 230, 200, 300)):
+        for c, w in enumerate((200, 160, 190, 170, 220)):
             self.table.setColumnWidth(c, w)
         self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.details = QLabel("")
+        self.details.setObjectName("modelsDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems = QLabel("")
         self.problems.setObjectName("modelsProblems")
         self.problems.setWordWrap(True)
@@ -97,10 +106,11 @@ class ModelsDialog(QDialog):
         lay.addWidget(QLabel("Models that may change pixels, each only for images of its domain; "
                              "a site's model is preferred over the shipped one."))
         lay.addWidget(self.table, 1)
+        lay.addWidget(self.details)
         lay.addWidget(self.problems)
         lay.addWidget(self.status)
         lay.addWidget(buttons)
-        self.resize(1100, 340)
+        self.resize(1100, 440)
         self.refresh()
 
     # -- listing ----------------------------------------------------------------------------
@@ -130,7 +140,9 @@ class ModelsDialog(QDialog):
         return self.models[rows[0].row()] if rows else None
 
     def _selection_changed(self) -> None:
-        self.export_button.setEnabled(self.selected() is not None)
+        m = self.selected()
+        self.export_button.setEnabled(m is not None)
+        self.details.setText(model_details(m) if m is not None else "")
 
     # -- export / import ----------------------------------------------------------------------
     def _export_clicked(self) -> None:

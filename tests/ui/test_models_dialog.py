@@ -61,6 +61,8 @@ def test_lists_the_shipped_model_in_one_line(qtbot, user_dir: Path) -> None:
     assert cells["sha256"] == shipped.digest and len(shipped.digest) == 64
     assert all("\n" not in t for t in cells.values())
     assert dlg.export_button.isEnabled()
+    details = dlg.details.text().splitlines()
+    assert f"sha256: {shipped.digest}" in details and f"Evaluation: {shipped.evaluation}" in details
 
 
 def test_import_of_a_real_archive_installs_it(qtbot, exported: Path, user_dir: Path) -> None:
@@ -102,9 +104,12 @@ def test_raw_byte_flip_and_incomplete_archive_are_refused(qtbot, exported: Path,
     flipped = tmp_path / "flipped.zip"
     flipped.write_bytes(bytes(raw))
     assert dlg.import_from(flipped) is None
-    assert "is not a readable model archive" in error_dialogs()[-1].text()
+    (shown,) = error_dialogs()
+    assert "is not a readable model archive" in shown.text()
+    shown.close()
     # a member missing
     incomplete = _rewrite(exported, tmp_path / "incomplete.zip", drop=WEIGHTS)
     assert dlg.import_from(incomplete) is None
-    assert "missing (the model is incomplete)" in error_dialogs()[-1].text()
+    (shown,) = error_dialogs()
+    assert f"{WEIGHTS} is missing (the model is incomplete)" in shown.text()
     assert dlg.table.rowCount() == 1 and [p.name for p in user_dir.iterdir()] == []
