@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("medeid")
     app.setApplicationName("medeid")
     app.setApplicationDisplayName("medeid")
+    from medeid_gui.ui.app_icon import apply_identity
+
+    apply_identity(app)  # window icon and the desktop entry's name (org.medeid.medeid)
 
     phases = [("qt", process_age())]
     from medeid_gui.ui.errors import install_excepthook

@@ -25,3 +25,4 @@ shot privacy-050 50 none
 shot privacy-100 100 none
 shot identity-map 50 idmap
 ls -l "$OUT"/*.png
+DISPLAY=$DISPLAY_NUM python3 docs/screenshots/dialog_screenshots.py "$OUT"  # about, models, export-options

@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,7 @@ def import_model(archive: str | Path, *, user_dir: Path | None = None) -> Instal
                     if member.is_dir() or Path(member.filename).name != member.filename:
                         raise ModelImportError(f"{archive}: unexpected entry {member.filename!r}")
                     (work / member.filename).write_bytes(zf.read(member))
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:  # zlib: a changed byte in a member
             raise ModelImportError(f"{archive} is not a readable model archive: {exc}") from exc
         try:
             manifest = verify_folder(work, only_members=True)

@@ -42,9 +42,7 @@ def install_actions(win: MainWindow) -> None:
     _file_menu(win)
     _view_menu(win)
     _privacy_menu(win)
-    h = win.menuBar().addMenu("&Help")
-    h.addAction(make_action(win, "Open &Log Folder", open_log_folder))
-    h.addAction(make_action(win, "&About", lambda: about(win)))
+    _settings_and_help_menus(win)
     tb = QToolBar("Main")
     tb.setObjectName("mainToolbar")
     tb.setMovable(False)
@@ -130,6 +128,21 @@ def _privacy_menu(win: MainWindow) -> None:
         dev.addAction(a)
 
 
+def _settings_and_help_menus(win: MainWindow) -> None:
+    from .app_icon import app_icon
+
+    win.setWindowIcon(app_icon())  # also set application-wide by app.py; tests build the window alone
+    s = win.menuBar().addMenu("&Settings")
+    win.act_models = make_action(win, "Privacy &Models…", lambda: show_models(win),
+                                 tip="Installed pixel privacy models: domain, training data, licence, "
+                                     "evaluation, sha256; export and import")
+    s.addAction(win.act_models)
+    h = win.menuBar().addMenu("&Help")
+    h.addAction(make_action(win, "Open &Log Folder", open_log_folder))
+    win.act_about = make_action(win, "&About medeid", lambda: about(win))
+    h.addAction(win.act_about)
+
+
 def open_log_folder() -> None:
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
@@ -140,14 +153,22 @@ def open_log_folder() -> None:
 
 
 def about(win: MainWindow) -> None:
-    from PySide6.QtWidgets import QMessageBox
+    """Help > About medeid (one box, raised again when already open)."""
+    from .about_dialog import AboutDialog
 
-    import medeid_gui
+    dlg = getattr(win, "about_dialog", None)
+    if dlg is None or not dlg.isVisible():
+        dlg = win.about_dialog = AboutDialog(win)
+    dlg.show()
+    dlg.raise_()
 
-    QMessageBox.about(
-        win,
-        "About medeid",
-        f"<b>medeid {medeid_gui.__version__}</b><br>De-identification of medical image studies: "
-        "DICOM PS3.15 header profile, burned-in text and an adjustable pixel privacy level "
-        "(after Tian et al. 2025, arXiv 2507.21703).",
-    )
+
+def show_models(win: MainWindow) -> None:
+    """Settings > Privacy Models…: the registry's models; export and import of model archives."""
+    from .models_dialog import ModelsDialog
+
+    dlg = getattr(win, "models_dialog", None)
+    if dlg is None or not dlg.isVisible():
+        dlg = win.models_dialog = ModelsDialog(win)
+    dlg.show()
+    dlg.raise_()

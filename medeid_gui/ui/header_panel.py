@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # pydicom loads with the first scan, not with the window
 log = logging.getLogger("medeid.ui")
 
 COLUMNS = ("Tag", "Name", "Action", "Original", "De-identified")
-#: item role holding everything a filter may match (tag, keyword, name, path, action, values)
+#: item role holding everything a filter may match (tag, keyword, name, path, action, values, reason)
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 10
 ACTION_NAMES = {
     "D": "replace with dummy",
@@ -101,7 +103,8 @@ class ActionModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._cell(a, col)
         if role == SEARCH_ROLE:
-            return " ".join(v or "" for v in (a.tag, a.keyword, a.name, a.path, a.action, a.old, a.new))
+            return " ".join(v or "" for v in (a.tag, a.keyword, a.name, a.path, a.action, a.old, a.new,
+                                              a.reason))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"{a.path}  {a.tag}\n{a.name}\n"
@@ -159,6 +162,13 @@ class HeaderPanel(QWidget):
         self.filter.setObjectName("headerFilter")
         self.filter.setPlaceholderText("Filter: tag, name, action, value…")
         self.filter.setClearButtonEnabled(True)
+        # Why optional: the elements the profile does not name are most of a header; the default
+        # view shows what changes, this box shows every element's fate (as ``medeid inspect``)
+        self.show_kept = QCheckBox("Show kept")
+        self.show_kept.setObjectName("headerShowKept")
+        self.show_kept.setToolTip("Also list every element kept as it is, with the reason "
+                                  "(e.g. \"kept: not in Table E.1-1\"): nothing leaves unseen")
+        self.show_kept.toggled.connect(lambda _on: self._describe())
         self.summary = QLabel("")
         self.summary.setWordWrap(True)  # never let a long summary widen the window
         self.summary.setStyleSheet("color: #8a9099;")
@@ -188,7 +198,11 @@ class HeaderPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.editor)
-        lay.addWidget(self.filter)
+        frow = QHBoxLayout()
+        frow.setContentsMargins(0, 0, 0, 0)
+        frow.addWidget(self.filter, 1)
+        frow.addWidget(self.show_kept)
+        lay.addLayout(frow)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.summary)
         if self.editor.error:
@@ -229,13 +243,15 @@ class HeaderPanel(QWidget):
             self.summary.setText("header de-identification engine (medeid_gui.deid.engine) is not available yet")
             return
 
+        list_kept = self.show_kept.isChecked()
+
         def job() -> list[Action]:
             from medeid_gui.deid.engine import Deidentifier
 
-            return list(Deidentifier(config, self._project_key()).describe(ds))
+            return list(Deidentifier(config, self._project_key()).describe(ds, list_kept=list_kept))
 
         self.summary.setText("describing…")
-        self.runner.submit(job, tag=config)
+        self.runner.submit(job, tag=(config, list_kept))
 
     def _project_key(self) -> ProjectKey:
         if self._key is None:
@@ -244,17 +260,18 @@ class HeaderPanel(QWidget):
             self._key = project_key()
         return self._key
 
-    def _on_described(self, _tag: DeidConfig, actions: list[Action], seconds: float) -> None:
+    def _on_described(self, _tag: tuple[DeidConfig, bool], actions: list[Action], seconds: float) -> None:
         self.model.set_actions(actions)
         counts: dict[str, int] = {}
         for a in actions:
             c = a.action
             counts[c] = counts.get(c, 0) + 1
         parts = ", ".join(f"{n} {ACTION_NAMES.get(c, c)}" for c, n in sorted(counts.items()))
-        self.summary.setText(f"{len(actions)} attributes affected: {parts}  ({seconds * 1000:.0f} ms)")
+        what = "elements" if self.show_kept.isChecked() else "attributes affected"
+        self.summary.setText(f"{len(actions)} {what}: {parts}  ({seconds * 1000:.0f} ms)")
         self.described.emit(actions)
 
-    def _on_failed(self, _tag: DeidConfig, message: str, details: str) -> None:
+    def _on_failed(self, _tag: tuple[DeidConfig, bool], message: str, details: str) -> None:
         self.model.set_actions([])
         self.summary.setText(f"cannot describe this header: {message}")
         self.summary.setToolTip(details[-2000:])

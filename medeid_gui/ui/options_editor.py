@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from medeid_gui.deid.options import Option
 
 
+def option_tooltip(opt: Option) -> str:
+    """What the option keeps or removes, then the names a user meets elsewhere.
+
+    Why the CLI name and code are in the tooltip, not the label: the label must be the name the
+    standard uses (what a privacy officer looks up in PS3.15 E.3); the command-line identifier and
+    the CID 7050 code are what scripts and the output's marking carry, useful only on demand.
+    """
+    return f"{opt.summary[:1].upper()}{opt.summary[1:]} (--option {opt.cli_name}, code {opt.code})"
+
+
 class OptionsEditor(QWidget):
     """``changed()`` after every user edit; :meth:`config` gives the ``DeidConfig``."""
 
@@ -70,8 +80,9 @@ class OptionsEditor(QWidget):
             return
         self.profile.addItems(list(PRESETS) + ["custom"])
         for i, opt in enumerate(Option):
-            cb = QCheckBox(opt.cli_name)
-            cb.setToolTip(f"{opt.meaning} (DCM {opt.code})")
+            cb = QCheckBox(opt.standard_name)
+            cb.setObjectName(f"option-{opt.cli_name}")
+            cb.setToolTip(option_tooltip(opt))
             cb.toggled.connect(lambda on, o=opt: self._on_option(o, on))
             self.option_boxes[opt] = cb
             self.grid.addWidget(cb, i // self.columns, i % self.columns)
