@@ -92,6 +92,7 @@ class ViewerModel:
         from .frames import series_frames
 
         self.series = series
+        self.current = None  # the old series' frame: a result for it must not be shown now
         self.frames = series_frames(series)
         self.index = len(self.frames) // 2 if self.frames else 0
         if not self.frames:
