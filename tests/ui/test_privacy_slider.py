@@ -110,7 +110,8 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     hb.start()
     step.start()
     # keep beating until the drag is over and the last result (p = 0) has been drawn
-    qtbot.waitUntil(lambda: not positions and shown and shown[-1] == 0.0 and not win.privacy.is_busy, timeout=60000)
+    qtbot.waitUntil(lambda: bool(not positions and shown and shown[-1] == 0.0 and not win.privacy.is_busy),
+                    timeout=60000)
     qtbot.wait(200)
     hb.stop()
     assert len(gaps) > 50
