@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="folders, DICOMDIR files or DICOM files to open")
     p.add_argument("--demo", action="store_true", help="open the bundled demo studies and pydicom samples")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="inference device (default: last used)")
-    p.add_argument("--privacy", type=float, help="initial privacy level in percent (0-100)")
+    p.add_argument("--privacy", type=float, help="privacy level in percent (0-100) of the first series shown")
     p.add_argument("--overlay", choices=["none", "idmap", "mask", "diff"], default=None, help="initial overlay")
     p.add_argument("--screenshot", type=Path, metavar="PNG",
                    help="save the window to PNG once the demo image and its result are shown, then quit")
@@ -108,8 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_shown() -> None:
         age = process_age()
-        if args.privacy is not None:
-            win.set_privacy(from_percent(int(round(args.privacy))))
+        if args.privacy is not None:  # the first series shown (each series opens at 0 otherwise)
+            def first_level(_lf: object) -> None:
+                win.frameShown.disconnect(first_level)
+                win.set_privacy(from_percent(int(round(args.privacy))))
+
+            win.frameShown.connect(first_level)
         first = painted[0] if painted else age
         log.info("window painted %.2f s, complete %.2f s after process start (log: %s)", first, age, log_path)
         if args.startup_report:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from medeid_gui.ml.engine import EngineResult, InferenceEngine
+    from medeid_gui.ml.familiarity import Familiarity, FamiliarityModel
     from medeid_gui.ml.model import MedeidModel
 
 #: the image a request is for: ``FrameRef.key`` (path, frame index)
@@ -71,6 +72,18 @@ def _preload_ocr_libraries() -> None:
             pass
 
 
+def _shipped_familiarity() -> FamiliarityModel | None:
+    """The shipped weights' familiarity statistics (sha256-checked), None when they have none."""
+    from medeid_gui._resources import models_dir
+    from medeid_gui.ml.familiarity import load_familiarity
+
+    try:
+        return load_familiarity(models_dir())
+    except Exception:  # noqa: BLE001 - no warning is shown rather than a wrong one; logged
+        log.warning("familiarity statistics not loaded: %s", traceback.format_exc())
+        return None
+
+
 class _AdapterRelay(QObject):
     """Parentless carrier of the adapter's worker-thread signals (see ``bridge._RunnerRelay``)."""
 
@@ -87,13 +100,16 @@ class EngineAdapter(QObject):
     resultReady = Signal(object)  # PrivacyResult
     failed = Signal(str, str)
     busyChanged = Signal(bool)
-    metricsReady = Signal(object, object, object)  # key, risk | None, fidelity | None
+    metricsReady = Signal(object, object, object)  # key, Familiarity | None, fidelity | None
 
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: InferenceEngine | None = None
         self.model: MedeidModel | None = None
+        #: the shipped weights' training-image statistics (None: a model without them)
+        self.familiarity: FamiliarityModel | None = None
+        self._familiar_cache: tuple[object, Familiarity | None] | None = None
         self._closed = False
         self.device_name = ""
         self._reason = "the inference engine is loading"
@@ -164,6 +180,7 @@ class EngineAdapter(QObject):
                 from medeid_gui.ml.model import default_model
 
                 model = default_model(device=dev)  # load + verify the weights now, not at the first slider move
+                self.familiarity = _shipped_familiarity()
         except Exception as exc:  # noqa: BLE001 - shown to the user
             relay.load_failed.emit(f"pixel de-identification is not available: {exc}", traceback.format_exc())
             return
@@ -256,7 +273,10 @@ class EngineAdapter(QObject):
         return self._metrics_reason
 
     def request_metrics(self, original: np.ndarray, res: PrivacyResult) -> None:
-        """Re-identification risk and semantic fidelity of ``res`` (worker thread, latest wins)."""
+        """Familiarity of ``original`` and semantic fidelity of ``res`` (worker thread, latest wins).
+
+        Both frames in the model's (MONOCHROME2) sense.
+        """
         if self._closed:
             return
         self._metric_token += 1
@@ -268,27 +288,35 @@ class EngineAdapter(QObject):
             if tok != self._metric_token:
                 return
             try:
-                risk, fid = self._compute_metrics(original, res.frame)
+                familiar, fid = self._compute_metrics(original, res.frame, res.key)
             except Exception as exc:  # noqa: BLE001 - a failed readout is shown as its reason, the image stays
                 self._metrics_reason = f"readout failed: {exc}"
                 log.warning("metrics failed: %s", traceback.format_exc())
-                risk, fid = None, None
-            relay.metrics.emit(tok, res.key, risk, fid)
+                familiar, fid = None, None
+            relay.metrics.emit(tok, res.key, familiar, fid)
 
         self._metric_pool.submit(job)
 
-    def _compute_metrics(self, a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+    def _compute_metrics(self, a: np.ndarray, b: np.ndarray,
+                         key: ImageKey | None) -> tuple[Familiarity | None, float | None]:
         if self.model is None:
             self._metrics_reason = "no model loaded"
             return None, None
-        from medeid_gui.viewmodel.metrics import identity_and_semantic_similarity
+        from medeid_gui.viewmodel.metrics import identity_and_semantic_similarity, image_familiarity
 
-        return identity_and_semantic_similarity(self.model, a, b)
+        _cosine, fid = identity_and_semantic_similarity(self.model, a, b)
+        cached = self._familiar_cache
+        if cached is not None and cached[0] == key:
+            return cached[1], fid  # the original did not change: its distance neither
+        stats = self.familiarity
+        familiar = image_familiarity(self.model, stats, a) if stats is not None else None
+        self._familiar_cache = (key, familiar)
+        return familiar, fid
 
     @Slot(int, object, object, object)
-    def _on_metrics(self, tok: int, key: ImageKey | None, risk: float | None, fid: float | None) -> None:
+    def _on_metrics(self, tok: int, key: ImageKey | None, familiar: Familiarity | None, fid: float | None) -> None:
         if tok == self._metric_token:
-            self.metricsReady.emit(key, risk, fid)
+            self.metricsReady.emit(key, familiar, fid)
 
     def shutdown(self) -> None:
         self._closed = True

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medeid_gui.ml.privacy import Privacy, from_percent
+from medeid_gui.ml.privacy import Privacy
 from medeid_gui.viewmodel.demo import demo_paths
 from medeid_gui.viewmodel.frames import FrameLoader, FrameRef, LoadedFrame
 from medeid_gui.viewmodel.state import ViewerModel
@@ -41,17 +41,19 @@ from .engine_adapter import EngineAdapter, PrivacyResult
 from .errors import show_error
 from .header_panel import HeaderPanel
 from .opening import OpeningMixin
+from .privacy_wiring import PrivacyMixin
 from .scan import ScanJob
 from .settings import Settings
 
 if TYPE_CHECKING:
-    import numpy as np
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMenu
     from superqt.utils import GeneratorWorker
 
     from medeid_gui.dicom.studies import SeriesNode
     from medeid_gui.ml.model import MedeidModel
+    from medeid_gui.viewmodel.frames import LoadedFrame
+    from medeid_gui.viewmodel.pixel_method import Gate
 
     from .export_dialog import ExportDialog
     from .privacy_panel import PrivacyPanel
@@ -62,11 +64,9 @@ __all__ = ["MainWindow", "demo_paths"]  # demo_paths: where tests and scripts ha
 
 log = logging.getLogger("medeid.ui")
 
-#: an image's key, ``FrameRef.key``: (path, frame index)
-FrameKey = tuple[str, int]
 
 
-class MainWindow(OpeningMixin):
+class MainWindow(PrivacyMixin, OpeningMixin):
     """Signals are mainly for tests and the screenshot script (what has been shown, and when)."""
 
     painted = Signal()  #: the first frame is on screen (the shell; the viewer follows)
@@ -100,8 +100,11 @@ class MainWindow(OpeningMixin):
     body_actions: list[QAction]
 
     def __init__(self, settings: Settings | None = None, *, device: str | None = None,
-                 model: MedeidModel | None = None, auto_ocr: bool = True) -> None:
+                 model: MedeidModel | None = None, auto_ocr: bool = True, gate: Gate | None = None) -> None:
         """``model``: a ``MedeidModel`` to run instead of the shipped weights (a site's own, tests).
+
+        ``gate``: which series the pixel method may run on (default: the installed models' domains).
+        Every series opens at privacy 0 (or the level last set for it): no stored start level.
 
         ``auto_ocr``: look for burned-in text on every image shown (the panel's check box).
         """
@@ -113,7 +116,7 @@ class MainWindow(OpeningMixin):
         self._shown_once = False
         self._scan: ScanJob | None = None
         self._thumb_worker: GeneratorWorker | None = None
-        self.model = ViewerModel(privacy=from_percent(self.settings.privacy))
+        self.model = ViewerModel(gate=gate)
         self.device = device or self.settings.device
         self._engine_model = model
         self._auto_ocr = auto_ocr
@@ -157,7 +160,7 @@ class MainWindow(OpeningMixin):
         self.engine.failed.connect(lambda m, d: show_error(self, "De-identification failed", m, d))
         self.engine.busyChanged.connect(lambda b: self.privacy is not None and self.privacy.set_busy(b))
         self.engine.metricsReady.connect(self._on_metrics)
-        self._metrics_for: tuple[np.ndarray, PrivacyResult] | None = None
+        self._metrics_for: tuple[LoadedFrame, PrivacyResult] | None = None
         self._metrics_timer = QTimer(self)
         self._metrics_timer.setSingleShot(True)
         self._metrics_timer.setInterval(200)
@@ -218,7 +221,7 @@ class MainWindow(OpeningMixin):
 
     def _observe_model(self) -> None:
         self.model.window_changed.connect(self._show_window_readout)
-        self.model.privacy_changed.connect(lambda _privacy: self.request_privacy())
+        self._observe_privacy()
 
     def _build_body(self) -> None:
         """Second construction step (after the first paint): viewer, privacy panel, text boxes."""
@@ -236,8 +239,7 @@ class MainWindow(OpeningMixin):
         self.textboxes.auto.setChecked(self._auto_ocr)
         self.tabs.addTab(self.textboxes.panel, "Burned-in text")
         self.privacy = PrivacyPanel()
-        self.privacy.set_privacy(self.model.privacy)
-        self.privacy.privacyChanged.connect(lambda percent: self.model.set_privacy(from_percent(percent)))
+        self._connect_panel(self.privacy)
         self.privacy.set_device("engine: loading…", ok=True)
         self._body_layout.insertWidget(0, self.privacy)
         for a in self.body_actions:
@@ -297,8 +299,6 @@ class MainWindow(OpeningMixin):
 
     def closeEvent(self, ev: QCloseEvent) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
-        if self.privacy is not None:
-            self.settings.privacy = self.privacy.percent
         self.settings.sync()
         self._metrics_timer.stop()
         self.cancel_scan()
@@ -390,77 +390,6 @@ class MainWindow(OpeningMixin):
 
     def _on_hover(self, x: int, y: int, a: float, b: float) -> None:
         self.hover_label.setText(f"x {x}  y {y}   original {a:.1f}   right {b:.1f}")
-
-    # ---------------------------------------------------------------------------------------
-    # privacy engine
-    def set_privacy(self, privacy: Privacy) -> None:
-        """Move the slider to ``privacy`` (its change reaches the model like a user's drag)."""
-        if self.privacy is not None:
-            self.privacy.set_privacy(privacy)
-
-    def step_privacy(self, delta_percent: int) -> None:
-        if self.privacy is not None:
-            self.privacy.step(delta_percent)
-
-    def request_privacy(self) -> int | None:
-        """Ask the engine for the current frame at the current level (latest wins)."""
-        lf = self.model.current
-        if lf is None or self.privacy is None or not self.engine.available:
-            return None
-        return self.engine.submit(lf.frame, self.model.privacy, key=lf.ref.key)
-
-    def _on_engine_ready(self, device: str) -> None:
-        self.viewer.pending_message = "waiting for the de-identification engine…"
-        self.act_idmap.setEnabled(True)
-        self.act_mask.setEnabled(True)
-        self.privacy.set_device(f"device: {device}", ok=True)
-        r = self.engine.metrics_reason()
-        if r:
-            self.privacy.set_risk(None, r)
-            self.privacy.set_fidelity(None, r)
-        self.request_privacy()
-
-    def _on_engine_unavailable(self, reason: str, details: str) -> None:
-        self.privacy.set_device("engine: unavailable", ok=False, reason=reason)
-        self.privacy.set_risk(None, reason)
-        self.privacy.set_fidelity(None, reason)
-        self.viewer.pending_message = "pixel de-identification unavailable (see the device label)"
-        if self.viewer.original_frame is not None and self.viewer.result_frame is None:
-            rows, cols = self.viewer.original_frame.shape[:2]
-            self.viewer.deid.clear(self.viewer.pending_message, at=(cols / 2.0, rows / 2.0))
-        self.act_idmap.setEnabled(False)
-        self.act_mask.setEnabled(False)
-        for a in (self.act_idmap, self.act_mask):
-            a.setToolTip(reason)
-        log.warning("inference engine unavailable: %s\n%s", reason, details)
-
-    def _on_result(self, res: PrivacyResult) -> None:
-        lf = self.model.current
-        if lf is None or not self.model.is_current(res.key):
-            self.engine.dropped_on_arrival += 1  # the image changed since the request was made
-            return
-        self.viewer.set_result(res.frame, res.identity_map, res.mask)
-        self.privacy.set_latency(res.seconds)
-        self.viewer.deid.caption.setText(f"p = {res.privacy:.2f}")
-        self.resultShown.emit(res)
-        # readouts only once the slider rests: no competing computation during a drag
-        self._metrics_for = (lf.frame, res)
-        self._metrics_timer.start()
-
-    def _request_metrics(self) -> None:
-        if self._metrics_for is None or self.model.current is None:
-            return
-        frame, res = self._metrics_for
-        self._metrics_for = None
-        if self.model.is_current(res.key):
-            self.engine.request_metrics(frame, res)
-
-    def _on_metrics(self, key: FrameKey, risk: float | None, fidelity: float | None) -> None:
-        if not self.model.is_current(key):
-            return
-        reason = self.engine.metrics_reason()
-        self.privacy.set_risk(risk, reason)
-        self.privacy.set_fidelity(fidelity, reason)
 
     # ---------------------------------------------------------------------------------------
     # export

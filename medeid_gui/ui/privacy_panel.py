@@ -2,15 +2,25 @@
 
 Why the slider emits on every value change (not only on release): the engine is "latest wins",
 so sending each position costs nothing but a superseded request, and the image follows the hand.
+Why the slider can be off for a series: outside every installed model's domain the method would
+paint its training images into the patient's; the line under the slider says so (``set_method``).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt import QLabeledSlider
 
+from medeid_gui.ml.familiarity import UNFAMILIAR_NOTE, Familiarity
 from medeid_gui.ml.privacy import Privacy, from_percent, to_percent
+from medeid_gui.ml.risk import NOT_ASSESSED, RiskReadout
+
+_SLIDER_TIP = (
+    "Fraction of image patches blocked, ranked by identity relevance, and re-synthesised "
+    "from medical semantics. 0 % returns the original pixels unchanged.\n"
+    "Keys: [ and ] step 5 %, Ctrl+[ / Ctrl+] to 0 % / 100 %."
+)
 
 
 class PrivacyPanel(QWidget):
@@ -33,11 +43,9 @@ class PrivacyPanel(QWidget):
         self.slider.setSingleStep(1)
         self.slider.setPageStep(10)
         self.slider.setMinimumWidth(260)
-        self.slider.setToolTip(
-            "Fraction of image patches blocked, ranked by identity relevance, and re-synthesised "
-            "from medical semantics. 0 % returns the original pixels unchanged.\n"
-            "Keys: [ and ] step 5 %, Ctrl+[ / Ctrl+] to 0 % / 100 %."
-        )
+        self.slider.setToolTip(_SLIDER_TIP)
+        self._engine_ok, self._method_ok = True, True
+        self._engine_reason = ""
         self.slider.valueChanged.connect(self.privacyChanged.emit)
 
         # a static "working" mark rather than an animated bar: an indeterminate QProgressBar
@@ -53,17 +61,30 @@ class PrivacyPanel(QWidget):
         self.device.setObjectName("deviceLabel")
         self.risk = QLabel("re-id risk: —")
         self.risk.setObjectName("riskLabel")
+        self.familiar = QLabel("")
+        self.familiar.setObjectName("familiarityLabel")
+        self.familiar.setStyleSheet("color: #c25e00; font-weight: 600; padding: 0 6px;")
+        self.reason = QLabel("")
+        self.reason.setObjectName("methodReason")
+        self.reason.setStyleSheet("color: #c25e00; padding: 0 6px;")
+        self.reason.setVisible(False)
         self.fidelity = QLabel("semantic fidelity: —")
         self.fidelity.setObjectName("fidelityLabel")
         # fixed widths: a label whose text changes width would re-layout (and repaint) the row
-        for lab, w in ((self.latency, 70), (self.device, 260), (self.risk, 120), (self.fidelity, 170)):
+        for lab, w in ((self.latency, 70), (self.device, 260), (self.risk, 190), (self.fidelity, 170)):
             lab.setStyleSheet("padding: 0 6px;")
             lab.setFixedWidth(w)
 
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(6, 2, 6, 2)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 2, 6, 2)
+        outer.setSpacing(0)
+        lay = QHBoxLayout()
+        lay.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(lay)
+        outer.addWidget(self.reason)
         lay.addWidget(self.caption)
         lay.addWidget(self.slider, 3)
+        lay.addWidget(self.familiar)
         lay.addWidget(self.busy)
         lay.addWidget(self.latency)
         lay.addWidget(self.device)
@@ -88,7 +109,37 @@ class PrivacyPanel(QWidget):
         self.set_percent(to_percent(privacy))
 
     def set_percent(self, v: int) -> None:
-        self.slider.setValue(max(0, min(100, int(v))))
+        """Move the slider; a level above 0 is ignored while the method may not run here."""
+        v = max(0, min(100, int(v)))
+        if v > 0 and not self._method_ok:
+            return
+        self.slider.setValue(v)
+
+    @property
+    def method_allowed(self) -> bool:
+        return self._method_ok
+
+    def set_method(self, allowed: bool, line: str = "") -> None:
+        """Whether the method may run on the series shown; ``line`` says why not, under the slider.
+
+        Off: the slider goes to 0 (the original pixels) without emitting (the view model already
+        holds 0 for the series) and is disabled; the familiarity warning is cleared.
+        """
+        self._method_ok = allowed
+        if not allowed:
+            self.slider.blockSignals(True)
+            self.slider.setValue(0)
+            self.slider.blockSignals(False)
+            self.set_familiarity(None)
+        self.reason.setText(line)
+        self.reason.setToolTip(line)
+        self.reason.setVisible(bool(line))
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        self.slider.setEnabled(self._engine_ok and self._method_ok)
+        tip = _SLIDER_TIP if self._method_ok else self.reason.text()
+        self.slider.setToolTip(tip if self._engine_ok else self._engine_reason)
 
     def step(self, delta: int) -> None:
         self.set_percent(self.percent + delta)
@@ -106,25 +157,24 @@ class PrivacyPanel(QWidget):
     def set_device(self, text: str, ok: bool = True, reason: str = "") -> None:
         self.device.setText(text)
         self.device.setToolTip(reason)
-        self.slider.setEnabled(ok)
-        if not ok:
-            self.slider.setToolTip(reason)
+        self._engine_ok, self._engine_reason = ok, reason
+        self._update_enabled()
 
-    def set_risk(self, value: float | None, reason: str = "") -> None:
-        if value is None:
-            self.risk.setText("re-id risk: n/a")
-            self.risk.setEnabled(False)
-            self.risk.setToolTip(reason)
-            return
-        self.risk.setEnabled(True)
-        # a cosine below 0 (embeddings pointing apart) is no less private than 0: a negative
-        # "risk" would only confuse; the tooltip keeps the measured value
-        self.risk.setText(f"re-id risk: {max(0.0, value):.2f}")
-        self.risk.setToolTip(
-            "Cosine similarity of the identity embeddings of the original and the de-identified "
-            f"frame (ReID encoder; measured {value:+.2f}, shown from 0). 1.0 = same identity "
-            "signature; lower is more private. The evaluation's independent attacker is the "
-            "number to trust (models/EVALUATION.md)."
+    def set_risk(self, readout: RiskReadout = NOT_ASSESSED) -> None:
+        """The re-identification risk in words; the number and its meaning in the tooltip."""
+        assessed = readout.auc is not None
+        self.risk.setText(f"re-id risk: {readout.word}")
+        self.risk.setEnabled(assessed)
+        self.risk.setToolTip(readout.tooltip)
+
+    def set_familiarity(self, familiarity: Familiarity | None) -> None:
+        """The unfamiliar-image warning beside the slider (hidden for familiar or unscored images)."""
+        warn = familiarity is not None and familiarity.unfamiliar
+        self.familiar.setText(f"⚠ {UNFAMILIAR_NOTE}" if warn else "")
+        self.familiar.setToolTip(
+            f"Distance of this image's semantic features from the model's training images: "
+            f"{familiarity.ratio:.1f} × the threshold (the 99th percentile of held-out training "
+            "images). The fill may not keep the findings." if warn and familiarity else ""
         )
 
     def set_fidelity(self, value: float | None, reason: str = "") -> None:

@@ -60,6 +60,8 @@ class ScreenshotScript(QObject):
 
     def _on_frame(self, _lf: LoadedFrame) -> None:
         self._frame_ok = True
+        if not self.win.model.method.allowed:  # no model for this series: no result will come
+            self._engine_settled = True
         self._maybe_grab()
 
     def _on_result(self, res: PrivacyResult) -> None:

@@ -9,7 +9,9 @@ both sides share one intensity scale, resized to ``WORK_SIZE``):
 * re-id risk = cos(ReID(original), ReID(de-identified)) — 1.0: same identity signature;
 * semantic fidelity = cos(s(original), s(de-identified)) with s the decoupled semantic code.
 
-They use the pipeline's own ReID encoder, not an independent attacker (the evaluation's
+The GUI shows the fidelity only: the re-id risk beside the slider is the attacker's measured
+curve (``ml.risk``), not this per-image cosine, which is not a probability. They use the
+pipeline's own ReID encoder, not an independent attacker (the evaluation's
 attacker AUC is the number to trust); the tooltip says so. Runs in a worker thread; torch is
 imported inside the function.
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from medeid_gui.ml.familiarity import Familiarity, FamiliarityModel
     from medeid_gui.ml.model import MedeidModel
 
 
@@ -59,3 +62,16 @@ def identity_and_semantic_similarity(
         code = model.semantic_code(model.features(t)).float().flatten(1)
         fid = float(F.cosine_similarity(code[0:1], code[1:2]).item())
     return risk, fid
+
+
+def image_familiarity(model: MedeidModel, stats: FamiliarityModel, frame: np.ndarray) -> Familiarity:
+    """How far ``frame`` (in MONOCHROME2 sense) is from the model's training images.
+
+    The same features the statistics were fitted on: ``ml.deidentify.analyse`` (the method's own
+    working image), pooled per channel (``ml.familiarity.pooled_features``).
+    """
+    from medeid_gui.ml.deidentify import analyse
+    from medeid_gui.ml.familiarity import pooled_features
+
+    feats = analyse(frame, model).features.float().cpu().numpy()
+    return stats.score(pooled_features(feats))

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medeid_gui.ml.privacy import Privacy, check_privacy, method_runs
+from medeid_gui.ml.risk import RiskReadout
 
 from .events import Event
+from .pixel_method import NO_IMAGE, Gate, SeriesMethod, registry_gate
 from .window_level import WindowLevel
 
 if TYPE_CHECKING:
@@ -47,10 +49,13 @@ class ViewerModel:
     """State of the viewer and the callbacks that observe it (see :class:`~.events.Event`).
 
     Events: ``series_changed(SeriesNode | None)``, ``frame_loaded(LoadedFrame)``,
-    ``privacy_changed(privacy)``, ``window_changed(WindowLevel)``.
+    ``privacy_changed(privacy)``, ``window_changed(WindowLevel)``, ``method_changed(SeriesMethod)``.
+
+    ``gate`` decides per series whether the pixel method may run (default: the installed models'
+    domains, :func:`~.pixel_method.registry_gate`).
     """
 
-    def __init__(self, privacy: Privacy = 0.0) -> None:
+    def __init__(self, privacy: Privacy = 0.0, *, gate: Gate | None = None) -> None:
         self.inputs: list[Path] = []
         self.series: SeriesNode | None = None
         self.frames: list[FrameRef] = []
@@ -64,6 +69,10 @@ class ViewerModel:
         #: the window on screen (None while no frame is shown)
         self.window: WindowLevel | None = None
         self._window_series: str | None = None
+        self.gate: Gate = gate or registry_gate()
+        #: the pixel method's verdict for the series shown
+        self.method: SeriesMethod = NO_IMAGE
+        self.method_changed: Event[SeriesMethod] = Event()
         self.series_changed: Event[SeriesNode | None] = Event()
         self.frame_loaded: Event[LoadedFrame] = Event()
         self.privacy_changed: Event[Privacy] = Event()
@@ -75,16 +84,38 @@ class ViewerModel:
         self.inputs = [Path(p) for p in paths]
 
     def set_series(self, series: SeriesNode | None) -> FrameRef | None:
-        """Show ``series``; returns the frame to load first (the middle one), None if it has none."""
+        """Show ``series``; returns the frame to load first (the middle one), None if it has none.
+
+        The series opens at privacy 0, or at the level last set for it in this session; outside
+        every model's domain it stays at 0 (see :attr:`method`).
+        """
         from .frames import series_frames
 
         self.series = series
+        self.current = None  # the old series' frame: a result for it must not be shown now
         self.frames = series_frames(series)
         self.index = len(self.frames) // 2 if self.frames else 0
         if not self.frames:
             self.clear_frame()
+        self.method = self._decide(self.frames[0] if self.frames else None)
+        uid = self.frames[0].series_uid if self.frames else None
+        self.privacy = self.series_privacy.get(uid, 0.0) if (uid and self.method.allowed) else 0.0
         self.series_changed.emit(series)
+        self.method_changed.emit(self.method)
+        self.privacy_changed.emit(self.privacy)
         return self.frames[self.index] if self.frames else None
+
+    def _decide(self, first: FrameRef | None) -> SeriesMethod:
+        """The gate's verdict on the series' first instance (its header; no pixels read)."""
+        if first is None:
+            return NO_IMAGE
+        from medeid_gui.dicom.read import read_header
+
+        try:
+            header = read_header(first.path)
+        except Exception as exc:  # noqa: BLE001 - an unreadable header means no method, said why
+            return SeriesMethod(False, f"the header could not be read ({exc})")
+        return self.gate(header)
 
     # -- frames ---------------------------------------------------------------------------
     def select(self, i: int) -> FrameRef | None:
@@ -139,12 +170,23 @@ class ViewerModel:
 
     # -- privacy --------------------------------------------------------------------------
     def set_privacy(self, privacy: Privacy) -> None:
-        """The slider's level; remembered for the series shown (the export's "per series")."""
-        self.privacy = check_privacy(privacy)
+        """The slider's level; remembered for the series shown (the export's "per series").
+
+        Outside the method's domain the level stays 0: a level above it is refused (ValueError),
+        so no code path can change pixels the gate kept unchanged.
+        """
+        privacy = check_privacy(privacy)
+        if privacy > 0 and self.series is not None and not self.method.allowed:
+            raise ValueError(f"privacy must stay 0 for this series: {self.method.reason}")
+        self.privacy = privacy
         uid = self.current.ref.series_uid if self.current is not None else None
         if uid:
             self.series_privacy[uid] = self.privacy
         self.privacy_changed.emit(self.privacy)
+
+    def risk(self) -> RiskReadout:
+        """The re-identification risk readout at the level shown ("not assessed" outside a domain)."""
+        return self.method.risk(self.privacy)
 
     # -- export ---------------------------------------------------------------------------
     def export_choices(self, rectangles: list[Rectangle] | None = None) -> ExportChoices:

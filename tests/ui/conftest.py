@@ -69,14 +69,19 @@ def method_model():
 
 @pytest.fixture
 def engine_window(qtbot, settings, method_model):
-    """A shown main window whose engine runs ``method_model`` on the CPU, with CT_small open."""
+    """A shown main window whose engine runs ``method_model`` on the CPU, with CT_small open.
+
+    CT_small is outside the shipped model's domain; the window's gate admits it so that the
+    plumbing is tested on a small image (the domain gate: test_pixel_gate.py).
+    """
     from pathlib import Path
 
     from pydicom.data import get_testdata_file
+    from ui_helpers import admit_every_series
 
     from medeid_gui.ui.main_window import MainWindow
 
-    win = MainWindow(settings, device="cpu", model=method_model, auto_ocr=False)
+    win = MainWindow(settings, device="cpu", model=method_model, auto_ocr=False, gate=admit_every_series)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.engine.ready, timeout=60000):
         with qtbot.waitSignal(win.shown, timeout=5000):

@@ -30,8 +30,10 @@ def test_slider_updates_view_with_the_methods_output(qtbot, engine_window, metho
     _result_at(qtbot, win, 0)
     np.testing.assert_array_equal(win.viewer.result_frame, orig)
     # the readouts follow (computed in a worker)
-    qtbot.waitUntil(lambda: "re-id risk: 1.00" in win.privacy.risk.text(), timeout=30000)
-    assert "semantic fidelity: 1.00" in win.privacy.fidelity.text()
+    qtbot.waitUntil(lambda: "semantic fidelity: 1.00" in win.privacy.fidelity.text(), timeout=30000)
+    # a gate without a model's measured curve: the risk is not assessed, never a number
+    assert win.privacy.risk.text() == "re-id risk: not assessed" and not win.privacy.risk.isEnabled()
+    assert win.privacy.familiar.text() == ""  # untrained weights carry no familiarity statistics
 
 
 def test_stale_results_are_dropped(qtbot, engine_window) -> None:
@@ -108,7 +110,8 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     hb.start()
     step.start()
     # keep beating until the drag is over and the last result (p = 0) has been drawn
-    qtbot.waitUntil(lambda: not positions and shown and shown[-1] == 0.0 and not win.privacy.is_busy, timeout=60000)
+    qtbot.waitUntil(lambda: bool(not positions and shown and shown[-1] == 0.0 and not win.privacy.is_busy),
+                    timeout=60000)
     qtbot.wait(200)
     hb.stop()
     assert len(gaps) > 50
@@ -116,13 +119,23 @@ def test_event_loop_never_stalls_while_dragging(qtbot, engine_window) -> None:
     assert worst < 0.050, f"event loop stalled for {worst * 1000:.0f} ms"
 
 
-def test_negative_identity_cosine_is_shown_as_zero_risk(qtbot) -> None:
+def test_risk_reads_in_words_with_the_number_in_the_tooltip(qtbot) -> None:
+    from medeid_gui.ml.familiarity import Familiarity
+    from medeid_gui.ml.model_registry import installed_models
+    from medeid_gui.ml.risk import NOT_ASSESSED
     from medeid_gui.ui.privacy_panel import PrivacyPanel
 
+    (shipped,) = [m for m in installed_models() if m.shipped]
     panel = PrivacyPanel()
     qtbot.addWidget(panel)
-    panel.set_risk(-0.35)
-    assert panel.risk.text() == "re-id risk: 0.00"
-    assert "-0.35" in panel.risk.toolTip()
-    panel.set_risk(0.42)
-    assert panel.risk.text() == "re-id risk: 0.42"
+    panel.set_risk(shipped.risk.readout(0.0))
+    assert panel.risk.text() == "re-id risk: high" and "AUC 0.98" in panel.risk.toolTip()
+    panel.set_risk(shipped.risk.readout(1.0))
+    assert panel.risk.text() == "re-id risk: low" and "AUC 0.55" in panel.risk.toolTip()
+    panel.set_risk(NOT_ASSESSED)
+    assert panel.risk.text() == "re-id risk: not assessed" and "never measured" in panel.risk.toolTip()
+    panel.set_familiarity(Familiarity(distance=30.0, threshold=10.0, unfamiliar=True))
+    assert "unfamiliar image: findings may not be kept" in panel.familiar.text()
+    assert "3.0 × the threshold" in panel.familiar.toolTip()
+    panel.set_familiarity(Familiarity(distance=5.0, threshold=10.0, unfamiliar=False))
+    assert panel.familiar.text() == ""

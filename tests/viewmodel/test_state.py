@@ -11,6 +11,7 @@ from pydicom.data import get_testdata_file
 from medeid_gui.dicom.discover import discover
 from medeid_gui.dicom.studies import SeriesNode, group
 from medeid_gui.viewmodel.frames import FrameLoader, series_frames
+from medeid_gui.viewmodel.pixel_method import SeriesMethod
 from medeid_gui.viewmodel.state import ViewerModel
 from medeid_gui.viewmodel.window_level import WindowLevel
 
@@ -88,7 +89,8 @@ def test_adjusted_window_is_kept_within_a_series_only() -> None:
 def test_privacy_is_remembered_per_series_and_reaches_the_export_choices() -> None:
     ct, = _series("CT_small.dcm")
     mr, = _series("MR_small.dcm")
-    model = ViewerModel(privacy=0.5)
+    # the plumbing of levels, for series the gate admits (the domain check: test_pixel_method.py)
+    model = ViewerModel(privacy=0.5, gate=lambda _header: SeriesMethod(allowed=True))
     levels: list[float] = []
     model.privacy_changed.connect(levels.append)
     model.set_privacy(0.2)  # no frame shown yet: a level, but for no series
@@ -97,7 +99,7 @@ def test_privacy_is_remembered_per_series_and_reaches_the_export_choices() -> No
         model.set_series(series)
         _load(model, 0)
         model.set_privacy(level)
-    assert levels == [0.2, 0.3, 0.7]
+    assert levels == [0.2, 0.0, 0.3, 0.0, 0.7]  # each series opens at 0
     assert model.series_privacy == {ct.series_uid: 0.3, mr.series_uid: 0.7}
     model.set_inputs([Path("a"), Path("b")])
     choices = model.export_choices([(1, 2, 3, 4)])
