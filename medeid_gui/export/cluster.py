@@ -220,7 +220,11 @@ def _submit(client: Client, tasks: list[Task], setup: WorkerSetup, key_hex: str,
 
     run_id = uuid.uuid4().hex
     setup_f = client.scatter(setup, broadcast=True, hash=False)
-    limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+    workers = client.scheduler_info().get("workers", {})
+    limit = 2 * max(1, len(workers))
+    # units that run the pixel method go to workers that declare a GPU resource, when there are any
+    gpu = setup.pixel_request is not None and any(w.get("resources", {}).get("GPU") for w in workers.values())
+    resources = {"GPU": 1} if gpu else None
     units = _units(tasks, unit_size(setup))
     held: dict[str, list[Task]] = {}
     alone: list[list[Task]] = []  # the files of a unit that kept killing workers, one at a time
@@ -231,7 +235,7 @@ def _submit(client: Client, tasks: list[Task], setup: WorkerSetup, key_hex: str,
             return False
         # absolute paths travel (a worker's working folder is its own); results come back as planned
         sent = [replace(t, path=os.path.abspath(t.path)) for t in unit]
-        fut = client.submit(run_unit, run_id, setup_f, key_hex, sent, pure=False)
+        fut = client.submit(run_unit, run_id, setup_f, key_hex, sent, pure=False, resources=resources)
         held[fut.key] = unit
         ac.add(fut)  # type: ignore[attr-defined]
         return True

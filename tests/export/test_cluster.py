@@ -103,7 +103,7 @@ def test_worker_sigkilled_mid_run_gives_the_same_output(
     tmp_path: Path, env: dict[str, Path], cluster: tuple[LocalCluster, Client]
 ) -> None:
     inp = tmp_path / "in"
-    replicate(inp, 320)  # 10 units of 32 files: the kill lands while the other units are out
+    replicate(inp, 192)  # 6 units of 32 files: the kill lands while other units are out
     ref = run_export(_cfg(inp, tmp_path / "ref", env, workers=1))
     client = cluster[1]
     before = client.run(os.getpid)
@@ -117,7 +117,7 @@ def test_worker_sigkilled_mid_run_gives_the_same_output(
 
     s = run_export(_cfg(inp, tmp_path / "out", env, cluster=cluster[0].scheduler_address), progress=kill_one)
     assert killed and killed[0] not in client.run(os.getpid).values()  # that process is gone
-    assert s.failed == 0 and s.exported == ref.exported == 320
+    assert s.failed == 0 and s.exported == ref.exported == 192
     assert tree(tmp_path / "out") == tree(tmp_path / "ref")
     assert not [p for p in (tmp_path / "out").rglob(f"{TMP_MARK}*")]
 
@@ -129,10 +129,8 @@ def _cli(inp: Path, out: Path, env: dict[str, Path], *extra: str) -> list[str]:
 
 def test_client_sigkilled_then_rerun_is_identical(tmp_path: Path, env: dict[str, Path]) -> None:
     inp = tmp_path / "in"
-    replicate(inp, 400)
-    ref = subprocess.run(_cli(inp, tmp_path / "ref", env, "--workers", "1"), cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
-    assert ref.returncode == 0, ref.stderr
+    replicate(inp, 192)  # 6 units of 32 files
+    assert run_export(_cfg(inp, tmp_path / "ref", env, workers=1)).exported == 192
     out = tmp_path / "out"
     proc = subprocess.Popen(_cli(inp, out, env, "--cluster", "local:2", "--json"), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
@@ -150,7 +148,7 @@ def test_client_sigkilled_then_rerun_is_identical(tmp_path: Path, env: dict[str,
         proc.wait()
     assert saw_dashboard
     partial = sum(1 for _ in out.rglob("*.dcm"))
-    assert 0 < partial < 400
+    assert 0 < partial < 192
     again = subprocess.run(_cli(inp, out, env, "--cluster", "local:2"), cwd=ROOT, capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -188,3 +186,28 @@ def test_key_is_never_sent_over_plain_tcp(tmp_path: Path, env: dict[str, Path],
     missing = str(tmp_path / "not-on-the-workers.key")
     with pytest.raises(ExportError, match="never sent over plain tcp"):
         _key_transport(client, addr, missing, key.fingerprint)
+
+
+def test_pixel_units_go_to_workers_with_a_gpu_resource(
+    tmp_path: Path, env: dict[str, Path], cluster: tuple[LocalCluster, Client]
+) -> None:
+    """With --privacy, a cluster where one worker declares ``GPU`` sends every unit there."""
+    from distributed import get_task_stream
+
+    client = cluster[1]
+    first, *_ = sorted(client.scheduler_info()["workers"])
+
+    async def declare(dask_worker: object, n: int) -> None:
+        await dask_worker.set_resources(GPU=n)  # type: ignore[attr-defined]
+
+    client.run(declare, n=1, workers=[first])
+    try:
+        inp = tmp_path / "in"
+        replicate(inp, 12)  # 3 units of 4 files
+        with get_task_stream(client) as ts:
+            s = run_export(_cfg(inp, tmp_path / "out", env, privacy=0.5, cluster=cluster[0].scheduler_address))
+        assert s.exported == 12 and s.failed == 0
+        ran = {t["worker"] for t in ts.data if str(t["key"]).startswith("run_unit")}
+        assert ran == {first}
+    finally:
+        client.run(declare, n=0, workers=[first])
