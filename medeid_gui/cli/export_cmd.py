@@ -137,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
             manifest=args.manifest,
             cluster=args.cluster,
         )
+        if args.cluster:  # a malformed address is a usage error before anything is written
+            from medeid_gui.export.cluster import parse_address
+
+            parse_address(args.cluster)
         s = run_export(cfg, progress=reporter)
     except ExportError as exc:
         print(f"medeid export: {exc}", file=sys.stderr)

@@ -172,7 +172,7 @@ def _key_transport(client: Client, addr: ClusterAddress, key_file: str, fingerpr
         raise ExportError("the Dask cluster has no workers")
     if all(fp == fingerprint for fp in seen.values()):
         return ""
-    if not addr.tls and not addr.local_workers:
+    if not addr.tls:
         bad = sorted(w for w, fp in seen.items() if fp != fingerprint)
         raise ExportError(
             f"workers cannot read the project key file {key_file} ({len(bad)} of {len(seen)}: {bad[0]}); "

@@ -211,3 +211,12 @@ def test_pixel_units_go_to_workers_with_a_gpu_resource(
         assert ran == {first}
     finally:
         client.run(declare, n=0, workers=[first])
+
+
+def test_cli_refuses_a_malformed_cluster_address(tmp_path: Path, env: dict[str, Path]) -> None:
+    inp = tmp_path / "in"
+    copy_inputs(inp, ("CT_small.dcm",))
+    done = subprocess.run(_cli(inp, tmp_path / "out", env, "--cluster", "host:8786"), cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--cluster must be" in done.stderr
+    assert not (tmp_path / "out").exists()
