@@ -220,3 +220,39 @@ def test_cli_refuses_a_malformed_cluster_address(tmp_path: Path, env: dict[str, 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "--cluster must be" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_over_tls_the_key_is_sent_when_workers_cannot_read_it(tmp_path: Path, env: dict[str, Path]) -> None:
+    """A TLS cluster (temporary certificates): a worker without the key file gets the key bytes
+    and writes the same output bytes as the local pool."""
+    pytest.importorskip("cryptography")
+    import dask
+    from distributed.security import Security
+
+    from medeid_gui.deid.engine import DeidConfig
+    from medeid_gui.deid.keys import ProjectKey
+    from medeid_gui.export.cluster import _key_transport, run_unit
+    from medeid_gui.export.worker import Task, WorkerSetup
+
+    inp = tmp_path / "in"
+    files = copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm"))
+    ref = run_export(_cfg(inp, tmp_path / "ref", env, workers=1))
+    assert ref.exported == 2
+    key = ProjectKey.from_file(env["key"])
+    sec = Security.temporary()
+    pem = tmp_path / "tls.pem"
+    pem.write_text(sec.tls_ca_file)
+    conf = {"distributed.comm.tls.ca-file": str(pem), "distributed.comm.tls.client.cert": str(pem),
+            "distributed.comm.tls.scheduler.cert": str(pem), "distributed.comm.tls.worker.cert": str(pem)}
+    with dask.config.set(conf), LocalCluster(n_workers=1, processes=True, protocol="tls://", security=sec,
+                                             dashboard_address=None, silence_logs=40) as c, Client(c) as client:
+        addr = parse_address(c.scheduler_address)
+        assert addr.tls
+        assert _key_transport(client, addr, str(env["key"]), key.fingerprint) == ""  # readable: path only
+        assert _key_transport(client, addr, str(env["key"]), "0" * 16) == key.secret.hex()  # not theirs: sent
+        out = tmp_path / "out"
+        setup = WorkerSetup(DeidConfig(), str(tmp_path / "not-on-the-worker.key"), str(out))  # as the export's
+        tasks = [Task(str(p), p.stat().st_size) for p in files]
+        results = client.submit(run_unit, "tls-run", setup, key.secret.hex(), tasks, pure=False).result()
+    assert [r.status for r in results] == ["exported", "exported"]
+    assert tree(out) == tree(tmp_path / "ref")
