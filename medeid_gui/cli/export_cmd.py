@@ -95,6 +95,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--manifest", metavar="CSV", help="also write the manifest to this file")
     p.add_argument("--json", action="store_true", help="progress and summary as JSON lines on stdout")
+    p.add_argument(
+        "--cluster", metavar="ADDR", default=None,
+        help="run the workers on Dask: local:N (N local worker processes) or tcp://|tls://HOST:PORT "
+        "(a running scheduler; workers need the input, output and key file paths); pip install 'medeid[cluster]'",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"medeid export: {exc}", file=sys.stderr)
         return 2
     reporter = prog.for_cli(args.json)
+    if reporter is None and args.cluster:  # no bar: still say where the Dask dashboard is
+        def reporter(ev: prog.ProgressEvent) -> None:
+            if ev.phase == "cluster":
+                print(ev.message, file=sys.stderr, flush=True)
     try:  # the configuration checks its privacy levels when built: ExportError too
         cfg = ExportConfig(
             input=args.input,
@@ -126,7 +135,12 @@ def run(args: argparse.Namespace) -> int:
             state_dir=args.state_dir,
             ledger=args.ledger,
             manifest=args.manifest,
+            cluster=args.cluster,
         )
+        if args.cluster:  # a malformed address is a usage error before anything is written
+            from medeid_gui.export.cluster import parse_address
+
+            parse_address(args.cluster)
         s = run_export(cfg, progress=reporter)
     except ExportError as exc:
         print(f"medeid export: {exc}", file=sys.stderr)

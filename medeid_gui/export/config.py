@@ -58,6 +58,8 @@ class ExportConfig:
     state_dir: Path | str | None = None  #: where run databases live (default: user state dir)
     ledger: Path | str | None = None  #: linkage ledger file (default: user data dir)
     manifest: Path | str | None = None  #: also copy manifest.csv here
+    #: run the workers on a Dask cluster: ``local:N`` or ``tcp://…``/``tls://…`` (export/cluster.py)
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         try:

@@ -7,6 +7,7 @@ killing the run at any point leaves a state the next run resumes from.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from medeid_gui.export.config import display_path
@@ -47,10 +48,26 @@ def _record(state: RunState, res: FileResult, task: Task, link_buf: list[tuple[s
     return True
 
 
+def _results(state: RunState, tasks: list[Task], setup: WorkerSetup, workers: int) -> Iterator[FileResult]:
+    """The workers' results: the local process pool, or a Dask cluster with ``cfg.cluster``
+    (imported only then: the plain export never loads Dask)."""
+    if not state.cfg.cluster:
+        from medeid_gui.export.pool import run_tasks
+
+        return run_tasks(tasks, setup, workers, cancel=state.cancel)
+    from medeid_gui.export.cluster import parse_address, run_cluster_tasks
+
+    parse_address(state.cfg.cluster)  # a malformed address fails now, not at the first result
+    def notify(text: str) -> None:
+        state.summary.notes.append(text)
+        state.emit(ProgressEvent("cluster", message=text))
+
+    return run_cluster_tasks(tasks, setup, state.cfg.cluster, fingerprint=state.ledger_key, out_root=state.out,
+                             notify=notify, cancel=state.cancel)
+
+
 def execute(state: RunState, tasks: list[Task]) -> None:
     """Export ``tasks``; progress events per file; ``summary.cancelled`` when stopped early."""
-    from medeid_gui.export.pool import run_tasks
-
     workers = min(state.workers, max(1, len(tasks)))
     setup = worker_setup(state, tasks, workers)
     state.total = len(tasks)
@@ -59,7 +76,7 @@ def execute(state: RunState, tasks: list[Task]) -> None:
     state.emit(ProgressEvent("export", 0, state.total, 0, state.bytes_total))
     link_buf: list[tuple[str, str, str]] = []
     planned = {t.path: t for t in tasks}
-    for res in run_tasks(tasks, setup, workers, cancel=state.cancel):
+    for res in _results(state, tasks, setup, workers):
         task = planned[res.path]
         failed += _record(state, res, task, link_buf)
         if len(link_buf) > LEDGER_BATCH:
