@@ -5,7 +5,9 @@ Usage (from the repository root, offline)::
     OMP_NUM_THREADS=1 python3 -m benchmarks.burned_in.throughput [--slices 24] [--workers 1]
 
 The series is ``--slices`` copies of pydicom's 693_UNCR (CT 512x512, 16 bit) with their own SOP
-Instance UIDs and instance numbers, one study and series.  Each mode runs the real CLI
+Instance UIDs and instance numbers, one study and series; each copy's frame is rolled by a few
+rows so no two slices have the same pixels (the OCR caches results by image content, and
+identical slices would be read once).  Each mode runs the real CLI
 (``python -m medeid_gui export``) in a fresh process into a fresh folder; the wall time includes
 starting the process and loading the OCR models, so the per-slice figure is also given from the
 difference between a run of ``--slices`` and a run of one slice.
@@ -22,9 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
+
+from medeid_gui.dicom.pixelwrite import decode_stored, replace_frames
 
 
 def make_series(folder: Path, slices: int) -> None:
@@ -32,8 +37,10 @@ def make_series(folder: Path, slices: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     base = pydicom.dcmread(get_testdata_file("693_UNCR.dcm"))
     study, series = generate_uid(), generate_uid()
+    frame = decode_stored(base)[0]
     for i in range(slices):
         ds = base.copy()
+        replace_frames(ds, np.roll(frame, 3 * i, axis=0)[np.newaxis], stored=True)
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
         ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
         ds.InstanceNumber = i + 1
