@@ -406,8 +406,6 @@ def prepare_pixels(
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
     if not (check_text or has_rule or request.rectangles or request.runs_method):
-        if request.burned_in == "auto":
-            report.notes.append("BurnedInAnnotation is NO and the modality carries no text: not OCR-checked")
         return prep
 
     try:
