@@ -4,17 +4,18 @@ Usage (from the repository root, offline)::
 
     OMP_NUM_THREADS=1 python3 -m benchmarks.burned_in.run [--variants 4] [--out benchmarks/burned_in/results.json]
 
-For each case (see ``generate.py``) and each mode (``auto``, ``all``) it runs
-``medeid_gui.pixels.burned_in.scan_text`` on the stored frame, fills the regions with the
-display-black value, scores the result (``score.py``) and, for ``auto``, reads the redacted frame
-again with the full OCR and counts lines that still match the case's PHI (``readable_after``).
-The detector's fast pass is timed separately on the 512x512 frames (median over repeats, with
-the OCR threads the engine is given, default 2).
+For each case (see ``generate.py``) and each mode (``auto``, ``all``) it runs the export's own
+pixel step, ``medeid_gui.pixels.clean.clean_pixels`` (text scan, rule bands, display-black fill,
+Pixel Data rewritten), on a copy of the case, scores the written frame (``score.py``) and, for
+``auto``, reads the redacted frame again with the full OCR and counts lines that still match the
+case's PHI (``readable_after``).  The detector's fast pass is timed separately on the 512x512
+frames (median over repeats, with the OCR threads the engine is given, default 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -23,9 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from medeid_gui.dicom.pixelwrite import decode_stored
-from medeid_gui.pixels.burned_in import display_black, ocr_frame, scan_text
+from medeid_gui.pixels.burned_in import ocr_frame
+from medeid_gui.pixels.clean import PixelReport, PixelRequest, clean_pixels
 from medeid_gui.pixels.ocr import OcrEngine
 from medeid_gui.pixels.phi_match import PhiMatcher
 
@@ -51,6 +54,16 @@ def _time_fast_pass(ocr: OcrEngine, frames: list[np.ndarray], repeats: int) -> d
             "median_cpu_ms": round(1000 * statistics.median(cpu), 1),
             "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
             "frames": len(frames), "repeats": repeats}
+
+
+def _run_mode(ds: Dataset, mode: str, ocr: OcrEngine) -> tuple[float, np.ndarray, PixelReport]:
+    """The export's own pixel step (``clean_pixels``, as ``medeid export --burned-in MODE`` runs
+    it) on a copy of the case: (seconds, stored frames after, report)."""
+    work = copy.deepcopy(ds)
+    t = time.perf_counter()
+    report = clean_pixels(work, PixelRequest(burned_in=mode), ocr=ocr)
+    secs = time.perf_counter() - t
+    return secs, decode_stored(work), report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,15 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         row = {"case": case.name, "size": f"{before.shape[2]}x{before.shape[1]}", "photometric": photo}
         for mode in ("auto", "all"):
-            t = time.perf_counter()
-            scan = scan_text(case.ds, before, mode, ocr=ocr)
-            secs = time.perf_counter() - t
-            after = before.copy()
-            black = display_black(case.ds, before)
-            for r in scan.regions:
-                after[:, r.y0 : r.y1, r.x0 : r.x1] = black
-            rects = [(r.x0, r.y0, r.x1, r.y1) for r in scan.regions]
-            s = score_case(case.items, before[0], after[0], rects)
+            secs, after, report = _run_mode(case.ds, mode, ocr)
+            s = score_case(case.items, before[0], after[0], [(b.x0, b.y0, b.x1, b.y1) for b in report.text_boxes])
             tot = totals[mode]
             tot["values"] += s.values
             tot["removed"] += s.removed

@@ -27,40 +27,33 @@ import re
 import warnings
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medeid_gui.deid import uid_rule
 from medeid_gui.deid.options import Option
+from medeid_gui.export.audit_values import (
+    MIN_LEN,
+    MIN_NAME_PART,
+    MIN_PIXEL_LEN,
+    Collector,
+    Needles,
+    Origin,
+    is_wellknown_uid,
+    mask,
+    str_values,
+)
 
 if TYPE_CHECKING:
-    from pydicom.dataelem import DataElement
     from pydicom.dataset import Dataset
 
-    from medeid_gui.deid.profile import Rule
+    from medeid_gui.export.audit_pixels import PixelFinding
 
-MIN_LEN = 5
-MIN_NAME_PART = 4
-MIN_PIXEL_LEN = 8
-_TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "AE", "CS", "UR", "PN"}
-#: generic words that dummies and originals share; equal values are not a disclosure
-_STOP = {
-    "anonymous", "anonymized", "anonymised", "anonymize", "unknown", "removed", "deidentified",
-    "de-identified", "none", "dummy", "patient", "redacted", "test", "phantom",
-    # conventional dummy dates (a dummy in an original equals a dummy written by de-identification)
-    "19000101", "00010101", "19700101",
-}
+__all__ = ["audit", "AuditReport", "Hit", "Origin", "mask", "MIN_LEN", "MIN_NAME_PART"]
+
 _PIXEL_TAG = b"\xe0\x7f\x10\x00"
 _DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
-
-
-@dataclass(frozen=True)
-class Origin:
-    category: str  # name, id, date, uid, text, private
-    attribute: str  # keyword or tag of the original attribute
-    input_path: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +84,10 @@ class AuditReport:
     stray_outputs: list[str] = field(default_factory=list)  # files in OUT the manifest does not know
     uid_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: burned-in PHI of an original still readable by OCR in its output (``pixels=True``)
+    pixel_findings: list[PixelFinding] = field(default_factory=list)
+    pixel_files_read: int = 0
+    pixel_frames_read: int = 0
 
     @property
     def ok(self) -> bool:
@@ -101,160 +98,8 @@ class AuditReport:
             or self.hash_mismatches
             or self.stray_outputs
             or self.uid_problems
+            or self.pixel_findings
         )
-
-
-def mask(value: str) -> str:
-    """Enough of a value to find it again, not enough to read it from a report."""
-    v = str(value)
-    if len(v) <= 4:
-        return v[0] + "*" * (len(v) - 1)
-    return f"{v[:2]}{'*' * (len(v) - 3)}{v[-1]}"
-
-
-def _is_wellknown_uid(uid: str) -> bool:
-    return uid_rule.is_registered(uid)
-
-
-def _str_values(elem: DataElement) -> list[str]:
-    v = elem.value
-    if v is None:
-        return []
-    if isinstance(v, (bytes, bytearray)):
-        return []
-    if isinstance(v, (list, tuple)) or type(v).__name__ == "MultiValue":
-        return [str(x) for x in v if x is not None and str(x).strip()]
-    s = str(v)
-    return [s] if s.strip() else []
-
-
-_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{6,}")
-
-
-def _private_values(elem: DataElement) -> list[str]:
-    if elem.VR in _TEXT_VRS:
-        return [s for s in _str_values(elem) if len(s.strip()) >= 6]
-    v = elem.value
-    if isinstance(v, (bytes, bytearray)) and len(v) < 4096:
-        return [m.group().decode("ascii").strip() for m in _PRINTABLE_RUN.finditer(bytes(v))]
-    return []
-
-
-class _Collector:
-    """Gathers identifying values from originals, minus values that kept attributes also hold."""
-
-    def __init__(self, rules: dict[int, Rule], retain_private: bool, retain_uids: bool) -> None:
-        self.rules = rules
-        self.retain_private = retain_private
-        self.retain_uids = retain_uids
-        self.values: dict[str, Origin] = {}
-        #: values too short for a byte search (3+ characters): matched against whole path tokens
-        self.short: dict[str, Origin] = {}
-        # what our own writer puts in every file is not a value from an original
-        from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
-
-        self.kept: set[str] = {str(PYDICOM_IMPLEMENTATION_UID)}
-
-    def _add(self, value: str, origin: Origin, min_len: int = MIN_LEN) -> None:
-        v = value.strip(" \0")
-        if len(v) < 3 or v.lower() in _STOP or len(set(v)) <= 2:
-            return  # too short, a dummy word, or a filler like 11111111 that occurs in binary data
-        if len(v) < min_len or (v.isdigit() and len(v) < 8):
-            # too short to search in bytes; pure digits also occur inside every 2.25 UID
-            self.short.setdefault(v, origin)
-        else:
-            self.values.setdefault(v, origin)
-
-    def add_dataset(self, ds: Dataset, src: str) -> None:
-        meta = getattr(ds, "file_meta", None)
-        if meta is not None:
-            for elem in meta:
-                self._add_meta(elem, src)
-        for elem in ds.iterall():
-            if elem.VR != "SQ":
-                self._add_element(elem, src)
-
-    def _add_meta(self, elem: DataElement, src: str) -> None:
-        tag = int(elem.tag)
-        name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-        if elem.VR == "UI":
-            self._add_uids(elem, name, src, self.rules.get(tag))
-        elif tag in (0x00020016, 0x00020017, 0x00020018, 0x00020102):
-            for s in _str_values(elem) + _private_values(elem):
-                self._add(s, Origin("text", name, src))
-        else:
-            self.kept.update(s.strip() for s in _str_values(elem))
-
-    def _add_uids(self, elem: DataElement, name: str, src: str, rule: Rule | None) -> None:
-        """Every UID by the engine's one UID rule (deid/uid_rule.py): searched unless Retain UIDs,
-        a table row that keeps it, registered, or (outside the table) a definition's attribute."""
-        tag = int(elem.tag)
-        if rule is not None:
-            kept = rule.action in ("K", "C")
-        else:
-            kept = not elem.tag.is_private and uid_rule.keeps_attribute(tag)
-        for s in _str_values(elem):
-            uid = s.strip(" \0")
-            if self.retain_uids or kept or uid_rule.is_registered(uid):
-                self.kept.add(uid)
-            else:
-                self._add(uid, Origin("uid", name, src), 10)
-
-    def _add_element(self, elem: DataElement, src: str) -> None:
-        tag = int(elem.tag)
-        name = elem.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-        vr = elem.VR
-        rule = self.rules.get(tag)
-        if vr == "UI":
-            self._add_uids(elem, name, src, rule)
-            return
-        if elem.tag.is_private:
-            if not self.retain_private:
-                for s in _private_values(elem):
-                    self._add(s, Origin("private", name, src), 6)
-            return
-        if rule is None and vr != "PN":
-            self.kept.update(s.strip() for s in _str_values(elem))
-            return
-        action = rule.action if rule is not None else "X"
-        if vr in ("DA", "DT"):
-            if action != "K":
-                for s in _str_values(elem):
-                    d = s.strip()[:8]
-                    if len(d) == 8 and d.isdigit():
-                        self._add(d, Origin("date", name, src), 8)
-        elif action in ("K", "C"):
-            self.kept.update(s.strip() for s in _str_values(elem))
-        elif vr == "PN":
-            for s in _str_values(elem):
-                self._add(s, Origin("name", name, src))
-                for part in re.split(r"[\^=]", s):
-                    self._add(part, Origin("name", name, src), MIN_NAME_PART)
-        elif vr in _TEXT_VRS:
-            cat = "id" if "ID" in name or "Number" in name else "text"
-            for s in _str_values(elem):
-                self._add(s, Origin(cat, name, src))
-
-    def identifying(self) -> dict[str, Origin]:
-        """Collected values that no kept attribute of any original also holds (even as a part)."""
-        kept = "\0".join(sorted(self.kept))
-        return {v: o for v, o in self.values.items() if v not in kept}
-
-    def short_identifying(self) -> dict[str, Origin]:
-        return {v: o for v, o in self.short.items() if v not in self.kept}
-
-
-def _compile(values: Iterable[str]) -> re.Pattern[bytes] | None:
-    alts: set[bytes] = set()
-    for v in values:
-        for enc in ("utf-8", "latin-1"):
-            try:
-                alts.add(v.encode(enc))
-            except UnicodeEncodeError:
-                pass
-    if not alts:
-        return None
-    return re.compile(b"|".join(re.escape(a) for a in sorted(alts, key=len, reverse=True)))
 
 
 def _read_header(path: Path) -> Dataset:
@@ -290,7 +135,7 @@ def _element_of(ds: Dataset, value: str) -> tuple[str, str]:
             if elem.VR == "SQ":
                 continue
             name = elem.keyword or str(elem.tag)
-            if any(value in s for s in _str_values(elem)):
+            if any(value in s for s in str_values(elem)):
                 return name, "text"
             if isinstance(elem.value, (bytes, bytearray)) and value.encode("utf-8", "ignore") in elem.value:
                 raw = elem.tag.is_private or elem.VR == "UN"
@@ -307,40 +152,11 @@ def _ui_paths(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, str]]:
             for i, item in enumerate(elem.value or []):
                 yield from _ui_paths(item, f"{prefix}{kw}[{i}].")
         elif elem.VR == "UI" and elem.value:
-            for v in _str_values(elem):
+            for v in str_values(elem):
                 yield f"{prefix}{kw}", v.strip()
 
 
 _TOP_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
-
-
-@dataclass
-class _Needles:
-    """What is searched for in OUT: values long enough for bytes, short ones for path tokens."""
-
-    values: dict[str, Origin]
-    short: dict[str, Origin]
-    pattern: re.Pattern[bytes] | None
-    long_pattern: re.Pattern[bytes] | None  #: values of MIN_PIXEL_LEN+ for encapsulated pixels
-    by_bytes: dict[bytes, str]  #: encoded form -> value
-
-    @classmethod
-    def of(cls, col: _Collector) -> _Needles:
-        values = col.identifying()
-        by_bytes: dict[bytes, str] = {}
-        for v in values:
-            for enc in ("utf-8", "latin-1"):
-                try:
-                    by_bytes.setdefault(v.encode(enc), v)
-                except UnicodeEncodeError:
-                    pass
-        return cls(
-            values,
-            col.short_identifying(),
-            _compile(values),
-            _compile(v for v in values if len(v) >= MIN_PIXEL_LEN),
-            by_bytes,
-        )
 
 
 def audit(
@@ -351,8 +167,16 @@ def audit(
     state_dir: Path | None = None,
     options: frozenset[Option] = frozenset(),
     progress: Callable[[int, int], None] | None = None,
+    pixels: bool = False,
+    pixel_max_frames: int | None = None,
 ) -> AuditReport:
-    """Run every check; see the module docstring."""
+    """Run every check; see the module docstring.
+
+    ``pixels``: also read every exported DICOM's frames with the OCR (``audit_pixels``; all
+    frames up to ``pixel_max_frames`` per file, default 16, else an even sample, noted) and report
+    any PHI value of its original still readable.  Off by default here because it costs seconds
+    per frame; ``medeid audit`` turns it on unless ``--no-pixels``.
+    """
     from medeid_gui.deid.profile import load_profile
     from medeid_gui.export.pipeline import _walk_all
     from medeid_gui.export.rundb import EXPORTED, read_manifest_csv, run_dir_for
@@ -360,7 +184,7 @@ def audit(
     inp, out = Path(input_dir), Path(output_dir)
     rep = AuditReport()
     rules, _patterns = load_profile().compile(frozenset(options))
-    col = _Collector(rules, Option.RETAIN_SAFE_PRIVATE in options, Option.RETAIN_UIDS in options)
+    col = Collector(rules, Option.RETAIN_SAFE_PRIVATE in options, Option.RETAIN_UIDS in options)
 
     mpath = Path(manifest) if manifest else run_dir_for(out, state_dir) / "manifest.csv"
     rows = read_manifest_csv(mpath) if mpath.is_file() else []
@@ -369,8 +193,9 @@ def audit(
     by_input = {r["input_path"]: r for r in rows}
 
     # 1. originals: collect identifying values; accounting
-    originals = _collect_originals(inp, rows, by_input, col, rep)
-    needles = _Needles.of(col)
+    in_paths: dict[str, Path] = {}
+    originals = _collect_originals(inp, rows, by_input, col, rep, in_paths)
+    needles = Needles.of(col)
     rep.values_collected = len(needles.values)
 
     # 2. outputs: raw bytes and paths
@@ -397,13 +222,38 @@ def audit(
     # 3. UID consistency: one pseudonym per original; references still resolve
     if rows:
         _check_uids(rep, originals, {k: out / by_input[k]["output_path"] for k in originals})
+
+    # 4. burned-in text: what an OCR still reads of each original's PHI in its output's pixels
+    if pixels:
+        _audit_pixels(rep, [(in_paths[k], out / by_input[k]["output_path"]) for k in originals], pixel_max_frames)
     return rep
 
 
+def _audit_pixels(rep: AuditReport, pairs: list[tuple[Path, Path]], max_frames: int | None) -> None:
+    """OCR the exported DICOM files (frame folders of PNG/NPY are not read) against their originals."""
+    from medeid_gui.export.audit_pixels import audit_pixels
+    from medeid_gui.pixels.burned_in import MAX_TEXT_FRAMES
+
+    dicom = [(o, p) for o, p in pairs if p.is_file() and p.suffix.lower() in (".dcm", "")]
+    if len(dicom) < len(pairs):
+        rep.notes.append(f"pixels: {len(pairs) - len(dicom)} output(s) not DICOM files (frames exports): not read")
+    px = audit_pixels(dicom, max_frames=max_frames or MAX_TEXT_FRAMES)
+    rep.pixel_findings += px.findings
+    rep.pixel_files_read += px.files_checked
+    rep.pixel_frames_read += px.frames_checked
+    rep.notes += [f"pixels: {n}" for n in px.notes]
+
+
 def _collect_originals(
-    inp: Path, rows: list[dict[str, str]], by_input: dict[str, dict[str, str]], col: _Collector, rep: AuditReport
+    inp: Path,
+    rows: list[dict[str, str]],
+    by_input: dict[str, dict[str, str]],
+    col: Collector,
+    rep: AuditReport,
+    paths: dict[str, Path],
 ) -> dict[str, Dataset]:
-    """Walk IN: collect identifying values, note inputs the manifest lacks; the exported ones."""
+    """Walk IN: collect identifying values, note inputs the manifest lacks; the exported ones
+    (their files go into ``paths`` by manifest key)."""
     from medeid_gui.export.pipeline import _walk_all, display_path
     from medeid_gui.export.rundb import EXPORTED
 
@@ -426,10 +276,11 @@ def _collect_originals(
             rep.notes.append(f"could not walk {key}: {type(exc).__name__}")
         if key in by_input and by_input[key]["status"] == EXPORTED:
             originals[key] = ds
+            paths[key] = p
     return originals
 
 
-def _path_hits(rep: AuditReport, rel: str, needles: _Needles) -> None:
+def _path_hits(rep: AuditReport, rel: str, needles: Needles) -> None:
     """Identifying values in an output's path: as substrings, and short ones as whole tokens."""
     if needles.pattern is not None:
         for m in needles.pattern.finditer(rel.encode("utf-8", "surrogateescape")):
@@ -442,7 +293,7 @@ def _path_hits(rep: AuditReport, rel: str, needles: _Needles) -> None:
             rep.hits.append(Hit(rel, "path", o.category, o.attribute, mask(tok), o.input_path))
 
 
-def _scan_file(rep: AuditReport, p: Path, rel: str, needles: _Needles, expected: dict[str, dict[str, str]]) -> None:
+def _scan_file(rep: AuditReport, p: Path, rel: str, needles: Needles, expected: dict[str, dict[str, str]]) -> None:
     """Hash check against the manifest, then identifying values in the file's bytes."""
     try:
         data = p.read_bytes()
@@ -504,7 +355,7 @@ def _check_uids(rep: AuditReport, originals: dict[str, Dataset], outputs: dict[s
                 out_targets.add(str(ods.get(kw)))
         opaths = dict(_ui_paths(ods))
         for path, v in _ui_paths(ids):
-            if _is_wellknown_uid(v) or len(v) < 10 or v.count(".") < 2:
+            if is_wellknown_uid(v) or len(v) < 10 or v.count(".") < 2:
                 continue
             new = opaths.get(path)
             if new is None:

@@ -9,10 +9,12 @@ byte-identical.
 Order of work on an image:
 
 1. Pass through objects without pixels or of a non-image modality (SR, RTDOSE, ECG, ...): a note.
-2. Burned-in text (``auto``/``all``): OCR on a sample of frames (8-bit via the full value range),
-   keep the boxes that match PHI (``auto``) or all of them (``all``), pad them, add the
-   modality's rule bands; then the user's rectangles.  Boxes are filled in stored values in
-   *every* frame (overlays are static in cines; the sample only finds them).
+2. Burned-in text (``auto``/``all``) on every image-bearing object whatever its modality:
+   ``burned_in.scan_text`` runs the detector's fast pass on every frame (an even sample of 16 for
+   longer objects, reported), reads what it finds, and keeps PHI, key lines and unreadable text
+   (``auto``) or all text (``all``); the modality's rule bands and the user's rectangles are
+   added.  Boxes are filled with the value that *displays* black (``burned_in.display_black``:
+   the high end for MONOCHROME1) in stored values in *every* frame.
 3. Privacy ``p > 0``: every frame goes through ``deidentify(frame, p)`` in the modality's working
    window (grey working image in [0, 1]; colour via luminance, blocked pixels become grey) and
    only the pixels the method's mask marks as blocked are replaced, so unblocked pixels keep their
@@ -36,9 +38,9 @@ from pydicom.dataset import Dataset
 
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
 from ..ml.privacy import Privacy, check_privacy, method_runs
-from .ocr import OcrEngine, TextBox, default_ocr, to_uint8
-from .phi_match import PhiMatcher
-from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, parse_rectangle, rule_rects
+from .burned_in import MAX_TEXT_FRAMES, display_black, scan_text
+from .ocr import OcrEngine
+from .redact import ModalityRules, Rect, fill_rects, load_rules, parse_rectangle, rule_rects
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..ml.engine import DeidOutput, InferenceEngine
@@ -75,7 +77,7 @@ class PixelRequest:
     """What to do to one image's pixels.
 
     ``privacy``: level in [0, 1] for identity blocking (0: off; checked here, ``ValueError``).
-    ``burned_in``: ``auto`` (check images that may carry text and redact what matches PHI),
+    ``burned_in``: ``auto`` (read every image's text and redact what matches or looks like PHI),
     ``all`` (redact all detected text) or ``off``.  ``rectangles``: user regions ``"x,y,w,h"`` /
     ``(x, y, w, h)`` filled in every frame, held as :class:`Rect` once built.  ``seed`` makes the
     method's tie-breaking and noise reproducible.  Its ``repr`` is part of the export's settings
@@ -174,12 +176,14 @@ def _has_pixels(ds: Dataset) -> bool:
 
 
 def _should_check_text(ds: Dataset, mode: str, rules: ModalityRules) -> bool:
-    if mode == "off":
-        return False
-    if mode == "all":
-        return True
-    burned = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
-    return burned != "NO" or _modality(ds) in rules.text_modalities
+    """Whether burned-in text is looked for: in ``auto`` and ``all`` on every image-bearing object.
+
+    Why not only the text modalities (US, SC, ...) or BurnedInAnnotation YES: PACS overlays on
+    CR/DX, CT/MR screen captures and reformats, and MG labels carry names and dates whatever the
+    header claims; the detector's fast pass is cheap enough to run on every frame it reads.
+    Non-image objects never reach this point (they are passed through before).
+    """
+    return mode != "off"
 
 
 def sample_indices(n: int, k: int) -> list[int]:
@@ -209,12 +213,6 @@ def _palette_to_rgb(ds: Dataset, stored: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def _ocr_image(frame: np.ndarray, photometric: str) -> np.ndarray:
-    if frame.ndim == 3:
-        return to_uint8(frame)
-    return to_uint8(frame, invert=photometric == "MONOCHROME1")
-
-
 def _working_window(ds: Dataset, stored: np.ndarray, rules: ModalityRules, sample: list[int]) -> tuple[float, float]:
     """(low, high) in modality units that maps to [0, 1] for the method."""
     spec = rules.working_window.get(_modality(ds), rules.working_window.get("DEFAULT", "range"))
@@ -242,26 +240,20 @@ def _find_boxes(
     ocr: OcrEngine | None,
     report: PixelReport,
 ) -> list[RedactedBox]:
-    """OCR boxes that match PHI (or all text), the modality's rule bands and the user rectangles."""
-    n, rows, cols = work.shape[0], work.shape[1], work.shape[2]
+    """Text regions from :func:`scan_text` (PHI and key lines in ``auto``, all text in ``all``),
+    the modality's rule bands and the user rectangles.
+
+    ``photometric`` is how ``work`` is shown (``RGB`` once a palette image is converted).
+    """
+    rows, cols = work.shape[1], work.shape[2]
     boxes: list[RedactedBox] = []
     if check_text:
-        sample = sample_indices(n, rules.sample_frames)
-        report.frames_checked = tuple(sample)
-        engine_ocr = ocr or default_ocr()
-        matcher = PhiMatcher.from_dataset(ds)
-        found: list[TextBox] = []
-        for i in sample:
-            found += engine_ocr.detect(_ocr_image(work[i], photometric), frame=i)
-        report.text_lines_seen = len(found)
-        for tb in found:
-            reasons = ("text",) if request.burned_in == "all" else tuple(matcher.match(tb.text))
-            if reasons:
-                r = Rect(tb.x0, tb.y0, tb.x1, tb.y1).padded(rules.padding).clipped(rows, cols)
-                if r is not None:
-                    boxes.append(RedactedBox(r.x0, r.y0, r.x1, r.y1, "ocr", reasons, tb.confidence, tb.frame))
-        if n > len(sample):
-            report.notes.append(f"text detection sampled {len(sample)} of {n} frames; boxes applied to all frames")
+        scan = scan_text(ds, work, request.burned_in, ocr=ocr, max_frames=MAX_TEXT_FRAMES, photometric=photometric)
+        report.frames_checked = scan.frames_checked
+        report.text_lines_seen = scan.text_lines_seen
+        report.notes += scan.notes
+        for r in scan.regions:
+            boxes.append(RedactedBox(r.x0, r.y0, r.x1, r.y1, "ocr", r.reasons, r.confidence, r.frame))
         report.pixels_cleaned = True
     if request.burned_in != "off":
         for rect, reason in rule_rects(ds, rows, cols, rules):
@@ -292,7 +284,7 @@ def find_boxes(
         raise PixelCleanError(str(exc)) from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric == "PALETTE COLOR":
-        stored = _palette_to_rgb(ds, stored)
+        stored, photometric = _palette_to_rgb(ds, stored), "RGB"
     report.frames = stored.shape[0]
     check = _should_check_text(ds, request.burned_in, rules)
     report.text_boxes = tuple(_find_boxes(ds, stored, photometric, request, rules, check, ocr, report))
@@ -414,8 +406,6 @@ def prepare_pixels(
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
     if not (check_text or has_rule or request.rectangles or request.runs_method):
-        if request.burned_in == "auto":
-            report.notes.append("BurnedInAnnotation is NO and the modality carries no text: not OCR-checked")
         return prep
 
     try:
@@ -425,13 +415,15 @@ def prepare_pixels(
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     report.frames = original.shape[0]
     work = original.copy()
+    shown = photometric
     if photometric == "PALETTE COLOR" and (check_text or request.runs_method):
-        work = _palette_to_rgb(ds, original)
+        work, shown = _palette_to_rgb(ds, original), "RGB"
         report.notes.append("PALETTE COLOR image converted to RGB")
-    boxes = _find_boxes(ds, work, photometric, request, rules, check_text, ocr, report)
+    boxes = _find_boxes(ds, work, shown, request, rules, check_text, ocr, report)
     report.text_boxes = tuple(boxes)
     if boxes:
-        fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], fill_value(work, photometric))
+        # the value that displays black (MONOCHROME1: the high end; past the VOI window's dark edge)
+        fill_rects(work, [Rect(b.x0, b.y0, b.x1, b.y1) for b in boxes], display_black(ds, work))
     prep.original, prep.work, prep.done = original, work, False
     if request.runs_method:
         try:

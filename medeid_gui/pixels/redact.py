@@ -2,8 +2,9 @@
 
 Why stored values: redaction must not pass through a window or a lossy conversion, so the rest
 of the image keeps its exact values and only the covered pixels change, in every frame.
-The fill is the image's own darkest value (its minimum for MONOCHROME2, maximum for MONOCHROME1,
-black for colour) so a redacted banner looks like the background, not like a bright artefact.
+The export fills with ``burned_in.display_black`` (the value that displays black whatever the
+photometric interpretation, rescale sign or VOI window); :func:`fill_value` is the simpler
+header-free variant (the frames' darkest-displaying extreme) for callers without a dataset.
 
 Per-modality rules (``resources/pixels/modality_rules.json``) describe regions that carry
 identifying text on most devices of a modality, e.g. the ultrasound banner above the first

@@ -31,7 +31,7 @@ from .bridge import LatestRunner
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
-    from medeid_gui.pixels.ocr import TextBox
+    from medeid_gui.pixels.clean import RedactedBox
 
 log = logging.getLogger("medeid.ui")
 
@@ -129,30 +129,40 @@ class TextBoxEditor(QObject):
             self.detect()
 
     def detect(self) -> None:
-        """Run OCR for the current frame in the background."""
+        """Find, in the background, the regions the export's ``--burned-in auto`` will fill.
+
+        Why the export's own ``find_boxes`` on the file rather than OCR on the shown frame: the
+        panel must show exactly what the export redacts (PHI and key lines, the modality's rule
+        bands, every frame's boxes, which the export fills in all frames).
+        """
         if self._frame is None or self._key is None:
             return
-        frame, key = self._frame, self._key
+        key = self._key
 
-        def job() -> list[TextBox]:
-            from medeid_gui.pixels.ocr import default_ocr, to_uint8
+        def job() -> list[RedactedBox]:
+            import pydicom
 
-            return default_ocr().detect(to_uint8(frame))
+            from medeid_gui.pixels.clean import PixelRequest, find_boxes
+
+            ds = pydicom.dcmread(key[0], force=True)
+            return list(find_boxes(ds, PixelRequest(burned_in="auto")).text_boxes)
 
         self.status.setText("detecting text…")
         self.ocr_runner.submit(job, tag=key)
 
-    def _on_ocr(self, key: ImageKey, boxes: list[TextBox], seconds: float) -> None:
+    def _on_ocr(self, key: ImageKey, boxes: list[RedactedBox], seconds: float) -> None:
         self._detected_keys.add(key)
         rects = self._rects.setdefault(key, [])
         rects[:] = [r for r in rects if r.source != "ocr"]
         for b in boxes:
-            rects.append(Rect(int(b.x0), int(b.y0), int(b.x1), int(b.y1), "ocr", b.text))
-        self.status.setText(f"{len(boxes)} text region(s) found in {seconds:.1f} s")
+            if b.source != "user":  # the export adds the user's rectangles itself
+                rects.append(Rect(int(b.x0), int(b.y0), int(b.x1), int(b.y1), "ocr", ", ".join(b.reasons)))
+        found = sum(1 for r in rects if r.source == "ocr")
+        self.status.setText(f"{found} region(s) the export will fill, found in {seconds:.1f} s")
         if key == self._key:
             self._rebuild()
         self.rectanglesChanged.emit()
-        self.detected.emit(key, len(boxes))
+        self.detected.emit(key, found)
 
     def _on_ocr_failed(self, key: ImageKey, message: str, details: str) -> None:
         self._ocr_error = message
@@ -222,7 +232,7 @@ class TextBoxEditor(QObject):
 
     @staticmethod
     def _label(r: Rect) -> str:
-        what = f"“{r.text}”" if r.text else ("detected" if r.source == "ocr" else "drawn")
+        what = f"detected ({r.text})" if r.text else ("detected" if r.source == "ocr" else "drawn")
         return f"{what}  [{r.x0},{r.y0} – {r.x1},{r.y1}]"
 
     def _roi_changed(self, roi: pg.RectROI) -> None:

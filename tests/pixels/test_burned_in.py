@@ -15,6 +15,7 @@ import pytest
 from corpora import deid_data_file
 
 from medeid_gui.dicom.pixelwrite import decode_stored
+from medeid_gui.pixels.burned_in import text_frames
 from medeid_gui.pixels.clean import PixelRequest, clean_pixels
 from medeid_gui.pixels.ocr import OcrEngine, to_uint8
 from medeid_gui.pixels.phi_match import PhiMatcher
@@ -70,6 +71,7 @@ def test_ultrasound_phi_redacted(name: str, expected: set[str], ocr: OcrEngine, 
     assert any("cm" in t.lower() for t in texts_after), texts_after
 
 
+@pytest.mark.timeout(1500)  # auto reads 16 of the 30 frames (two passes each): minutes on a shared 2-core machine
 def test_multiframe_echo_all_text_removed_from_every_frame(ocr: OcrEngine, tmp_path: Path) -> None:
     """The echo cine shows no patient banner in its pixels (checked); 'all' mode must still find
     its overlay text on sampled frames and remove it from every frame, unsampled ones included."""
@@ -81,7 +83,7 @@ def test_multiframe_echo_all_text_removed_from_every_frame(ocr: OcrEngine, tmp_p
 
     ds = pydicom.dcmread(path)
     auto = clean_pixels(ds, PixelRequest(burned_in="auto"), ocr=ocr)
-    assert auto.pixels_cleaned and auto.frames_checked == (0, 14, 29) and auto.text_lines_seen > 10
+    assert auto.pixels_cleaned and auto.frames_checked == tuple(text_frames(n)) and auto.text_lines_seen > 10
     assert not any(b.source == "ocr" for b in auto.text_boxes)  # no PHI matched in auto mode
 
     ds = pydicom.dcmread(path)
