@@ -74,6 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per-stage step counts before --scale, e.g. 'reid=600,comp=800' "
                         f"(stages: {', '.join(STAGES)})")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--size", type=int, default=128,
+                   help="working resolution in px, recorded in the weights (128 = the shipped "
+                        "model's; 256 or more for real radiographs; DICOM folders only)")
     d = TrainConfig("", "", "")
     for name, typ, text in TUNABLE:
         p.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(d, name),
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(data=str(args.data), out=str(out),
                       work=str(args.work or (out / ".train-work")), seed=args.seed,
                       device=args.device, backbone=args.backbone, scale=args.scale,
-                      threads=args.threads,
+                      threads=args.threads, size=args.size,
                       **{name: getattr(args, name) for name, _, _ in TUNABLE if hasattr(args, name)})
     try:
         cfg.steps.update(parse_steps(args.steps))
@@ -116,13 +119,14 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
 
     from medeid_gui.lab.method_data import is_cohort, load_cohort, load_training_data
     from medeid_gui.ml.device import pick_device
-    from medeid_gui.ml.model import new_model
+    from medeid_gui.ml.model import check_work_size, new_model
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     t_load = time.perf_counter()
-    data = load_training_data(cfg.data, "train")
+    check_work_size(cfg.size)
+    data = load_training_data(cfg.data, "train", size=cfg.size)
     val = load_cohort(cfg.data, "val") if is_cohort(cfg.data) else None
     log(f"data: {data.source}: {len(data)} images, {data.n_ids} patients "
         f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
@@ -130,7 +134,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     model = new_model(data.n_ids, cfg.backbone, with_raw=True, code_ch=cfg.code_ch,
                       comp_prior=cfg.comp_target == "template",
                       s_context=bool(cfg.s_context),
-                      comp_residual=bool(cfg.comp_residual) and cfg.comp_target == "template").to(device)
+                      comp_residual=bool(cfg.comp_residual) and cfg.comp_target == "template",
+                      work_size=cfg.size).to(device)
     first = min(STAGES.index(r) for r in redo) if redo else None
     ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
     if first is not None:
