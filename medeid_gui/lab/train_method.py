@@ -41,6 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medeid_gui.lab.archive_train import add_archive_arguments, run_archive
 from medeid_gui.lab.method_cards import write_cards
 from medeid_gui.lab.train_checkpoint import STAGE_MODULES, Checkpoint, cfg_key, load_model_states, model_states
 from medeid_gui.lab.train_comp import stage_comp
@@ -60,8 +61,8 @@ HELP = "train the de-identification method (ReID, identity map, semantic encoder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", help="a generated cohort folder (its train split is used) or a folder "
-                                "of DICOM files (PatientID = identity label)")
+    p.add_argument("data", help="a generated cohort folder (its train split is used) or a DICOM "
+                                "archive: one model per domain, PatientID = identity label")
     p.add_argument("--out", default=None, help="where the weights go (default: models/)")
     p.add_argument("--work", default=None, help="checkpoint folder (default: OUT/.train-work)")
     p.add_argument("--seed", type=int, default=0)
@@ -85,10 +86,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redo", default="",
                    help="re-run from this stage on (e.g. 'mdl'), from the snapshot after the "
                         "stage before it")
+    add_archive_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from medeid_gui._resources import models_dir
+    from medeid_gui.lab.method_data import is_cohort
 
     out = Path(args.out) if args.out else models_dir()
     cfg = TrainConfig(data=str(args.data), out=str(out),
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         redo = tuple(r.strip() for r in args.redo.split(",") if r.strip())
         if any(r not in STAGES for r in redo):
             raise ValueError(f"--redo takes stage names from {STAGES}")
+        if not is_cohort(args.data):
+            return run_archive(args, cfg, explicit_out=bool(args.out))
         summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"medeid ml train: {exc}", file=sys.stderr)
@@ -110,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
-          log: Log = print) -> dict[str, Any]:
+          log: Log = print, data: MethodData | None = None) -> dict[str, Any]:
     """Run (or resume) every stage, export weights + manifest + cards into ``cfg.out``.
 
     ``redo`` restarts from the earliest named stage, from the snapshot taken after the stage
-    before it, so a stage can be re-run exactly as in an uninterrupted run."""
+    before it, so a stage can be re-run exactly as in an uninterrupted run. ``data``: images
+    already loaded (one domain of an archive, ``lab.archive_train``) instead of ``cfg.data``."""
     import torch
 
     from medeid_gui.lab.method_data import is_cohort, load_cohort, load_training_data
@@ -126,7 +132,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     device = pick_device(cfg.device)
     t_load = time.perf_counter()
     check_work_size(cfg.size)
-    data = load_training_data(cfg.data, "train", size=cfg.size)
+    if data is None:
+        data = load_training_data(cfg.data, "train", size=cfg.size)
     val = load_cohort(cfg.data, "val") if is_cohort(cfg.data) else None
     log(f"data: {data.source}: {len(data)} images, {data.n_ids} patients "
         f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
