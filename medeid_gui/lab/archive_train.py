@@ -16,6 +16,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ import numpy as np
 from medeid_gui.lab.archive_plan import ArchivePlan, DomainPlan, estimate_seconds, scan_archive
 from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
 from medeid_gui.lab.train_config import STAGES, TrainConfig
+
+#: ``lab.train_method.train``'s shape: (config, fresh=, data=, log=) -> summary
+TrainFn = Callable[..., dict[str, object]]
 
 __all__ = ["add_archive_arguments", "run_archive", "load_domain", "licence_summary", "print_plan"]
 
@@ -156,11 +160,10 @@ def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData
 
 
 def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, out_root: Path,
-                  work_root: Path, bad: list[tuple[Path, str]], label_lic: dict[str, int]) -> Path:
+                  work_root: Path, bad: list[tuple[Path, str]], label_lic: dict[str, int],
+                  train: TrainFn) -> Path:
     """Train (or resume) one domain and write its model folder; returns the folder."""
     from dataclasses import replace
-
-    from medeid_gui.lab.train_method import train
 
     folder = out_root / f"medeid-{d.key}"
     cfg = replace(base, data=f"{args.data}#{d.key}", out=str(folder), work=str(work_root / d.key))
@@ -173,9 +176,10 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
     return folder
 
 
-def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool) -> int:
+def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool, train: TrainFn) -> int:
     """Plan, then train every trainable domain; installed into the user models folder unless
-    ``--out`` names another. Exit 0 when every trainable domain was trained, 1 when none was."""
+    ``--out`` names another. Exit 0 when a trainable domain was trained, 1 when none was.
+    ``train``: ``lab.train_method.train`` (passed in: that module imports this one)."""
     from medeid_gui.ml.device import pick_device
     from medeid_gui.ml.model_registry import user_models_dir
 
@@ -196,7 +200,7 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool)
     trained, bad = [], list(plan.bad)
     for d in plan.trainable:
         try:
-            trained.append(_train_domain(d, args, base, out_root, work_root, bad, label_lic))
+            trained.append(_train_domain(d, args, base, out_root, work_root, bad, label_lic, train))
         except ValueError as exc:
             print(f"[{d.key}] not trained: {exc}", file=sys.stderr)
     print("trained:" if trained else "trained: none")

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         if any(r not in STAGES for r in redo):
             raise ValueError(f"--redo takes stage names from {STAGES}")
         if not is_cohort(args.data):
-            return run_archive(args, cfg, explicit_out=bool(args.out))
+            return run_archive(args, cfg, explicit_out=bool(args.out), train=train)
         summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"medeid ml train: {exc}", file=sys.stderr)
