@@ -138,6 +138,19 @@ def _progress_log(cfg: TrainConfig):
     return log
 
 
+def _used_licences(d: DomainPlan, label_lic: dict[str, int]) -> dict[str, int]:
+    """Licence -> count over the images training used (patients with two or more images), as
+    their headers record it (``import-images`` writes it); the labels CSV's counts only when no
+    image records one."""
+    from collections import Counter
+
+    per = Counter(im.patient_id for im in d.images)
+    used = Counter(im.licence or "not stated" for im in d.images if per[im.patient_id] >= 2)
+    if set(used) == {"not stated"} and label_lic:
+        return label_lic
+    return dict(sorted(used.items()))
+
+
 def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData,
                  licences: dict[str, int], seconds: float) -> None:
     """Manifest fields of a trained domain model (the weights are already recorded)."""
@@ -171,7 +184,7 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
     data = load_domain(d, cfg.size, bad)
     print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
     train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg))
-    lic = label_lic or d.licences()
+    lic = _used_licences(d, label_lic)
     _write_model(folder, d, cfg, data, lic, time.perf_counter() - t0)
     return folder
 
