@@ -42,6 +42,8 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
         parts.append(f"--scale {cfg['scale']}")
     if cfg.get("backbone", "medeid") != "medeid":
         parts.append(f"--backbone {cfg['backbone']}")
+    if cfg.get("size", 128) != 128:
+        parts.append(f"--size {cfg['size']}")
     default = TrainConfig("", "", "")
     for name, _, _ in TUNABLE:  # the hyper-parameters this run set away from the defaults
         if name in cfg and cfg[name] != getattr(default, name):

@@ -58,7 +58,7 @@ def load_cohort(root: str | Path, split: str = "train") -> MethodData:
                       maps > 0)
 
 
-def _to_work(frame: np.ndarray) -> np.ndarray:
+def _to_work(frame: np.ndarray, size: int = WORK_SIZE) -> np.ndarray:
     """Grey working image in [0, 1]: luminance, percentile window, area resize."""
     import torch
     import torch.nn.functional as F
@@ -71,13 +71,13 @@ def _to_work(frame: np.ndarray) -> np.ndarray:
         hi = lo + 1.0
     n = np.clip((a - lo) / (hi - lo), 0, 1).astype(np.float32)
     t = torch.from_numpy(n)[None, None]
-    t = F.interpolate(t, size=(WORK_SIZE, WORK_SIZE), mode="bilinear", align_corners=False,
+    t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False,
                       antialias=True)
     return t[0, 0].clamp(0, 1).numpy()
 
 
 def load_dicom_folder(folder: str | Path, *, max_images: int | None = None,
-                      progress=None) -> MethodData:
+                      progress=None, size: int = WORK_SIZE) -> MethodData:
     """Every image of a DICOM folder; identity label = PatientID. Multi-frame: middle frame.
 
     Files without pixels or that cannot be decoded are skipped (counted in ``source``); at least
@@ -94,7 +94,7 @@ def load_dicom_folder(folder: str | Path, *, max_images: int | None = None,
     for k, ref in enumerate(refs[: max_images or None]):
         try:
             src = FrameSource(ref.path)
-            images.append(_to_work(src.frame(src.n_frames // 2)))
+            images.append(_to_work(src.frame(src.n_frames // 2), size))
             pids.append(ref.patient_id or "")
         except Exception:  # noqa: BLE001 - one undecodable file must not stop a site's training
             skipped += 1
@@ -116,5 +116,11 @@ def load_dicom_folder(folder: str | Path, *, max_images: int | None = None,
                       f"{int((~keep).sum())} without a second image of the same patient)")
 
 
-def load_training_data(path: str | Path, split: str = "train") -> MethodData:
-    return load_cohort(path, split) if is_cohort(path) else load_dicom_folder(path)
+def load_training_data(path: str | Path, split: str = "train", size: int = WORK_SIZE) -> MethodData:
+    """The cohort's split (at 128 px only: its lesion maps are made for that grid) or a DICOM
+    folder at the working size ``size``."""
+    if is_cohort(path):
+        if size != WORK_SIZE:
+            raise ValueError(f"a generated cohort trains at {WORK_SIZE} px; --size is for DICOM archives")
+        return load_cohort(path, split)
+    return load_dicom_folder(path, size=size)

@@ -66,7 +66,7 @@ STAGE_MODULES = {"reid": ("reid",), "idmap": ("idmap",), "ssl": ("encoder",),
 def stages_key(cfg: dict[str, Any], first: int) -> dict[str, Any]:
     """The part of a config that decides the stages before ``STAGES[first]``: a redo from that
     stage may change anything else (e.g. the rate weight) and still reuse their snapshot."""
-    keep = ("data", "seed", "backbone", "scale", "batch", "ssl_batch", "lr")
+    keep = ("data", "seed", "backbone", "scale", "size", "batch", "ssl_batch", "lr")
     if first > STAGES.index("mdl"):  # what the mdl stage uses
         keep += ("beta_rate", "lam_adv", "code_ch", "find_weight", "rec_weight", "lesion_pos_weight",
                  "s_context")

@@ -171,7 +171,7 @@ class _CompStep:
             f = m.encoder(x) / self.fscale
             s = m.decoupler.encode_s(f, sample=False)[0]
             e_src = m.reid(x)
-            mask, _ = training_masks(m.idmap(x), rng, device, p_full=cfg.p_full)
+            mask, _ = training_masks(m.idmap(x), rng, device, p_full=cfg.p_full, size=x.shape[-1])
         noise = torch.randn(x.shape, generator=g).to(device)
         w = 1.0 + (cfg.lesion_weight * self.region[idx].to(device) if self.region is not None else 0.0)
         target = self._target(x, idx)

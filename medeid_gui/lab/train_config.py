@@ -58,6 +58,7 @@ class TrainConfig:
     device: str | None = None
     backbone: str = "medeid"
     scale: float = 1.0  #: multiplies every stage's step count
+    size: int = 128  #: working resolution (px); 256 or more for real radiographs
     batch: int = 24
     ssl_batch: int = 16
     comp_batch: int = 8

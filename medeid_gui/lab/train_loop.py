@@ -57,7 +57,7 @@ def blur(x, k: int = 9):
 
 
 def training_masks(idmap_logits, rng: np.random.Generator, device, *, random_frac: float = 0.5,
-               p_full: float = 0.3):
+               p_full: float = 0.3, size: int | None = None):
     """Training masks: p mixture (``p_full`` of them full blocking, the rest p ~ U(0.05, 1)),
     identity-ranked or random order."""
     import torch
@@ -65,6 +65,7 @@ def training_masks(idmap_logits, rng: np.random.Generator, device, *, random_fra
     from medeid_gui.ml.nets import GRID, WORK_SIZE
     from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
 
+    WORK_SIZE = size or WORK_SIZE  # the model's working resolution
     b = idmap_logits.shape[0]
     scores = idmap_logits.detach().float().cpu().numpy()
     out = np.zeros((b, WORK_SIZE, WORK_SIZE), np.float32)
@@ -77,11 +78,13 @@ def training_masks(idmap_logits, rng: np.random.Generator, device, *, random_fra
     return torch.from_numpy(out)[:, None].to(device), torch.from_numpy(ps.astype(np.float32)).to(device)
 
 
-def patch_mask(b: int, ratio: float, g, device):
+def patch_mask(b: int, ratio: float, g, device, size: int | None = None):
     import torch
     import torch.nn.functional as F
 
     from medeid_gui.ml.nets import GRID, WORK_SIZE
+
+    WORK_SIZE = size or WORK_SIZE  # the model's working resolution
 
     m = (torch.rand(b, 1, GRID, GRID, generator=g) < ratio).float()
     return F.interpolate(m, size=(WORK_SIZE, WORK_SIZE), mode="nearest").to(device)

@@ -41,6 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medeid_gui.lab.archive_train import add_archive_arguments, run_archive
 from medeid_gui.lab.method_cards import write_cards
 from medeid_gui.lab.train_checkpoint import STAGE_MODULES, Checkpoint, cfg_key, load_model_states, model_states
 from medeid_gui.lab.train_comp import stage_comp
@@ -60,8 +61,8 @@ HELP = "train the de-identification method (ReID, identity map, semantic encoder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", help="a generated cohort folder (its train split is used) or a folder "
-                                "of DICOM files (PatientID = identity label)")
+    p.add_argument("data", help="a generated cohort folder (its train split is used) or a DICOM "
+                                "archive: one model per domain, PatientID = identity label")
     p.add_argument("--out", default=None, help="where the weights go (default: models/)")
     p.add_argument("--work", default=None, help="checkpoint folder (default: OUT/.train-work)")
     p.add_argument("--seed", type=int, default=0)
@@ -74,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per-stage step counts before --scale, e.g. 'reid=600,comp=800' "
                         f"(stages: {', '.join(STAGES)})")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--size", type=int, default=128,
+                   help="working resolution in px, recorded in the weights (128 = the shipped "
+                        "model's; 256 or more for real radiographs; DICOM folders only)")
     d = TrainConfig("", "", "")
     for name, typ, text in TUNABLE:
         p.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(d, name),
@@ -82,22 +86,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redo", default="",
                    help="re-run from this stage on (e.g. 'mdl'), from the snapshot after the "
                         "stage before it")
+    add_archive_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from medeid_gui._resources import models_dir
+    from medeid_gui.lab.method_data import is_cohort
 
     out = Path(args.out) if args.out else models_dir()
     cfg = TrainConfig(data=str(args.data), out=str(out),
                       work=str(args.work or (out / ".train-work")), seed=args.seed,
                       device=args.device, backbone=args.backbone, scale=args.scale,
-                      threads=args.threads,
+                      threads=args.threads, size=args.size,
                       **{name: getattr(args, name) for name, _, _ in TUNABLE if hasattr(args, name)})
     try:
         cfg.steps.update(parse_steps(args.steps))
         redo = tuple(r.strip() for r in args.redo.split(",") if r.strip())
         if any(r not in STAGES for r in redo):
             raise ValueError(f"--redo takes stage names from {STAGES}")
+        if not is_cohort(args.data):
+            return run_archive(args, cfg, explicit_out=bool(args.out), train=train)
         summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"medeid ml train: {exc}", file=sys.stderr)
@@ -107,22 +115,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
-          log: Log = print) -> dict[str, Any]:
+          log: Log = print, data: MethodData | None = None) -> dict[str, Any]:
     """Run (or resume) every stage, export weights + manifest + cards into ``cfg.out``.
 
     ``redo`` restarts from the earliest named stage, from the snapshot taken after the stage
-    before it, so a stage can be re-run exactly as in an uninterrupted run."""
+    before it, so a stage can be re-run exactly as in an uninterrupted run. ``data``: images
+    already loaded (one domain of an archive, ``lab.archive_train``) instead of ``cfg.data``."""
     import torch
 
     from medeid_gui.lab.method_data import is_cohort, load_cohort, load_training_data
     from medeid_gui.ml.device import pick_device
-    from medeid_gui.ml.model import new_model
+    from medeid_gui.ml.model import check_work_size, new_model
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     t_load = time.perf_counter()
-    data = load_training_data(cfg.data, "train")
+    check_work_size(cfg.size)
+    if data is None:
+        data = load_training_data(cfg.data, "train", size=cfg.size)
     val = load_cohort(cfg.data, "val") if is_cohort(cfg.data) else None
     log(f"data: {data.source}: {len(data)} images, {data.n_ids} patients "
         f"(loaded in {time.perf_counter() - t_load:.1f} s); device {device}")
@@ -130,7 +141,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     model = new_model(data.n_ids, cfg.backbone, with_raw=True, code_ch=cfg.code_ch,
                       comp_prior=cfg.comp_target == "template",
                       s_context=bool(cfg.s_context),
-                      comp_residual=bool(cfg.comp_residual) and cfg.comp_target == "template").to(device)
+                      comp_residual=bool(cfg.comp_residual) and cfg.comp_target == "template",
+                      work_size=cfg.size).to(device)
     first = min(STAGES.index(r) for r in redo) if redo else None
     ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
     if first is not None:

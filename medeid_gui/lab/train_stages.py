@@ -107,7 +107,7 @@ def stage_ssl(model, data, X, cfg, j, start, ck, device, log):
     def step(g, rng, k):
         idx = rng.choice(len(X), size=min(cfg.ssl_batch, len(X)), replace=False)
         x = acquisition_jitter(X[idx].to(device), g)
-        m = patch_mask(len(idx), 0.6, g, device)
+        m = patch_mask(len(idx), 0.6, g, device, size=X.shape[-1])
         rec = dec(enc(x * (1 - m)))
         err = (rec - x).pow(2)
         loss = (err * m).sum() / m.sum().clamp_min(1) + 0.1 * (err * (1 - m)).mean()

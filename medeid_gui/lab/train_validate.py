@@ -26,10 +26,11 @@ def evaluate_trained(model, data, val, cfg, device) -> dict[str, Any]:
     """Validation figures for the model cards (patient-disjoint val split when a cohort)."""
     import torch
 
-    from medeid_gui.ml.nets import GRID, WORK_SIZE
+    from medeid_gui.ml.nets import GRID
     from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
 
     ev = val if val is not None else data
+    WORK_SIZE = model.work_size  # the model's working resolution
     X = torch.from_numpy(ev.images)[:, None].to(device)
     out: dict[str, Any] = {"split": "val" if val is not None else "train (no val split)",
                            "n_images": len(ev)}

@@ -1,7 +1,7 @@
 """``deidentify(frame, privacy)``: adjustable pixel de-identification of one frame (or a stack).
 
 Why this shape: the privacy level ``privacy`` is the fraction of patches blocked, ranked by identity
-relevance (METHOD.md). The networks run at a fixed working resolution (``WORK_SIZE``); only the
+relevance (METHOD.md). The networks run at the model's working resolution (``model.work_size``); only the
 *blocked* patches of the full-resolution frame receive the (up-sampled) compensation, so every
 unblocked pixel is copied bit-exactly and ``privacy = 0`` returns the input unchanged.
 
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from medeid_gui.ml.nets import GRID, WORK_SIZE
+from medeid_gui.ml.nets import GRID
 from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def analyse(frame: np.ndarray, model: MedeidModel | None = None) -> FrameAnalysi
     norm = np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
     with torch.inference_mode():
         t = torch.from_numpy(np.ascontiguousarray(norm))[None, None].to(model.device)
-        work = _resize(t, (WORK_SIZE, WORK_SIZE)).clamp_(0.0, 1.0)
+        work = _resize(t, (model.work_size, model.work_size)).clamp_(0.0, 1.0)
         logits = model.identity_logits(work)[0]
         rel = torch.softmax(logits.flatten(), 0).view_as(logits)
         g = min(GRID, a.shape[0], a.shape[1])
@@ -193,10 +193,11 @@ def apply_level(analysis: FrameAnalysis, privacy: float, *, seed: int = 0,
     if variant == "no-comp":
         fill_norm = np.full((h, w), float(analysis.work.mean()), dtype=np.float32)
     else:
-        mw = torch.from_numpy(upsample_grid(mgrid, (WORK_SIZE, WORK_SIZE)).astype(np.float32))
+        r = model.work_size  # the model's working resolution (128 for the shipped weights)
+        mw = torch.from_numpy(upsample_grid(mgrid, (r, r)).astype(np.float32))
         mw = mw[None, None].to(model.device)
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 3])
-        noise = torch.from_numpy(rng.standard_normal((WORK_SIZE, WORK_SIZE)).astype(np.float32))
+        noise = torch.from_numpy(rng.standard_normal((r, r)).astype(np.float32))
         noise = noise[None, None].to(model.device)
         with torch.inference_mode():
             if variant == "no-mdl":

@@ -361,13 +361,14 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
     import torch
 
     from . import deidentify as method
-    from .nets import GRID, WORK_SIZE
+    from .nets import GRID
     from .patches import grid_mask, rank_patches, upsample_grid
 
     if model is None:
         from .model import default_model
 
         model = default_model()
+    WORK_SIZE = model.work_size  # the model's working resolution
     results: list[DeidOutput | None] = [None] * len(frames)
     prepared: list[tuple[int, np.ndarray, float, float, torch.Tensor]] = []
     for k, frame in enumerate(frames):

@@ -45,6 +45,11 @@ class MedeidModel:
     device: str = "cpu"
     config: dict[str, Any] = field(default_factory=dict)  #: the weights' JSON config
 
+    @property
+    def work_size(self) -> int:
+        """The working resolution these weights were trained at (128 for the shipped ones)."""
+        return int(self.config.get("work_size", WORK_SIZE))
+
     def modules(self) -> list[nn.Module]:
         return [m for m in (self.reid, self.idmap, self.encoder, self.decoupler, self.compensator,
                             self.compensator_raw) if m is not None]
@@ -84,18 +89,39 @@ class MedeidModel:
         return net(x, mask, code, noise)
 
 
+#: a working size must be a multiple of this (16 x 16 patch grid, stride-8 compensator bottleneck)
+GRID_STEP = 32
+#: the working sizes a model may be trained at (the shipped weights: 128; real radiographs >= 256)
+MAX_WORK_SIZE = 1024
+
+
+def check_work_size(size: int) -> int:
+    """``size`` if it is a usable working resolution, else ``ValueError`` saying which are."""
+    if not isinstance(size, int) or size < WORK_SIZE or size > MAX_WORK_SIZE or size % GRID_STEP:
+        raise ValueError(f"working size {size!r}: use a multiple of {GRID_STEP} from {WORK_SIZE} "
+                         f"to {MAX_WORK_SIZE} (256 or more for real radiographs)")
+    return size
+
+
 def new_model(n_ids: int = 0, backbone: str = "medeid", with_raw: bool = True,
               code_ch: int | None = None, comp_prior: bool = False,
-              s_context: bool = False, comp_residual: bool = False) -> MedeidModel:
+              s_context: bool = False, comp_residual: bool = False,
+              work_size: int = WORK_SIZE) -> MedeidModel:
     """Untrained networks (for training). ``code_ch``: channels of the semantic code s;
     ``comp_prior``: the compensators see a prior image in the blocked patches; ``s_context``:
     the decoupler's s encoder sees 33 x 33 cells of the feature grid (dilated stack); ``comp_residual``:
-    the compensators draw corrections onto the prior rather than the whole fill."""
+    the compensators draw corrections onto the prior rather than the whole fill; ``work_size``:
+    the working resolution (the networks are convolutional; only the prior image and the feature
+    grid, ``work_size // 4``, depend on it)."""
     from medeid_gui.ml.adapters import build_backbone
     from medeid_gui.ml.nets import CODE_CH
 
     N = nets()
-    config = {"work_size": WORK_SIZE, "feat": FEAT, "n_ids": n_ids, "backbone": backbone,
+    check_work_size(work_size)
+    if work_size != WORK_SIZE and backbone != "medeid":
+        raise ValueError(f"a foundation-model backbone runs at {WORK_SIZE} px only")
+    config = {"work_size": int(work_size), "feat": int(work_size) * FEAT // WORK_SIZE,
+              "n_ids": n_ids, "backbone": backbone,
               "code_ch": int(code_ch or CODE_CH), "comp_prior": bool(comp_prior),
               "s_context": bool(s_context), "comp_residual": bool(comp_residual)}
     # construction order = initialisation order under the caller's seed: keep it
@@ -118,8 +144,9 @@ def _code_networks(config: dict[str, Any], n_ids: int = 0, *,
     prior = bool(config.get("comp_prior", False))
     residual = bool(config.get("comp_residual", False))
     dec = N.Decoupler(n_ids, code_ch=code_ch, context=bool(config.get("s_context", False)))
-    comp = N.Compensator(code_ch=code_ch, prior=prior, residual=residual)
-    raw = N.Compensator(code_ch=FEAT_CH, prior=prior, residual=residual) if with_raw else None
+    size = int(config.get("work_size", WORK_SIZE))
+    comp = N.Compensator(code_ch=code_ch, prior=prior, residual=residual, size=size)
+    raw = N.Compensator(code_ch=FEAT_CH, prior=prior, residual=residual, size=size) if with_raw else None
     return dec, comp, raw
 
 
@@ -157,7 +184,8 @@ def load_model(models: str | Path | None = None, device: str | None = None) -> M
     sem = load_state(root, SEMANTIC_FILE)
     comp = load_state(root, COMPENSATOR_FILE)
     cfg = dict(comp.get("config", {}))
-    if cfg.get("work_size") != WORK_SIZE or cfg.get("feat") != FEAT:
+    size = cfg.get("work_size")
+    if not isinstance(size, int) or size % GRID_STEP or cfg.get("feat") != size * FEAT // WORK_SIZE:
         raise WeightsError(f"weights in {root} were made for another network layout: {cfg}")
     N = nets()
     reid = N.ReIDNet(0)

@@ -202,14 +202,14 @@ class Compensator(nn.Module):
     """
 
     def __init__(self, code_ch: int = CODE_CH, width: int = 24, prior: bool = False,
-                 residual: bool = False) -> None:
+                 residual: bool = False, size: int = WORK_SIZE) -> None:
         super().__init__()
         w = width
         if residual and not prior:
             raise ValueError("a residual compensator needs a prior image")
         self.residual = residual
         if prior:
-            self.register_buffer("prior", torch.zeros(1, 1, WORK_SIZE, WORK_SIZE))
+            self.register_buffer("prior", torch.zeros(1, 1, size, size))  # the working size
         else:
             self.prior = None
         self.e1 = nn.Sequential(cbr(12, w), cbr(w, w))  # R/2

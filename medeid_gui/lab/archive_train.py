@@ -1,0 +1,228 @@
+"""``medeid ml train ARCHIVE``: one privacy model per trainable domain of a site's DICOM archive.
+
+Why: the shipped weights know generated chests only; a site's own archive, where PatientID is the
+identity label, is what makes the method fit its images.  The run is: plan (``lab.archive_plan``:
+domains, skipped ones with the reason, an estimate), then per trainable domain the method's
+stages (``lab.train_method.train``, resumable from its checkpoints: a rerun continues), then the
+model folder — weights, cards, a manifest with the domain, working size, sha256s, training data
+and the licences of the images — installed into the user models folder (or ``--out``).
+A file that cannot be read or decoded is listed and left out; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from medeid_gui.lab.archive_plan import ArchivePlan, DomainPlan, estimate_seconds, scan_archive
+from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
+from medeid_gui.lab.train_config import STAGES, TrainConfig
+
+#: ``lab.train_method.train``'s shape: (config, fresh=, data=, log=) -> summary
+TrainFn = Callable[..., dict[str, object]]
+
+__all__ = ["add_archive_arguments", "run_archive", "load_domain", "licence_summary", "print_plan"]
+
+
+def add_archive_arguments(p: argparse.ArgumentParser) -> None:
+    """The options only an archive run has (the cohort run ignores them)."""
+    g = p.add_argument_group("DICOM archive")
+    g.add_argument("--dry-run", action="store_true", help="show the plan and the estimate only")
+    g.add_argument("--patients", default=None, metavar="FILE",
+                   help="train on these PatientIDs only (one a line; e.g. a training split)")
+    g.add_argument("--labels", default=None, metavar="CSV",
+                   help="per-image labels (columns patientid, license, ...): licences listed in "
+                        "the model's manifest and card")
+    g.add_argument("--min-patients", type=int, default=10,
+                   help="patients with studies on >= 2 days a domain needs to be trained")
+    g.add_argument("--slices-per-series", type=int, default=8,
+                   help="CT/MR: slices taken, spread along each series")
+
+
+def _read_patients(path: str | None) -> set[str] | None:
+    if not path:
+        return None
+    return {ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()}
+
+
+def _label_licences(path: str | None, patients: set[str] | None) -> dict[str, int]:
+    """Licence -> image count from a labels CSV (the training patients' rows only)."""
+    if not path:
+        return {}
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            pid = (row.get("patientid") or row.get("PatientID") or "").strip()
+            if patients is not None and pid not in patients:
+                continue
+            lic = (row.get("license") or row.get("licence") or "").strip() or "not stated"
+            out[lic] = out.get(lic, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def licence_summary(licences: dict[str, int]) -> str:
+    """One line for the manifest: the images' licences and what they allow for the weights."""
+    listed = ", ".join(f"{k} ({v} images)" for k, v in licences.items()) or "not stated"
+    restrictive = any("NC" in k.upper() or "ND" in k.upper() or k == "not stated" for k in licences)
+    use = ("non-commercial research use only (some images are NC/ND-licensed or have no stated "
+           "licence)" if restrictive or not licences else "attribution to the image sources required")
+    return f"weights trained on site images; image licences: {listed}; use: {use}"
+
+
+def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) -> float:
+    """The plan as the user sees it before anything runs; returns the estimated seconds."""
+    steps = {s: cfg.stage_steps(s) for s in STAGES}
+    print(f"archive {plan.root}: {sum(len(d.images) for d in plan.domains)} images in "
+          f"{len(plan.domains)} domain(s); {len(plan.bad)} unreadable file(s)"
+          + (f"; {plan.excluded_patients} image(s) of patients not in the list left out"
+             if plan.excluded_patients else ""))
+    total = 0.0
+    for d in plan.domains:
+        head = f"  {'TRAIN' if d.trainable else 'skip '} {d.key}: {d.domain.name}, {len(d.images)} images, " \
+               f"{d.patients} patients, {d.multi_day_patients} with >= 2 studies"
+        if d.trainable:
+            est = estimate_seconds(steps, cfg.size, threads, cuda)
+            total += est
+            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px")
+        else:
+            print(f"{head}; skipped: {d.reason}")
+    for path, why in plan.bad:
+        print(f"  unreadable: {path}: {why}")
+    print(f"estimated time: {total / 60:.0f} min ({'GPU' if cuda else f'CPU, {threads} thread(s)'}); "
+          f"steps {steps}")
+    return total
+
+
+def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]]) -> MethodData:
+    """The domain's images at the working size; undecodable ones go to ``bad``."""
+    from medeid_gui.dicom.frames import FrameSource
+
+    images, pids = [], []
+    for im in d.images:
+        try:
+            images.append(_to_work(FrameSource(im.path).frame(im.frame), size))
+            pids.append(im.patient_id)
+        except Exception as exc:  # noqa: BLE001 - one undecodable file must not stop the run
+            bad.append((im.path, f"pixels not decodable: {type(exc).__name__}: {exc}"[:200]))
+    labels = np.array(pids)
+    uniq, counts = np.unique(labels, return_counts=True) if len(labels) else (labels, labels)
+    keep = np.isin(labels, uniq[counts >= 2]) & (labels != "")
+    if len(np.unique(labels[keep])) < 2:
+        raise ValueError(f"{d.key}: fewer than two patients with two decodable images")
+    return MethodData(np.stack(images)[keep].astype(np.float32), _relabel(labels[keep]), None, None,
+                      None, f"{d.domain.name}: {int(keep.sum())} images of "
+                            f"{len(np.unique(labels[keep]))} patients")
+
+
+def _progress_log(cfg: TrainConfig):
+    """A log function that puts a progress bar over all stages in front of each step line."""
+    steps = [cfg.stage_steps(s) for s in STAGES]
+    total = sum(steps)
+
+    def log(line: str) -> None:
+        name = line[1:].split("]")[0] if line.startswith("[") else ""
+        parts = line.split(" ")
+        if name in STAGES and len(parts) > 1 and "/" in parts[1]:
+            k = int(parts[1].split("/")[0])
+            frac = min(1.0, (sum(steps[:STAGES.index(name)]) + k) / max(total, 1))
+            line = f"|{'#' * int(frac * 30):<30}| {frac * 100:5.1f} % {line}"
+        print(line, flush=True)
+
+    return log
+
+
+def _used_licences(d: DomainPlan, label_lic: dict[str, int]) -> dict[str, int]:
+    """Licence -> count over the images training used (patients with two or more images), as
+    their headers record it (``import-images`` writes it); the labels CSV's counts only when no
+    image records one."""
+    from collections import Counter
+
+    per = Counter(im.patient_id for im in d.images)
+    used = Counter(im.licence or "not stated" for im in d.images if per[im.patient_id] >= 2)
+    if set(used) == {"not stated"} and label_lic:
+        return label_lic
+    return dict(sorted(used.items()))
+
+
+def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData,
+                 licences: dict[str, int], seconds: float) -> None:
+    """Manifest fields of a trained domain model (the weights are already recorded)."""
+    from medeid_gui.ml.domain import ModelDomain
+    from medeid_gui.ml.weights import MANIFEST, read_manifest
+
+    dom = d.domain
+    domain = ModelDomain(name=dom.name, modalities=dom.modalities, body_parts=dom.body_parts,
+                         views=dom.views, trained_on=data.source)
+    manifest = read_manifest(folder)
+    manifest.update(
+        name=f"medeid-{d.key}", domain=domain.to_json(), work_size=cfg.size,
+        licence=licence_summary(licences),
+        training={"archive": str(cfg.data).split("#")[0], "images": len(data),
+                  "patients": data.n_ids, "multi_day_patients": d.multi_day_patients,
+                  "licences": licences, "steps": {s: cfg.stage_steps(s) for s in STAGES},
+                  "seconds": round(seconds, 1)},
+        evaluation="not evaluated yet (medeid ml evaluate-real / medeid ml evaluate)")
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, out_root: Path,
+                  work_root: Path, bad: list[tuple[Path, str]], label_lic: dict[str, int],
+                  train: TrainFn) -> Path:
+    """Train (or resume) one domain and write its model folder; returns the folder."""
+    from dataclasses import replace
+
+    folder = out_root / f"medeid-{d.key}"
+    cfg = replace(base, data=f"{args.data}#{d.key}", out=str(folder), work=str(work_root / d.key))
+    t0 = time.perf_counter()
+    data = load_domain(d, cfg.size, bad)
+    print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
+    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg))
+    lic = _used_licences(d, label_lic)
+    _write_model(folder, d, cfg, data, lic, time.perf_counter() - t0)
+    return folder
+
+
+def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool, train: TrainFn) -> int:
+    """Plan, then train every trainable domain; installed into the user models folder unless
+    ``--out`` names another. Exit 0 when a trainable domain was trained, 1 when none was.
+    ``train``: ``lab.train_method.train`` (passed in: that module imports this one)."""
+    from medeid_gui.ml.device import pick_device
+    from medeid_gui.ml.model_registry import user_models_dir
+
+    patients = _read_patients(args.patients)
+    plan = scan_archive(args.data, patients=patients, min_patients=args.min_patients,
+                        slices_per_series=args.slices_per_series)
+    cuda = str(pick_device(base.device)).startswith("cuda")
+    print_plan(plan, base, base.threads or 1, cuda)
+    if args.dry_run:
+        return 0
+    if not plan.trainable:
+        print("nothing to train: no domain has enough patients imaged on two or more days",
+              file=sys.stderr)
+        return 1
+    out_root = Path(args.out) if explicit_out else user_models_dir()
+    work_root = Path(args.work) if args.work else out_root / ".train-work"
+    label_lic = _label_licences(args.labels, patients)
+    trained, bad = [], list(plan.bad)
+    for d in plan.trainable:
+        try:
+            trained.append(_train_domain(d, args, base, out_root, work_root, bad, label_lic, train))
+        except ValueError as exc:
+            print(f"[{d.key}] not trained: {exc}", file=sys.stderr)
+    print("trained:" if trained else "trained: none")
+    for folder in trained:
+        print(f"  {folder}")
+    for d in plan.domains:
+        if not d.trainable:
+            print(f"skipped {d.key}: {d.reason}")
+    for path, why in bad:
+        print(f"left out {path}: {why}")
+    return 0 if trained else 1
+

@@ -1,0 +1,103 @@
+"""``medeid ml train ARCHIVE`` on a small mixed folder: real radiographs imported as DICOM (as a
+site would, ``medeid import-images``), a CT file and a broken file.
+
+Proves: the plan lists the trained domain and every skipped one with its reason and counts, the
+dry run trains nothing, one bad file is listed and does not stop the run, the model folder has a
+manifest with domain, working size, sha256s and the images' licences, the model loads at its
+working size and its domain refuses CT and lateral views, and a rerun resumes (nothing retrained).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from medeid_gui.lab.real_cxr import default_root, read_metadata
+
+REAL = default_root()
+pytestmark = pytest.mark.skipif(REAL is None, reason="real CXR set not present at ../shared/real/cxr")
+STEPS = "reid=2,idmap=2,ssl=2,mdl=2,comp=2"
+
+
+def _rows(n_multi: int = 3) -> list[dict[str, str]]:
+    """Rows of ``n_multi`` frontal patients imaged on two days, and one lateral image."""
+    assert REAL is not None
+    with open(REAL / "metadata.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    days: dict[str, set[str]] = {}
+    for it in read_metadata(REAL / "metadata.csv"):
+        days.setdefault(it.patient_id, set()).add(str(it.offset))
+    multi = sorted(p for p, d in days.items() if len(d) >= 2)[:n_multi]
+    chosen = [r for r in rows if r["patientid"] in multi and r["view"] in ("PA", "AP", "AP Supine")]
+    lateral = [r for r in rows if r["view"] == "L"][:1]
+    return chosen + lateral
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    from medeid_gui.dicom.import_images import ImportOptions, import_images
+
+    assert REAL is not None
+    root = tmp_path_factory.mktemp("archive")
+    rows = _rows()
+    csv_path = root / "labels.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = import_images(REAL / "images", csv_path, root / "dicom", ImportOptions(body_part="CHEST"))
+    assert res.written == len(rows)
+    shutil.copy(get_testdata_file("CT_small.dcm"), root / "dicom" / "ct1.dcm")
+    (root / "dicom" / "broken.dcm").write_bytes(b"DICM" + b"\0" * 50)
+    return root
+
+
+def _train(archive: Path, out: Path, *extra: str, capsys) -> tuple[int, str]:
+    from medeid_gui.cli import main
+
+    rc = main(["ml", "train", str(archive / "dicom"), "--out", str(out), "--min-patients", "2",
+               "--steps", STEPS, "--seg-steps", "1", "--threads", "1", *extra])
+    return rc, capsys.readouterr().out
+
+
+def test_dry_run_lists_domains_and_trains_nothing(archive: Path, tmp_path: Path, capsys) -> None:
+    rc, out = _train(archive, tmp_path / "m", "--dry-run", "--min-patients", "4", capsys=capsys)
+    assert rc == 0
+    assert "skip  dx-chest-frontal" in out and "3 patients with >= 2 studies, needs 4" in out
+    assert "skip  ct-" in out and "estimated time" in out
+    assert "unreadable: " in out and "broken.dcm" in out
+    assert not (tmp_path / "m").exists()
+
+
+def test_trains_frontal_skips_the_rest_and_resumes(archive: Path, tmp_path: Path, capsys) -> None:
+    from medeid_gui.ml.domain import ImageFacts
+    from medeid_gui.ml.model import load_model
+    from medeid_gui.ml.model_registry import describe_model, verify_folder
+
+    out = tmp_path / "models"
+    rc, text = _train(archive, out, "--size", "160", "--labels", str(archive / "labels.csv"),
+                      capsys=capsys)
+    assert rc == 0, text
+    assert "TRAIN dx-chest-frontal" in text
+    assert "skipped dx-chest-lateral: lateral views" in text
+    assert "skipped ct-unknown: body part not stated" in text  # CT_small.dcm has none
+    assert "broken.dcm" in text and "%" in text  # bad file listed; progress bar shown
+    folder = out / "medeid-dx-chest-frontal"
+    manifest = verify_folder(folder)
+    assert manifest["work_size"] == 160
+    assert manifest["training"]["patients"] == 3
+    assert "non-commercial" in manifest["licence"] or "attribution" in manifest["licence"]
+    assert set(manifest["training"]["licences"]) <= {r["license"] or "not stated" for r in _rows()}
+    model = load_model(folder, device="cpu")
+    assert model.work_size == 160
+    dom = describe_model(folder).domain
+    frontal = ImageFacts("DX", "CHEST", "PA", False, "MONOCHROME2", 512, 512, 1)
+    assert dom.check(frontal).inside
+    assert not dom.check(ImageFacts("DX", "CHEST", "LL", True, "MONOCHROME2", 512, 512, 1)).inside
+    assert not dom.check(ImageFacts("CT", "CHEST", "", False, "MONOCHROME2", 512, 512, 1)).inside
+    rc, again = _train(archive, out, "--size", "160", capsys=capsys)
+    assert rc == 0 and "resuming: done ['reid', 'idmap', 'ssl', 'mdl', 'comp']" in again
