@@ -361,6 +361,7 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
     import torch
 
     from . import deidentify as method
+    from .fill_repair import repair_fill
     from .nets import GRID, WORK_SIZE
     from .patches import grid_mask, rank_patches, upsample_grid
 
@@ -370,6 +371,7 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
         model = default_model()
     results: list[DeidOutput | None] = [None] * len(frames)
     prepared: list[tuple[int, np.ndarray, float, float, torch.Tensor]] = []
+    norms: list[np.ndarray] = []
     for k, frame in enumerate(frames):
         a = np.asarray(frame)
         if a.ndim != 2:
@@ -390,6 +392,7 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
             t = torch.from_numpy(np.ascontiguousarray(norm))[None, None].to(model.device)
             work = method._resize(t, (WORK_SIZE, WORK_SIZE)).clamp_(0.0, 1.0)
         prepared.append((k, a, lo, hi, work))
+        norms.append(norm)
     if not prepared:
         return results  # type: ignore[return-value]
 
@@ -425,8 +428,8 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
             results[k] = DeidOutput(a.copy(), idmap, np.zeros((h, w), dtype=bool))
             continue
         mask = upsample_grid(mgrid, (h, w))
-        with torch.inference_mode():
-            fill_norm = method._resize(fills[pos[j] : pos[j] + 1], (h, w))[0, 0].clamp_(0.0, 1.0).cpu().numpy()
+        fill_work = fills[pos[j], 0].cpu().numpy()
+        fill_norm = repair_fill(norms[j], fill_work, mask, patch=max(h, w) / mgrid.shape[0])
         values = lo + fill_norm[mask].astype(np.float64) * (hi - lo)
         out = a.copy()
         out[mask] = method._cast(values, a.dtype)
