@@ -35,6 +35,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
+from ..ml.photometric import from_model_sense, to_model_sense
 from ..ml.privacy import Privacy, check_privacy, method_runs
 from .ocr import OcrEngine, TextBox, default_ocr, to_uint8
 from .phi_match import PhiMatcher
@@ -343,19 +344,23 @@ class PrivacyPlan:
         else:
             self.lo, self.hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
         self.s_lo, self.s_hi = (0, 255) if self.colour else stored_range(ds)
+        #: MONOCHROME1 frames go to the model inverted (it was trained on MONOCHROME2)
+        self.photometric = "" if self.colour else str(ds.get("PhotometricInterpretation", "")).strip().upper()
 
     def working(self, i: int) -> np.ndarray:
-        """Frame ``i`` as the method's input."""
+        """Frame ``i`` as the method's input (MONOCHROME2 sense: MONOCHROME1 is inverted)."""
         if self.colour:
             values = self.stored[i].astype(np.float32) @ self.weights
         else:
             slope, intercept = _rescale(self.ds, i)
             values = self.stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
-        return np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
+        work = np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
+        return to_model_sense(work, self.photometric)
 
     def write_back(self, i: int, result: DeidOutput) -> None:
         """Put the blocked pixels of the method's ``(frame, identity_map, mask)`` into frame ``i``."""
         stored = self.stored
+        result = from_model_sense(result, self.photometric)
         frame_out, mask = np.asarray(result[0], dtype=np.float64), np.asarray(result[2], dtype=bool)
         if mask.shape != stored.shape[1:3]:
             raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
