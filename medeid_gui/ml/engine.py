@@ -43,6 +43,7 @@ from medeid_gui.ml.device import pick_device
 if TYPE_CHECKING:
     import torch
 
+    from medeid_gui.ml.familiarity import Familiarity, FamiliarityModel
     from medeid_gui.ml.model import MedeidModel
 
 __all__ = [
@@ -151,6 +152,7 @@ class InferenceEngine:
         model: MedeidModel | None = None,
         batch_size: int | None = None,
         identity_cache: int = 32,
+        models: str | None = None,
     ) -> None:
         self._requested_device = device
         self._device: str | None = None
@@ -171,6 +173,10 @@ class InferenceEngine:
         self._id_cache_size = identity_cache
         self.delivered = 0
         self.dropped = 0
+        #: the model folder the engine loads its model from (None: the shipped one); only a model
+        #: the engine loaded itself is scored for familiarity (statistics belong to their weights)
+        self._models = models
+        self._familiarity: FamiliarityModel | None = None
 
     # ---- device and model --------------------------------------------------------------
 
@@ -203,10 +209,38 @@ class InferenceEngine:
                             analysis, privacy, seed=seed),
                     )
             if not self._model_ready:
-                from .model import default_model
+                from .model import default_model, load_model
 
-                self._model = default_model(device=self.device_name)
+                if self._models is None:
+                    self._model = default_model(device=self.device_name)
+                else:
+                    self._model = load_model(self._models, device=self.device_name)
                 self._model_ready = True
+                self._familiarity = self._load_familiarity()
+
+    def _load_familiarity(self) -> FamiliarityModel | None:
+        from medeid_gui._resources import models_dir
+
+        from .familiarity import load_familiarity
+
+        return load_familiarity(self._models or models_dir())
+
+    def familiarity(self, frame: np.ndarray) -> Familiarity | None:
+        """How far ``frame`` (a working image in [0, 1]) is from the model's training images.
+
+        None when the engine runs an injected model or function, or its model folder has no
+        familiarity statistics: then nothing is known, and callers do not refuse the image.
+        """
+        self._ensure()
+        fam = self._familiarity
+        if fam is None or self._model is None:
+            return None
+        from .deidentify import analyse
+        from .familiarity import pooled_features
+
+        with self._model_lock:
+            feats = analyse(frame, self._model).features.float().cpu().numpy()
+        return fam.score(pooled_features(feats))
 
     def _one(self, frame: np.ndarray, privacy: float, seed: int,
              key: Hashable | None) -> tuple[DeidOutput, bool]:

@@ -37,6 +37,7 @@ from pydicom.dataset import Dataset
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
 from ..ml.photometric import from_model_sense, to_model_sense
 from ..ml.privacy import Privacy, check_privacy, method_runs
+from .errors import PixelCleanError, PrivacyRefused
 from .ocr import OcrEngine, TextBox, default_ocr, to_uint8
 from .phi_match import PhiMatcher
 from .redact import ModalityRules, Rect, fill_rects, fill_value, load_rules, parse_rectangle, rule_rects
@@ -52,6 +53,7 @@ __all__ = [
     "PixelReport",
     "RedactedBox",
     "PixelCleanError",
+    "PrivacyRefused",
     "clean_pixels",
     "find_boxes",
     "BURNED_IN_MODES",
@@ -62,13 +64,6 @@ __all__ = [
 ]
 
 BURNED_IN_MODES = ("auto", "all", "off")
-
-
-class PixelCleanError(Exception):
-    """The pixels needed cleaning but could not be (undecodable, unsupported format).
-
-    The dataset is left as it was; the caller must not export it as if it were clean.
-    """
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,10 @@ class PixelRequest:
     burned_in: str = "auto"
     rectangles: Sequence[RectangleSpec] = ()
     seed: int = 0
+    #: fail an image the method may not run on (out of every model's domain, or unfamiliar)
+    #: instead of exporting it without pixel privacy; out of ``repr`` so that earlier exports keep
+    #: their settings fingerprint (``export.fingerprint`` adds it when set)
+    strict_privacy: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "privacy", check_privacy(self.privacy))
@@ -344,6 +343,7 @@ class PrivacyPlan:
         else:
             self.lo, self.hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
         self.s_lo, self.s_hi = (0, 255) if self.colour else stored_range(ds)
+        self.model_dir: str | None = None  #: a site model's folder (None: the shipped model)
         #: MONOCHROME1 frames go to the model inverted (it was trained on MONOCHROME2)
         self.photometric = "" if self.colour else str(ds.get("PhotometricInterpretation", "")).strip().upper()
 
@@ -416,6 +416,9 @@ def prepare_pixels(
         report.notes.append(f"non-image object ({modality}): pixels passed through, header only")
         return prep
 
+    from .privacy_gate import gate_request  # the method only inside an installed model's domain
+
+    request, gate = gate_request(ds, request, report)
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
     if not (check_text or has_rule or request.rectangles or request.runs_method):
@@ -441,6 +444,7 @@ def prepare_pixels(
     if request.runs_method:
         try:
             prep.plan = PrivacyPlan(ds, work, request, rules)
+            prep.plan.model_dir = gate.model_dir if gate is not None else None
         except Exception as exc:
             raise PixelCleanError(
                 f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}"
@@ -481,9 +485,7 @@ def clean_pixels(
     """
     prep = prepare_pixels(ds, request, ocr=ocr, rules=rules)
     if prep.plan is not None:
-        if engine is None:
-            from ..ml.engine import default_engine
+        from .privacy_gate import run_checked
 
-            engine = default_engine()
-        prep.plan.run(engine)  # on failure ds is left as it was
+        run_checked(prep, engine)  # unfamiliar images: no method (or refused); on failure ds unchanged
     return finish_pixels(prep)
