@@ -46,3 +46,16 @@ def any_image_models(dst: Path) -> Path:
         shutil.copytree(models_dir(), dst, dirs_exist_ok=True)
         declare_domain(dst)
     return dst
+
+
+def fresh_engines(monkeypatch: object) -> None:
+    """Forget the process's engines for this test (restored after it): an engine loads its model
+    and familiarity statistics from the models folder of its first use, and tests that switch
+    ``MEDEID_MODELS`` must not hand their engine to the next test."""
+    import medeid_gui.ml.engine as engine_mod
+    from medeid_gui.export import worker
+    from medeid_gui.pixels import privacy_gate
+
+    monkeypatch.setattr(engine_mod, "_default", None)  # type: ignore[attr-defined]
+    monkeypatch.delitem(worker._STATE, "engine", raising=False)  # type: ignore[attr-defined]
+    monkeypatch.setattr(privacy_gate, "_engines", {})  # type: ignore[attr-defined]

@@ -27,6 +27,14 @@ OUTSIDE = {
 METHOD_CODES = {"113101", "113102"}
 
 
+@pytest.fixture(autouse=True)
+def _shipped_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped model's engine, not one an earlier test built from another models folder."""
+    from model_domains import fresh_engines
+
+    fresh_engines(monkeypatch)
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gate_in")

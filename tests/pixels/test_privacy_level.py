@@ -23,9 +23,10 @@ needs_dciodvfy = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dc
 def _any_image_model(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The plumbing runs on files outside the shipped model's domain (chest radiographs): a copy
     of the shipped model declared for every image is installed as the shipped model."""
-    from model_domains import any_image_models
+    from model_domains import any_image_models, fresh_engines
 
     monkeypatch.setenv("MEDEID_MODELS", str(any_image_models(tmp_path_factory.getbasetemp() / "any-image-models")))
+    fresh_engines(monkeypatch)
 
 PRIVACY_CASES = [
     "CT_small.dcm",  # CT, signed, rescale
