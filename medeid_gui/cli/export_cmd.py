@@ -82,6 +82,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="privacy level for one series (original SeriesInstanceUID); repeatable; other series use --privacy",
     )
     p.add_argument(
+        "--strict-privacy",
+        action="store_true",
+        help="fail files the pixel privacy method may not run on (no model for their domain, or an "
+        "unfamiliar image) instead of exporting them with header and burned-in text de-identification only",
+    )
+    p.add_argument(
         "--rect",
         action="append",
         type=_rect,
@@ -132,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             burned_in="all" if args.burned_in == "on" else args.burned_in,
             rectangles=args.rect or None,
             privacy_by_series=dict(args.series_privacy) or None,
+            strict_privacy=bool(getattr(args, "strict_privacy", False)),
             state_dir=args.state_dir,
             ledger=args.ledger,
             manifest=args.manifest,

@@ -54,6 +54,9 @@ class ExportConfig:
     rectangles: Sequence[tuple[int, int, int, int]] | None = None
     #: per-series privacy level (original SeriesInstanceUID -> level); other series use ``privacy``
     privacy_by_series: SeriesPrivacy | None = None
+    #: a file the method may not run on (outside every model's domain, unfamiliar) fails with the
+    #: reason instead of being exported with header and burned-in text de-identification only
+    strict_privacy: bool = False
     # extensions
     state_dir: Path | str | None = None  #: where run databases live (default: user state dir)
     ledger: Path | str | None = None  #: linkage ledger file (default: user data dir)

@@ -53,6 +53,8 @@ def settings_fingerprint(cfg: ExportConfig, key_fp: str, pixel_request: PixelReq
         "dicomdir": bool(cfg.dicomdir),
         "pixels": repr(pixel_request) if pixel_request is not None else "",
     }
+    if pixel_request is not None and pixel_request.strict_privacy:  # only when set, likewise
+        blob["strict_privacy"] = True
     if cfg.privacy_by_series:  # only when used, so earlier exports keep their fingerprint
         blob["privacy_by_series"] = sorted(cfg.privacy_by_series.items())
     return json.dumps(blob, sort_keys=True)

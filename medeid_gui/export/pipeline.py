@@ -81,7 +81,8 @@ def _pixel_request(cfg: ExportConfig, notes: list[str]) -> PixelRequest | None:
         _header_only(cfg, notes)
         return None
     try:
-        request = PixelRequest(cfg.privacy, cfg.burned_in, tuple(cfg.rectangles or ()))
+        request = PixelRequest(cfg.privacy, cfg.burned_in, tuple(cfg.rectangles or ()),
+                               strict_privacy=bool(cfg.strict_privacy))
     except ValueError as exc:  # a malformed rectangle
         raise ExportError(str(exc)) from None
     return request if request.runs(cfg.privacy_by_series) else None

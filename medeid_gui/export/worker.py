@@ -210,15 +210,15 @@ def process_group(tasks: list[Task]) -> list[FileResult]:
 
     def flush() -> None:
         nonlocal n_waiting
-        by_level: dict[tuple[float, int], list[_Job]] = {}
+        by_level: dict[tuple[float, int, str | None], list[_Job]] = {}
         for job in waiting:
             plan = job.prep.plan
-            by_level.setdefault((plan.p, plan.seed), []).append(job)
-        for (p, seed), jobs in by_level.items():
+            by_level.setdefault((plan.p, plan.seed, plan.model_dir), []).append(job)
+        for (p, seed, model_dir), jobs in by_level.items():
             outs = None
             try:
                 frames = [job.prep.plan.working(i) for job in jobs for i in range(job.prep.frames)]
-                outs = _engine().run_batch(frames, p, seed=seed)
+                outs = _engine(model_dir).run_batch(frames, p, seed=seed)
             except Exception:  # noqa: BLE001 - find the file at fault: retry each alone below
                 outs = None
             k = 0
@@ -274,13 +274,18 @@ def _guarded(task: Task, job: _Job | None, step: Callable[[], _Job | None]) -> _
         return failed
 
 
-def _engine() -> InferenceEngine:
-    engine = _STATE.get("engine")
-    if engine is None:
-        from medeid_gui.ml.engine import default_engine  # lazily: torch
+def _engine(model_dir: str | None = None) -> InferenceEngine:
+    """The engine of the model the domain gate chose for a file (None: the shipped model)."""
+    if model_dir is None:
+        engine = _STATE.get("engine")
+        if engine is None:
+            from medeid_gui.ml.engine import default_engine  # lazily: torch
 
-        engine = _STATE["engine"] = default_engine()
-    return engine
+            engine = _STATE["engine"] = default_engine()
+        return engine
+    from medeid_gui.pixels.privacy_gate import engine_for
+
+    return engine_for(model_dir)
 
 
 _PREFIX = {
@@ -333,6 +338,10 @@ def _start(task: Task) -> _Job:
                                                  setup.privacy_by_series)
         try:
             job.prep = prepare_pixels(job.ds, request)
+            if job.prep.plan is not None:  # inside a domain: is the image familiar to the model?
+                from medeid_gui.pixels.privacy_gate import check_familiarity
+
+                check_familiarity(job.prep, _engine(job.prep.plan.model_dir))
         except Exception as exc:  # noqa: BLE001 - any pixel error is the file's failed row
             return _fail(job, "pixel", exc)
     return job
@@ -341,7 +350,7 @@ def _start(task: Task) -> _Job:
 def _run_plan(job: _Job) -> _Job:
     """The method on this file's frames alone (chunked)."""
     try:
-        job.prep.plan.run(_engine())
+        job.prep.plan.run(_engine(job.prep.plan.model_dir))
     except Exception as exc:  # noqa: BLE001 - a PixelCleanError that says what failed
         return _fail(job, "pixel", exc)
     return job

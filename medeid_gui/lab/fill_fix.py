@@ -1,5 +1,9 @@
 """Prototype fixes for the fill of blocked patches on real radiographs, without retraining.
 
+The repairs the product adopted (notch, cubic resize, offset field, feather, mean anchor) moved to
+``ml.fill_repair`` and run inside ``ml.deidentify``; this module keeps the measurement variants
+(bilinear resize, contrast gain, 256-px working resolution) and re-exports the rest.
+
 Why here (lab, not ml): issue #14 measured the shipped fill on real images (periodic texture,
 seams, brightness jumps; see ``lab.fill_quality``) and these are the candidate repairs, measured
 by ``benchmarks/fill_quality_real.py`` before one is wired into ``ml.deidentify``. They are
@@ -33,36 +37,16 @@ from typing import Any
 
 import numpy as np
 
-#: the harmonic offset field is solved on a grid of at most this many cells per side
-COARSE = 192
-
-
-def nyquist_notch(fill_work: np.ndarray) -> np.ndarray:
-    """Separable binomial [1, 2, 1] / 4 filter of the working-resolution fill (edge-reflected).
-
-    Why this filter: its response is cos^2(pi f), exactly 0 at the 2-pixel period the
-    pixel-shuffle output stage produces, 0.5 at a 4-pixel period and ~1 for the anatomy's scale,
-    so it deletes the checkerboard at its source frequency and barely touches the rest.
-    """
-    f = np.asarray(fill_work, dtype=np.float64)
-    p = np.pad(f, 1, mode="reflect")
-    rows = (p[:-2, :] + 2.0 * p[1:-1, :] + p[2:, :]) / 4.0
-    return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) / 4.0
-
-
-def upsample_smooth(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Cubic-spline resize of a working-resolution image to ``shape`` (pixel-centre aligned).
-
-    Why not bilinear: bilinear interpolation is kinked at every working pixel (every ~15 px of a
-    2k frame), which is itself a periodic texture; a cubic spline has continuous slopes.
-    ``grid_mode=True`` aligns pixel areas the way ``F.interpolate(align_corners=False)`` does.
-    """
-    from scipy import ndimage
-
-    f = np.asarray(fill_work, dtype=np.float64)
-    zoom = (shape[0] / f.shape[0], shape[1] / f.shape[1])
-    out = ndimage.zoom(f, zoom, order=3, mode="grid-mirror", grid_mode=True)
-    return out[: shape[0], : shape[1]]
+# the repairs the product runs live in ml (ml must not import lab); re-exported for measurement
+from medeid_gui.ml.fill_repair import (  # noqa: F401 - re-exported
+    COARSE,
+    anchor_mean,
+    feather_border,
+    harmonic_extend,
+    nyquist_notch,
+    upsample_smooth,
+)
+from medeid_gui.ml.fill_repair import match_surround as _ml_match_surround
 
 
 def upsample_bilinear(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -78,64 +62,6 @@ def upsample_bilinear(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarr
     return ndimage.zoom(f, zoom, order=1, mode="nearest", grid_mode=True)[: shape[0], : shape[1]]
 
 
-def _block_mean(a: np.ndarray, w: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted s x s block means of ``a`` (weights ``w``) and the blocks' weight fractions."""
-    h, wd = a.shape
-    H, W = -(-h // s), -(-wd // s)
-    pa = np.zeros((H * s, W * s))
-    pw = np.zeros((H * s, W * s))
-    pa[:h, :wd] = a * w
-    pw[:h, :wd] = w
-    num = pa.reshape(H, s, W, s).sum((1, 3))
-    den = pw.reshape(H, s, W, s).sum((1, 3))
-    mean = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return mean, den / float(s * s)
-
-
-def harmonic_extend(values: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill the unknown cells of ``values`` with the harmonic (membrane) interpolation of the
-    known ones: the smoothest field (discrete Laplace equation) equal to ``values`` where known.
-
-    Why harmonic: it is the offset field of Poisson image editing (Perez et al. 2003): added to a
-    fill, it makes the fill meet its surroundings exactly at the border while keeping the fill's
-    own gradients inside. Unknown cells with no known cell in their connected region get 0.
-    """
-    from scipy import sparse
-    from scipy.sparse.linalg import spsolve
-
-    v = np.asarray(values, dtype=np.float64)
-    k = np.asarray(known, dtype=bool)
-    out = np.where(k, v, 0.0)
-    unk = ~k
-    n = int(unk.sum())
-    if n == 0 or not k.any():
-        return out
-    h, w = v.shape
-    idx = -np.ones((h, w), dtype=np.int64)
-    idx[unk] = np.arange(n)
-    rows, cols, data = [], [], []
-    rhs = np.zeros(n)
-    deg = np.zeros(n)
-    ys, xs = np.nonzero(unk)
-    me = idx[ys, xs]
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        deg[me[inside]] += 1
-        ny, nx, m_in = ny[inside], nx[inside], me[inside]
-        nb_unknown = unk[ny, nx]
-        rows.append(m_in[nb_unknown])
-        cols.append(idx[ny[nb_unknown], nx[nb_unknown]])
-        data.append(-np.ones(int(nb_unknown.sum())))
-        np.add.at(rhs, m_in[~nb_unknown], v[ny[~nb_unknown], nx[~nb_unknown]])
-    rows.append(np.arange(n))
-    cols.append(np.arange(n))
-    data.append(deg)
-    A = sparse.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    # regions without any known neighbour make A singular: a tiny diagonal term sends them to 0
-    A = A + sparse.identity(n) * 1e-9
-    out[unk] = spsolve(A.tocsc(), rhs)
-    return out
 
 
 def fit_gain(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, ring: int = 32,
@@ -171,15 +97,8 @@ def fit_gain(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, ring: 
 
 def match_surround(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
                    gain: bool = False, coarse: int = COARSE) -> np.ndarray:
-    """The fill with its contrast fitted (``gain``) and a smooth offset field added so that it
-    continues the brightness of the unblocked pixels around each block.
-
-    How: ``d = original - fill`` is known on the unblocked pixels (the compensator returns a
-    whole frame, so the fill exists there too). ``d`` is averaged on a coarse grid (at most
-    ``coarse`` cells a side), cells that are wholly unblocked are kept, the others solved by
-    :func:`harmonic_extend`, and the field is resized to full resolution and added. At p = 1
-    there is no unblocked cell and the fill is returned unchanged (up to the gain of 1).
-    """
+    """``ml.fill_repair.match_surround`` with an optional contrast fit first (:func:`fit_gain`,
+    measured and rejected for the product: it amplified the fill's texture on RG1)."""
     o = np.asarray(original, dtype=np.float64)
     m = np.asarray(mask, dtype=bool)
     f = np.asarray(fill, dtype=np.float64)
@@ -187,42 +106,7 @@ def match_surround(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
         g = fit_gain(o, f, m)
         mu = f[~m].mean() if (~m).any() else f.mean()
         f = mu + g * (f - mu)
-    if m.all() or not m.any():
-        return f
-    s = max(1, int(np.ceil(max(o.shape) / coarse)))
-    free = (~m).astype(np.float64)
-    d_c, frac = _block_mean(o - f, free, s)
-    known = frac >= 0.999
-    field_c = harmonic_extend(d_c, known)
-    field = upsample_smooth(field_c, (d_c.shape[0] * s, d_c.shape[1] * s))[: o.shape[0], : o.shape[1]]
-    return f + field
-
-
-def feather_border(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
-                   width: float = 12.0, smooth: float = 1.0) -> np.ndarray:
-    """Remove the fine step left at the block border: the residual ``original - fill`` of the
-    nearest unblocked pixel (lightly smoothed) is added inside the block with a weight falling
-    linearly from 1 at the border to 0 at ``width`` pixels.
-
-    Why after :func:`match_surround`: the coarse offset field cannot follow the last few pixels;
-    this closes them without carrying the unblocked pixels' detail deep into the block.
-    """
-    from scipy import ndimage
-
-    o = np.asarray(original, dtype=np.float64)
-    f = np.asarray(fill, dtype=np.float64)
-    m = np.asarray(mask, dtype=bool)
-    if m.all() or not m.any():
-        return f
-    free = (~m).astype(np.float64)
-    r = np.where(m, 0.0, o - f)
-    # normalised convolution: smooth the residual over unblocked pixels only
-    num = ndimage.gaussian_filter(r, smooth)
-    den = ndimage.gaussian_filter(free, smooth)
-    r_s = np.divide(num, den, out=np.zeros_like(num), where=den > 1e-6)
-    dist, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
-    weight = np.clip(1.0 - (dist - 1.0) / width, 0.0, 1.0)
-    return f + np.where(m, r_s[iy, ix] * weight, 0.0)
+    return _ml_match_surround(o, f, m, coarse=coarse)
 
 
 def compose(original: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -256,34 +140,6 @@ def working_fill(analysis: Any, p: float, *, seed: int = 0) -> tuple[np.ndarray,
         fill = model.compensate(analysis.work, mw.to(model.device), analysis.code, noise.to(model.device))
     return fill[0, 0].float().cpu().numpy(), upsample_grid(mgrid, (h, w))
 
-
-def anchor_mean(fill: np.ndarray, mask: np.ndarray, target_mean: float, *,
-                ramp: float = 64.0) -> np.ndarray:
-    """Shift the blocked pixels so that their mean is ``target_mean``, with a weight that is 0 at
-    the block border and rises to 1 over ``ramp`` pixels (so the border stays continuous).
-
-    Why, and the privacy cost: nothing unblocked tells how bright a large blocked region is (at
-    p = 1 nothing is unblocked), so the shipped fill's brightness is the training set's. The
-    target must come from outside the fill: the only candidate without retraining is the
-    original frame's mean (which also fixes the blocked pixels' mean, as unblocked pixels are
-    unchanged): ONE number per frame read from the blocked pixels. Whether that is acceptable is
-    a privacy decision; the retrained compensator should be given or learn it instead.
-    """
-    from scipy import ndimage
-
-    f = np.asarray(fill, dtype=np.float64)
-    m = np.asarray(mask, dtype=bool)
-    if not m.any():
-        return f
-    if m.all():
-        w = np.ones(m.shape)
-    else:
-        w = np.clip((ndimage.distance_transform_edt(m) - 1.0) / ramp, 0.0, 1.0)
-    wm = float(w[m].mean())
-    if wm <= 1e-9:
-        return f
-    c = (float(target_mean) - float(f[m].mean())) / wm
-    return f + c * w
 
 
 def working_fill_at(frame: np.ndarray, model: Any, p: float, size: int, *,

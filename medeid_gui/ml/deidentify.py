@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from medeid_gui.ml.fill_repair import repair_fill
 from medeid_gui.ml.nets import GRID
 from medeid_gui.ml.patches import grid_mask, random_order, rank_patches, upsample_grid
 
@@ -143,7 +144,7 @@ def analyse(frame: np.ndarray, model: MedeidModel | None = None) -> FrameAnalysi
             raise ValueError("frame has no finite pixel values")
         grey = np.where(finite, grey, np.float32(np.nanmedian(grey[finite])))
     lo, hi = window(grey)
-    norm = np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    norm = normalise(grey, lo, hi)
     with torch.inference_mode():
         t = torch.from_numpy(np.ascontiguousarray(norm))[None, None].to(model.device)
         work = _resize(t, (model.work_size, model.work_size)).clamp_(0.0, 1.0)
@@ -156,6 +157,21 @@ def analyse(frame: np.ndarray, model: MedeidModel | None = None) -> FrameAnalysi
         feats = model.features(work)
         code = model.semantic_code(feats)
     return FrameAnalysis(a, colour, lo, hi, work, rel.astype(np.float32), code, feats, model)
+
+
+def normalise(grey: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """A grey frame in the networks' [0, 1] (non-finite values to the median, as ``analyse``)."""
+    finite = np.isfinite(grey)
+    if not finite.all():
+        if not finite.any():
+            raise ValueError("frame has no finite pixel values")
+        grey = np.where(finite, grey, np.float32(np.nanmedian(grey[finite])))
+    return np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def working_image(analysis: FrameAnalysis) -> np.ndarray:
+    """The analysed frame at full resolution in [0, 1]: what the fill repair matches the fill to."""
+    return normalise(_grey(analysis.frame, analysis.colour), analysis.lo, analysis.hi)
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -204,7 +220,8 @@ def apply_level(analysis: FrameAnalysis, privacy: float, *, seed: int = 0,
                 fill = model.compensate(analysis.work, mw, analysis.features, noise, raw=True)
             else:
                 fill = model.compensate(analysis.work, mw, analysis.code, noise)
-            fill_norm = _resize(fill.float(), (h, w))[0, 0].clamp_(0.0, 1.0).cpu().numpy()
+            fill_work = fill[0, 0].float().cpu().numpy()
+        fill_norm = repair_fill(working_image(analysis), fill_work, mask, patch=max(h, w) / g)
     values = analysis.lo + fill_norm[mask].astype(np.float64) * (analysis.hi - analysis.lo)
     out = a.copy()
     if analysis.colour:

@@ -19,6 +19,8 @@ from typing import Protocol
 
 __all__ = ["ImageFacts", "ModelDomain", "DomainVerdict", "HeaderLike", "facts_of", "read_domain", "TRAIN_HINT"]
 
+#: in a domain's modalities, body parts or photometric interpretations: any value is admitted
+ANY = "*"
 #: what the user is told to do about an image no installed model covers
 TRAIN_HINT = "Train one on your archive: medeid ml train FOLDER"
 
@@ -114,17 +116,19 @@ class ModelDomain:
         return DomainVerdict(inside=why is None, reason="" if why is None else why)
 
     def _why_not(self, f: ImageFacts) -> str | None:
-        if f.modality not in self.modalities:
+        if f.modality not in self.modalities and ANY not in self.modalities:
             return f"no pixel privacy model for {f.label} (the model covers {self.name})"
-        if not f.body_part:
+        if ANY in self.body_parts:
+            pass  # a site's model declared for every body part (e.g. trained on its whole archive)
+        elif not f.body_part:
             return f"body part not stated in the header; the model covers {self.name} only"
-        if f.body_part not in self.body_parts:
+        elif f.body_part not in self.body_parts:
             return f"no pixel privacy model for {f.label} (the model covers {self.name})"
         if f.lateral_hint and not (set(self.views) & _LATERAL_VIEWS):
             return f"the image is described as lateral; the model covers {self.name}"
         if f.view in _LATERAL_VIEWS or not self._view_ok(f.view):
             return f"view {f.view} is outside the model's domain ({self.name})"
-        if f.photometric not in self.photometric:
+        if f.photometric not in self.photometric and ANY not in self.photometric:
             pi = f.photometric or "unknown"
             return f"photometric interpretation {pi} is outside the model's domain ({self.name})"
         if f.frames > self.max_frames:

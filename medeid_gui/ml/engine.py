@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING, Protocol, Union
 
 import numpy as np
 
+from medeid_gui.ml.batch import tensor_batch
 from medeid_gui.ml.deidentify import DeidOutput
 from medeid_gui.ml.device import pick_device
 
 if TYPE_CHECKING:
+    from medeid_gui.ml.familiarity import Familiarity, FamiliarityModel
     from medeid_gui.ml.model import MedeidModel
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "EngineResult",
     "InferenceEngine",
     "default_engine",
+    "tensor_batch",
 ]
 
 #: what a frame method may return: the result type itself, or a plain (frame, identity_map, mask)
@@ -149,6 +152,7 @@ class InferenceEngine:
         model: MedeidModel | None = None,
         batch_size: int | None = None,
         identity_cache: int = 32,
+        models: str | None = None,
     ) -> None:
         self._requested_device = device
         self._device: str | None = None
@@ -169,6 +173,10 @@ class InferenceEngine:
         self._id_cache_size = identity_cache
         self.delivered = 0
         self.dropped = 0
+        #: the model folder the engine loads its model from (None: the shipped one); only a model
+        #: the engine loaded itself is scored for familiarity (statistics belong to their weights)
+        self._models = models
+        self._familiarity: FamiliarityModel | None = None
 
     # ---- device and model --------------------------------------------------------------
 
@@ -201,10 +209,38 @@ class InferenceEngine:
                             analysis, privacy, seed=seed),
                     )
             if not self._model_ready:
-                from .model import default_model
+                from .model import default_model, load_model
 
-                self._model = default_model(device=self.device_name)
+                if self._models is None:
+                    self._model = default_model(device=self.device_name)
+                else:
+                    self._model = load_model(self._models, device=self.device_name)
                 self._model_ready = True
+                self._familiarity = self._load_familiarity()
+
+    def _load_familiarity(self) -> FamiliarityModel | None:
+        from medeid_gui._resources import models_dir
+
+        from .familiarity import load_familiarity
+
+        return load_familiarity(self._models or models_dir())
+
+    def familiarity(self, frame: np.ndarray) -> Familiarity | None:
+        """How far ``frame`` (a working image in [0, 1]) is from the model's training images.
+
+        None when the engine runs an injected model or function, or its model folder has no
+        familiarity statistics: then nothing is known, and callers do not refuse the image.
+        """
+        self._ensure()
+        fam = self._familiarity
+        if fam is None or self._model is None:
+            return None
+        from .deidentify import analyse
+        from .familiarity import pooled_features
+
+        with self._model_lock:
+            feats = analyse(frame, self._model).features.float().cpu().numpy()
+        return fam.score(pooled_features(feats))
 
     def _one(self, frame: np.ndarray, privacy: float, seed: int,
              key: Hashable | None) -> tuple[DeidOutput, bool]:
@@ -344,95 +380,6 @@ class InferenceEngine:
                     import logging
 
                     logging.getLogger(__name__).exception("inference callback failed")
-
-
-def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
-                 model: MedeidModel | None = None) -> list[DeidOutput]:
-    """``deidentify`` for a list of frames with the networks run once per batch.
-
-    Why here: on a GPU, one frame per forward pass is dominated by kernel-launch overhead; stacking
-    the working images of many frames (of any size, from any file) into one (B, 1, R, R) tensor
-    runs each network once per batch.  The per-frame steps (normalisation, patch ranking, mask,
-    writing blocked pixels back at full resolution) follow ``ml.deidentify.analyse`` /
-    ``apply_level`` exactly; ``tests/ml/test_engine.py`` checks the results match frame by frame.
-    2-D grey frames are batched; anything else (colour, stacks) goes through ``deidentify``.
-    The engine's default :class:`BatchMethod`.
-    """
-    import torch
-
-    from . import deidentify as method
-    from .nets import GRID
-    from .patches import grid_mask, rank_patches, upsample_grid
-
-    if model is None:
-        from .model import default_model
-
-        model = default_model()
-    WORK_SIZE = model.work_size  # the model's working resolution
-    results: list[DeidOutput | None] = [None] * len(frames)
-    prepared: list[tuple[int, np.ndarray, float, float, torch.Tensor]] = []
-    for k, frame in enumerate(frames):
-        a = np.asarray(frame)
-        if a.ndim != 2:
-            results[k] = method.deidentify(a, privacy, seed=seed, model=model)
-            continue
-        a, _ = method._check_frame(a)
-        grey = a.astype(np.float32, copy=False)
-        finite = np.isfinite(grey)
-        if not finite.all():
-            if not finite.any():
-                raise ValueError("frame has no finite pixel values")
-            grey = np.where(finite, grey, np.float32(np.nanmedian(grey[finite])))
-        lo, hi = (float(v) for v in np.percentile(grey, (0.5, 99.5)))
-        if hi - lo < 1e-6:
-            lo, hi = float(grey.min()), float(grey.min()) + 1.0
-        norm = np.clip((grey - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-        with torch.inference_mode():
-            t = torch.from_numpy(np.ascontiguousarray(norm))[None, None].to(model.device)
-            work = method._resize(t, (WORK_SIZE, WORK_SIZE)).clamp_(0.0, 1.0)
-        prepared.append((k, a, lo, hi, work))
-    if not prepared:
-        return results  # type: ignore[return-value]
-
-    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 3])
-    noise1 = torch.from_numpy(rng.standard_normal((WORK_SIZE, WORK_SIZE)).astype(np.float32))
-    with torch.inference_mode():
-        work = torch.cat([w for *_, w in prepared], 0)
-        logits = model.identity_logits(work)
-        code = model.semantic_code(model.features(work))
-        masks_work, plans = [], []
-        for j, (_, a, _, _, _) in enumerate(prepared):
-            rel = torch.softmax(logits[j].flatten(), 0).view_as(logits[j])
-            g = min(GRID, a.shape[0], a.shape[1])
-            if g != GRID:
-                rel = torch.nn.functional.adaptive_avg_pool2d(rel[None, None], g)[0, 0]
-            rel_np = (rel / rel.max().clamp_min(1e-12)).float().cpu().numpy().astype(np.float32)
-            mgrid = grid_mask(rank_patches(rel_np, seed), privacy, g)
-            plans.append((mgrid, rel_np))
-            masks_work.append(torch.from_numpy(upsample_grid(mgrid, (WORK_SIZE, WORK_SIZE)).astype(np.float32)))
-        need = [j for j, (mgrid, _) in enumerate(plans) if mgrid.any()]
-        fills = None
-        if need:
-            idx = torch.tensor(need, device=work.device)
-            mw = torch.stack(masks_work)[:, None].to(model.device)[idx]
-            noise = noise1[None, None].to(model.device).expand(len(need), 1, WORK_SIZE, WORK_SIZE)
-            fills = model.compensate(work[idx], mw, code[idx], noise).float()
-    pos = {j: n for n, j in enumerate(need)}
-    for j, (k, a, lo, hi, _) in enumerate(prepared):
-        mgrid, rel_np = plans[j]
-        h, w = a.shape
-        idmap = upsample_grid(rel_np, (h, w)).astype(np.float32)
-        if not mgrid.any():
-            results[k] = DeidOutput(a.copy(), idmap, np.zeros((h, w), dtype=bool))
-            continue
-        mask = upsample_grid(mgrid, (h, w))
-        with torch.inference_mode():
-            fill_norm = method._resize(fills[pos[j] : pos[j] + 1], (h, w))[0, 0].clamp_(0.0, 1.0).cpu().numpy()
-        values = lo + fill_norm[mask].astype(np.float64) * (hi - lo)
-        out = a.copy()
-        out[mask] = method._cast(values, a.dtype)
-        results[k] = DeidOutput(out, idmap, mask)
-    return results  # type: ignore[return-value]
 
 
 _default: InferenceEngine | None = None

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medeid_gui.ml.domain import DomainVerdict, ImageFacts, ModelDomain, read_domain
-from medeid_gui.ml.risk import RiskCurve, read_risk_curve
+from medeid_gui.ml.risk import NOT_ASSESSED, RiskCurve, RiskReadout, read_risk_curve
 from medeid_gui.ml.weights import MANIFEST, WeightsError, read_manifest, sha256_file
 
 __all__ = ["InstalledModel", "ModelChoice", "user_models_dir", "installed_models", "choose_model",
-           "describe_model", "export_model", "import_model", "ModelImportError"]
+           "describe_model", "export_model", "import_model", "ModelImportError", "risk_readout"]
 
 #: a fixed time stamp for every member of an exported archive, so one model gives one archive
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -138,6 +138,16 @@ def choose_model(facts: ImageFacts, models: Iterable[InstalledModel]) -> ModelCh
             return ModelChoice(model, verdict)
         first = first or verdict
     return ModelChoice(None, first or DomainVerdict(False, "no pixel privacy model is installed"))
+
+
+def risk_readout(facts: ImageFacts, privacy: float, models: Iterable[InstalledModel]) -> RiskReadout:
+    """The re-identification risk shown for one image at ``privacy``: the measured curve of the
+    model whose domain admits it, or "not assessed" (no model for the image, or a model without a
+    measured curve) -- never a number that was not measured for such images."""
+    choice = choose_model(facts, models)
+    if choice.model is None or choice.model.risk is None:
+        return NOT_ASSESSED
+    return choice.model.risk.readout(privacy)
 
 
 def _members(manifest: dict[str, object]) -> list[str]:

@@ -37,8 +37,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
+from ..ml.photometric import from_model_sense, to_model_sense
 from ..ml.privacy import Privacy, check_privacy, method_runs
 from .burned_in import MAX_TEXT_FRAMES, display_black, scan_text
+from .errors import PixelCleanError, PrivacyRefused
 from .ocr import OcrEngine
 from .redact import ModalityRules, Rect, fill_rects, load_rules, parse_rectangle, rule_rects
 
@@ -53,6 +55,7 @@ __all__ = [
     "PixelReport",
     "RedactedBox",
     "PixelCleanError",
+    "PrivacyRefused",
     "clean_pixels",
     "find_boxes",
     "BURNED_IN_MODES",
@@ -63,13 +66,6 @@ __all__ = [
 ]
 
 BURNED_IN_MODES = ("auto", "all", "off")
-
-
-class PixelCleanError(Exception):
-    """The pixels needed cleaning but could not be (undecodable, unsupported format).
-
-    The dataset is left as it was; the caller must not export it as if it were clean.
-    """
 
 
 @dataclass(frozen=True)
@@ -88,6 +84,10 @@ class PixelRequest:
     burned_in: str = "auto"
     rectangles: Sequence[RectangleSpec] = ()
     seed: int = 0
+    #: fail an image the method may not run on (out of every model's domain, or unfamiliar)
+    #: instead of exporting it without pixel privacy; out of ``repr`` so that earlier exports keep
+    #: their settings fingerprint (``export.fingerprint`` adds it when set)
+    strict_privacy: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "privacy", check_privacy(self.privacy))
@@ -335,19 +335,24 @@ class PrivacyPlan:
         else:
             self.lo, self.hi = _working_window(ds, stored, rules, sample_indices(n, rules.sample_frames))
         self.s_lo, self.s_hi = (0, 255) if self.colour else stored_range(ds)
+        self.model_dir: str | None = None  #: a site model's folder (None: the shipped model)
+        #: MONOCHROME1 frames go to the model inverted (it was trained on MONOCHROME2)
+        self.photometric = "" if self.colour else str(ds.get("PhotometricInterpretation", "")).strip().upper()
 
     def working(self, i: int) -> np.ndarray:
-        """Frame ``i`` as the method's input."""
+        """Frame ``i`` as the method's input (MONOCHROME2 sense: MONOCHROME1 is inverted)."""
         if self.colour:
             values = self.stored[i].astype(np.float32) @ self.weights
         else:
             slope, intercept = _rescale(self.ds, i)
             values = self.stored[i].astype(np.float32) * np.float32(slope) + np.float32(intercept)
-        return np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
+        work = np.clip((values - self.lo) / (self.hi - self.lo), 0.0, 1.0).astype(np.float32)
+        return to_model_sense(work, self.photometric)
 
     def write_back(self, i: int, result: DeidOutput) -> None:
         """Put the blocked pixels of the method's ``(frame, identity_map, mask)`` into frame ``i``."""
         stored = self.stored
+        result = from_model_sense(result, self.photometric)
         frame_out, mask = np.asarray(result[0], dtype=np.float64), np.asarray(result[2], dtype=bool)
         if mask.shape != stored.shape[1:3]:
             raise PixelCleanError(f"method returned a {mask.shape} mask for a {stored.shape[1:3]} frame")
@@ -403,6 +408,9 @@ def prepare_pixels(
         report.notes.append(f"non-image object ({modality}): pixels passed through, header only")
         return prep
 
+    from .privacy_gate import gate_request  # the method only inside an installed model's domain
+
+    request, gate = gate_request(ds, request, report)
     check_text = _should_check_text(ds, request.burned_in, rules)
     has_rule = request.burned_in != "off" and bool(rules.rules.get(modality))
     if not (check_text or has_rule or request.rectangles or request.runs_method):
@@ -428,6 +436,7 @@ def prepare_pixels(
     if request.runs_method:
         try:
             prep.plan = PrivacyPlan(ds, work, request, rules)
+            prep.plan.model_dir = gate.model_dir if gate is not None else None
         except Exception as exc:
             raise PixelCleanError(
                 f"identity blocking at p={request.privacy:g} failed: {type(exc).__name__}: {exc}"
@@ -468,9 +477,7 @@ def clean_pixels(
     """
     prep = prepare_pixels(ds, request, ocr=ocr, rules=rules)
     if prep.plan is not None:
-        if engine is None:
-            from ..ml.engine import default_engine
+        from .privacy_gate import run_checked
 
-            engine = default_engine()
-        prep.plan.run(engine)  # on failure ds is left as it was
+        run_checked(prep, engine)  # unfamiliar images: no method (or refused); on failure ds unchanged
     return finish_pixels(prep)

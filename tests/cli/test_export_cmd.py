@@ -68,3 +68,17 @@ def test_privacy_out_of_range_exits_2(iso: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):  # argparse: UID=P with P outside [0, 1]
         main(["export", str(iso / "in"), str(iso / "o"), "--series-privacy", "1.2.3=2"])
     assert "expected UID=P" in capsys.readouterr().err
+
+
+def test_strict_privacy_fails_a_ct_with_the_reason(iso: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CT is outside the shipped model's domain: --privacy 1 exports it (pixels untouched, the
+    reason in the manifest); --strict-privacy fails it with that reason and exit 1."""
+    base = ["export", str(iso / "in"), "--workers", "1", "--burned-in", "off", "--privacy", "1"]
+    assert main(base[:2] + [str(iso / "lax")] + base[2:]) == 0
+    capsys.readouterr()
+    rc = main(base[:2] + [str(iso / "strict")] + base[2:] + ["--strict-privacy"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "CT_small.dcm" in out and "no pixel privacy model for CT" in out and "--strict-privacy" in out
+    # only the RT plan (no pixels, not gated) was written; the CT nowhere, not even in part
+    assert len(list((iso / "strict").rglob("*.dcm"))) == 1 and len(list((iso / "lax").rglob("*.dcm"))) == 2

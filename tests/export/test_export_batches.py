@@ -19,6 +19,16 @@ NAMES = ("CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm", "SC_rgb.dcm", "rtdose.d
          "JPEG2000.dcm")
 
 
+@pytest.fixture(autouse=True)
+def _any_image_model(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plumbing runs on files outside the shipped model's domain (chest radiographs): a copy
+    of the shipped model declared for every image is installed as the shipped model."""
+    from model_domains import any_image_models, fresh_engines
+
+    monkeypatch.setenv("MEDEID_MODELS", str(any_image_models(tmp_path_factory.getbasetemp() / "any-image-models")))
+    fresh_engines(monkeypatch)
+
+
 def _export(inp: Path, out: Path, env: dict[str, Path], group: str | None, monkeypatch: pytest.MonkeyPatch):
     if group is None:
         monkeypatch.delenv("MEDEID_EXPORT_GROUP", raising=False)

@@ -300,8 +300,14 @@ def test_privacy_levels_are_checked_when_the_config_is_built(tmp_path: Path) -> 
     assert ExportConfig(input=tmp_path, output=tmp_path / "out").privacy_by_series is None
 
 
-def test_a_series_level_alone_turns_the_pixel_step_on(tmp_path: Path, env: dict[str, Path]) -> None:
-    """privacy 0, burned-in off, but one series at 1.0: only that series' pixels change."""
+def test_a_series_level_alone_turns_the_pixel_step_on(tmp_path: Path, env: dict[str, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """privacy 0, burned-in off, but one series at 1.0: only that series' pixels change (with a
+    model declared for every image: the shipped one covers chest radiographs, not CT)."""
+    from model_domains import any_image_models, fresh_engines
+
+    monkeypatch.setenv("MEDEID_MODELS", str(any_image_models(tmp_path / "models")))
+    fresh_engines(monkeypatch)
     inp = tmp_path / "in"
     files = copy_inputs(inp, ("CT_small.dcm", "MR_small.dcm"))
     ct_series = str(pydicom.dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)

@@ -109,3 +109,14 @@ def test_round_trip_and_refusals() -> None:
         ModelDomain.from_json({"name": "x"})
     with pytest.raises(ValueError, match="unknown fields"):
         ModelDomain.from_json({"name": "x", "modalities": [], "body_parts": [], "colour": 1})
+
+
+def test_a_domain_declared_for_any_image_admits_ct_without_body_part():
+    from medeid_gui.ml.domain import ImageFacts, ModelDomain
+
+    wide = ModelDomain.from_json({"name": "any", "modalities": ["*"], "body_parts": ["*"],
+                                  "photometric": ["*"], "min_side": 2, "max_frames": 1000})
+    ct = ImageFacts(modality="CT", photometric="MONOCHROME2", rows=512, columns=512)
+    assert wide.check(ct).inside
+    narrow = ModelDomain.from_json({"name": "chest", "modalities": ["CR"], "body_parts": ["CHEST"]})
+    assert not narrow.check(ct).inside and "no pixel privacy model for CT" in narrow.check(ct).reason

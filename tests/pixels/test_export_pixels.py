@@ -83,6 +83,8 @@ def test_export_privacy_changes_pixels(tmp_path: Path) -> None:
     seeded, written and sha256-recorded by the method's own weights API: the export path (model
     loading, verification, engine, pixel writing, header codes) is what is under test here."""
     torch = pytest.importorskip("torch")
+    from model_domains import declare_domain
+
     from medeid_gui.ml.model import export_states, new_model
     from medeid_gui.ml.weights import save_state
 
@@ -90,6 +92,7 @@ def test_export_privacy_changes_pixels(tmp_path: Path) -> None:
     models = tmp_path / "models"
     for fname, state in export_states(new_model()).items():
         save_state(models, fname, state, model="untrained test networks")
+    declare_domain(models)  # the method runs only inside a model's declared domain (issue #14)
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(get_testdata_file("CT_small.dcm"), src / "ct.dcm")
@@ -117,6 +120,8 @@ def test_series_privacy_applies_only_to_that_series(tmp_path: Path) -> None:
     """``--series-privacy UID=P`` (what the GUI passes for levels set per series): that series'
     pixels change and say 113102; another series at the global level 0 keeps its PixelData bytes."""
     pytest.importorskip("torch")
+    from model_domains import any_image_models
+
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(get_testdata_file("CT_small.dcm"), src / "ct.dcm")
@@ -134,7 +139,7 @@ def test_series_privacy_applies_only_to_that_series(tmp_path: Path) -> None:
         "off",
         "--series-privacy",
         f"{ct.SeriesInstanceUID}=0.5",
-        env_extra={"MEDEID_DEVICE": "cpu"},
+        env_extra={"MEDEID_DEVICE": "cpu", "MEDEID_MODELS": str(any_image_models(tmp_path / "models"))},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     by_modality = {}

@@ -18,6 +18,16 @@ from medeid_gui.pixels.clean import PixelCleanError, PixelRequest, clean_pixels
 
 needs_dciodvfy = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy not installed")
 
+
+@pytest.fixture(autouse=True)
+def _any_image_model(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plumbing runs on files outside the shipped model's domain (chest radiographs): a copy
+    of the shipped model declared for every image is installed as the shipped model."""
+    from model_domains import any_image_models, fresh_engines
+
+    monkeypatch.setenv("MEDEID_MODELS", str(any_image_models(tmp_path_factory.getbasetemp() / "any-image-models")))
+    fresh_engines(monkeypatch)
+
 PRIVACY_CASES = [
     "CT_small.dcm",  # CT, signed, rescale
     "693_J2KI.dcm",  # CT 512x512, JPEG 2000 lossy
