@@ -68,6 +68,17 @@ def _fill_quality(test: RealSplit, rel_images: list[np.ndarray], rel_masks: list
     }
 
 
+def model_digest(model_dir: str | Path) -> str:
+    """sha256 over the folder's weight files (name and bytes), so a report names its weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(Path(model_dir).glob("*.pt")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _prepare(cfg: RealEvalConfig, log: Log) -> dict:
     from medeid_gui.ml.deidentify import analyse
     from medeid_gui.ml.model import load_model
@@ -141,6 +152,7 @@ def run_real_evaluation(cfg: RealEvalConfig, log: Log = print) -> dict:
                  "test_masks": int(len(st["mask_idx"])),
                  "test_severity": int((~np.isnan(test.severity).all(axis=1)).sum()),
                  "test_covid": int(test.covid.sum())},
+        "model_sha256": model_digest(cfg.model_dir),
         "originals": originals,
         "results": results,
         "seconds": {**st["seconds"], "total": round(time.perf_counter() - t_start, 1)},

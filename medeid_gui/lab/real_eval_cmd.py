@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-test", type=int, default=None, help="first N test images only (quick runs)")
     p.add_argument("--max-train", type=int, default=None, help="first N train images only (quick runs)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--report-only", action="store_true", help="rewrite STEM.md and STEM.png from STEM.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +44,16 @@ def run(args: argparse.Namespace) -> int:
     from medeid_gui.lab.real_eval_data import METHODS
     from medeid_gui.lab.real_eval_report import write_real_report
 
+    out = Path(args.out) if args.out else models_dir()
+    if args.report_only:
+        import json
+
+        path = out / f"{args.stem}.json"
+        if not path.is_file():
+            print(f"medeid ml evaluate-real: no {path} to render", file=sys.stderr)
+            return 2
+        print("wrote " + ", ".join(str(p) for p in write_real_report(json.loads(path.read_text()), out, args.stem)))
+        return 0
     root = Path(args.data) if args.data else default_root()
     if root is None or not (root / "metadata.csv").is_file():
         print("medeid ml evaluate-real: no real set (give --data or set MEDEID_REAL_CXR)", file=sys.stderr)
@@ -67,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
                                finetune_steps=args.finetune_steps),
         task_epochs=args.task_epochs, n_boot=args.n_boot, max_test=args.max_test, max_train=args.max_train)
     report = run_real_evaluation(cfg, log=lambda s: print(s, flush=True))
-    paths = write_real_report(report, Path(args.out) if args.out else models_dir(), args.stem)
+    paths = write_real_report(report, out, args.stem)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

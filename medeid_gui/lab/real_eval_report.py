@@ -41,7 +41,8 @@ def _protocol(rep: dict) -> list[str]:
         f"here trained on ({d['test_covid']} COVID-19, {d['test_masks']} with lung masks, {d['test_severity']} "
         f"with severity scores). Attacker and tasks trained on the {d['train_images']} images of "
         f"{d['train_patients']} train + validation patients.",
-        f"- Method weights: `{c['model_dir']}`. Released image = the original's own size and grey "
+        f"- Method weights: `{c['model_dir']}` (sha256 of its .pt files "
+        f"{rep.get('model_sha256', '?')[:16]}…). Released image = the original's own size and grey "
         "levels with the method's (or the baseline's) changes, uint8.",
         "- Threat model: linkage; the attacker holds the originals and sees the released images; a pair "
         "is (original i, released j) of different days (positives: same patient; negatives: different "
@@ -55,7 +56,8 @@ def _protocol(rep: dict) -> list[str]:
         f"- Tasks ({c['task_epochs']} epochs, {a['size']} px, trained on originals): `finding_auc` = COVID-19 vs "
         "other ROC AUC; `lung_dice` = pooled Dice; `severity_r` = Pearson r of the two severity scores "
         "(geographic/8, opacity/6). Utility = mean over tasks of score / score on originals.",
-        f"- Time: {rep['seconds']} s (CPU).", "",
+        "- Time (CPU, 1 thread, shared machine): " + ", ".join(f"{k.replace('_', ' ')} {v:.0f} s"
+                                                                for k, v in rep["seconds"].items()) + ".", "",
     ]
 
 

@@ -76,5 +76,8 @@ def test_evaluate_real_command_on_a_tiny_subset(tmp_path, capsys):
     # random blocking at p = 1 leaves a flat grey image: the thumbnails carry nothing
     assert rb[1]["attack"]["thumb16"]["auc"] == pytest.approx(0.5)
     assert med[1]["fill"]["images"] == 20
+    (tmp_path / "R.md").unlink()
+    assert main(["ml", "evaluate-real", "--out", str(tmp_path), "--stem", "R", "--report-only"]) == 0
+    assert (tmp_path / "R.md").read_text().startswith("# Real chest radiographs")
     assert main(["ml", "evaluate-real", "--method", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown method" in capsys.readouterr().err
