@@ -12,7 +12,9 @@ dict of :func:`medeid_gui.lab.real_eval.run_real_evaluation` and use no randomne
   method's utility by more than ``UTIL_TOL``; a method AUC outside the baseline's range of AUCs
   is not comparable and is listed as such;
 - tasks at p = 1 keep at least 85 % of their score on originals.
-Utility is the mean over tasks of score / score on originals.
+Utility is the mean over the *informative* tasks of score / score on originals: a task whose
+model does not beat chance on the originals (``CHANCE`` or below) measures nothing, and its
+ratios are noise, so it is listed but left out of the utility and of the 85 % check.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ MONO_TOL = 0.02
 UTIL_TOL = 0.01
 MAX_AUC_P1 = 0.60
 MIN_TASK_SHARE = 0.85
+#: a task's score on originals must exceed this to count (AUC: chance + 0.1; r: weak; Dice)
+CHANCE = {"finding_auc": 0.6, "severity_r": 0.3, "lung_dice": 0.5}
+
+
+def informative(report: dict, method: str = "medeid") -> dict[str, bool]:
+    """Per task: does its model beat chance on the originals (the p = 0 row)?"""
+    base = _rows(report, method)[0]["tasks"]
+    return {k: bool(math.isfinite(v) and v > CHANCE.get(k, 0.0)) for k, v in base.items()}
 
 
 def _rows(report: dict, method: str) -> list[dict]:
@@ -45,7 +55,9 @@ def task_shares(report: dict, method: str) -> list[dict[str, float]]:
 
 
 def utility(report: dict, method: str) -> list[float]:
-    return [float(np.nanmean(list(s.values()))) for s in task_shares(report, method)]
+    keep = [k for k, ok in informative(report, method).items() if ok]
+    return [float(np.nanmean([s[k] for k in keep])) if keep else float("nan")
+            for s in task_shares(report, method)]
 
 
 def _equal_auc(report: dict, method: str, baseline: str, attacker: str) -> dict:
@@ -90,6 +102,9 @@ def check_all(report: dict, method: str = "medeid") -> dict:
     checks = {"attackers": {a: check_attacker(report, a, method) for a in attackers}}
     shares = task_shares(report, method)
     p1 = [s for s, r in zip(shares, _rows(report, method)) if r["p"] == 1.0]
+    info = informative(report, method)
     if p1:
-        checks["tasks_p1"] = {k: {"share": round(v, 4), "ok": bool(v >= MIN_TASK_SHARE)} for k, v in p1[0].items()}
+        checks["tasks_p1"] = {k: {"share": round(v, 4), "informative": info[k],
+                                  "ok": bool(v >= MIN_TASK_SHARE) if info[k] else None}
+                              for k, v in p1[0].items()}
     return checks

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from medeid_gui.lab.real_eval_checks import MAX_AUC_P1, MIN_TASK_SHARE, check_all, task_shares, utility
+from medeid_gui.lab.real_eval_checks import CHANCE, MAX_AUC_P1, MIN_TASK_SHARE, check_all, task_shares, utility
 
 __all__ = ["render_markdown", "write_real_report"]
 
@@ -52,10 +52,13 @@ def _protocol(rep: dict) -> list[str]:
         "image height/width similarity (training-free); `thumb16+geometry` = their rank mean; `network` = "
         f"Siamese verifier at {a['size']} px pre-trained on the generated cohort ({a['pretrain_steps']} steps) "
         f"and fine-tuned on the real train patients ({a['finetune_steps']} steps), trained once on originals "
-        "(it never sees a released image in training).",
+        "(it never sees a released image in training). A fixed attacker can be thrown off by a change it "
+        "never saw (noise, grey blocks) without the identity being gone; the retrained attacker of "
+        "`medeid ml evaluate` is not run here (CPU budget).",
         f"- Tasks ({c['task_epochs']} epochs, {a['size']} px, trained on originals): `finding_auc` = COVID-19 vs "
         "other ROC AUC; `lung_dice` = pooled Dice; `severity_r` = Pearson r of the two severity scores "
-        "(geographic/8, opacity/6). Utility = mean over tasks of score / score on originals.",
+        "(geographic/8, opacity/6). Utility = mean over the informative tasks (those beating chance on "
+        "originals) of score / score on originals.",
         "- Time (CPU, 1 thread, shared machine): " + ", ".join(f"{k.replace('_', ' ')} {v:.0f} s"
                                                                 for k, v in rep["seconds"].items()) + ".", "",
     ]
@@ -126,10 +129,14 @@ def _checks(rep: dict) -> list[str]:
                                          if e["not_comparable_at"] else "") for b, e in c["equal_auc"].items()]
         lines.append(f"| {att} | {_yes(c['monotone'])} | {_yes(c.get('auc_p1_ok', False))} | {below} | "
                      + "; ".join(eq) + " |")
-    lines.append("")
+    lines += ["", "`geometry` (and so `thumb16+geometry`) reads the image's height and width, which no pixel "
+              "method changes: the method and every baseline keep its AUC at every level. Only a release "
+              "resampled to one fixed size removes it (all sizes equal: AUC 0.5 by construction); the pixel "
+              "methods are to be judged on `thumb16` and `network`.", ""]
     for t, v in ch.get("tasks_p1", {}).items():
-        lines.append(f"- {t} at p = 1: {_f(100 * v['share'], 0)} % of originals (≥ {MIN_TASK_SHARE:.0%}): "
-                     f"{_yes(v['ok'])}")
+        verdict = _yes(v["ok"]) if v["informative"] else (
+            f"not counted: its model is at chance on the originals (≤ {CHANCE[t]})")
+        lines.append(f"- {t} at p = 1: {_f(100 * v['share'], 0)} % of originals (≥ {MIN_TASK_SHARE:.0%}): {verdict}")
     return lines + [""]
 
 

@@ -36,7 +36,7 @@ def test_checks_pass_for_a_method_that_dominates():
     assert c["monotone"] and c["auc_p1_ok"]
     assert c["below_random_block"] == {"0.25": True, "0.5": True}
     assert c["equal_auc"]["random-block"]["ok"]
-    assert check_all(rep)["tasks_p1"]["t"] == {"share": 0.9, "ok": True}
+    assert check_all(rep)["tasks_p1"]["t"] == {"share": 0.9, "informative": True, "ok": True}
     assert utility(rep, "medeid") == pytest.approx([1.0, 0.98, 0.95, 0.9])
 
 
@@ -50,6 +50,17 @@ def test_checks_fail_where_the_method_loses():
     assert not eq["ok"] and [w["p"] for w in eq["worse_at"]] == [0.5, 1]
     assert eq["not_comparable_at"] == [0.25]  # AUC 0.95 is above every random-block AUC
     assert check_all(rep)["tasks_p1"]["t"]["ok"] is False
+
+
+def test_a_task_at_chance_on_originals_is_left_out_of_utility():
+    rep = _report([(0, 0.9, 1.0), (1, 0.55, 0.5)], [(0, 0.9, 1.0), (1, 0.5, 0.2)])
+    for method, rows in rep["results"].items():
+        for r, auc in zip(rows, (0.52, 0.9 if method == "medeid" else 0.3)):
+            r["tasks"]["finding_auc"] = auc  # 0.52 on originals: chance
+    assert utility(rep, "medeid") == pytest.approx([1.0, 0.5])
+    p1 = check_all(rep)["tasks_p1"]
+    assert p1["finding_auc"]["informative"] is False and p1["finding_auc"]["ok"] is None
+    assert p1["t"]["ok"] is False
 
 
 @pytest.mark.skipif(REAL is None, reason="real CXR set not present at ../shared/real/cxr")
