@@ -38,6 +38,7 @@ class RealEvalConfig:
     split_seed: int = 0
     max_test: int | None = None
     max_train: int | None = None
+    cache: str | None = None  #: folder caching the trained attacker and tasks (None: no cache)
 
 
 def _fill_quality(test: RealSplit, rel_images: list[np.ndarray], rel_masks: list) -> dict:
@@ -79,6 +80,27 @@ def model_digest(model_dir: str | Path) -> str:
     return h.hexdigest()
 
 
+def _trained(cfg: RealEvalConfig, tw: np.ndarray, train: RealSplit, log: Log) -> tuple:
+    """The attacker (pre-trained, final) and the task models: from the cache, else trained."""
+    from medeid_gui.lab.real_eval_cache import cache_key, load_trained, save_trained
+
+    path = Path(cfg.cache) / f"trained-{cache_key(cfg)}.pt" if cfg.cache else None
+    hit = load_trained(path, log) if path is not None else None
+    if hit is not None:
+        return hit
+    t0 = time.perf_counter()
+    pre, net = train_network_attacker(tw, train.patients, cfg.attack,
+                                      cohort=Path(cfg.cohort) if cfg.cohort else None, log=log)
+    t_att = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tasks = train_real_tasks(tw, train.covid, train.masks, train.severity, epochs=cfg.task_epochs,
+                             log=log)
+    seconds = {"attacker_training": round(t_att, 1), "task_training": round(time.perf_counter() - t0, 1)}
+    if path is not None:
+        save_trained(path, pre, net, tasks, seconds)
+    return pre, net, tasks, seconds
+
+
 def _prepare(cfg: RealEvalConfig, log: Log) -> dict:
     from medeid_gui.ml.deidentify import analyse
     from medeid_gui.ml.model import load_model
@@ -88,20 +110,13 @@ def _prepare(cfg: RealEvalConfig, log: Log) -> dict:
     size = cfg.attack.size
     log(f"real set: {len(train.items)} train+val images, {len(test.items)} test images")
     tw, sw = work_images(train.images, size), work_images(test.images, size)
-    t0 = time.perf_counter()
-    pre, net = train_network_attacker(tw, train.patients, cfg.attack,
-                                      cohort=Path(cfg.cohort) if cfg.cohort else None, log=log)
-    t_att = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tasks = train_real_tasks(tw, train.covid, train.masks, train.severity, epochs=cfg.task_epochs,
-                             log=log)
-    t_tasks = time.perf_counter() - t0
+    pre, net, tasks, seconds = _trained(cfg, tw, train, log)
     model = load_model(cfg.model_dir, device="cpu")
     analyses = [analyse(im, model) for im in test.images]
     midx, mw = mask_work(test.masks, size)
     return {"train": train, "test": test, "test_work": sw, "pre": pre, "net": net, "tasks": tasks,
             "analyses": analyses, "mask_idx": midx, "masks_w": mw,
-            "seconds": {"attacker_training": round(t_att, 1), "task_training": round(t_tasks, 1)}}
+            "seconds": seconds}
 
 
 def _level(cfg: RealEvalConfig, st: dict, method: str, p: float) -> dict:

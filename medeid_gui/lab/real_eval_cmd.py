@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-test", type=int, default=None, help="first N test images only (quick runs)")
     p.add_argument("--max-train", type=int, default=None, help="first N train images only (quick runs)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--cache", default="out/real-eval-cache", metavar="DIR",
+                   help="reuse the trained attacker and task models across runs ('' for none)")
     p.add_argument("--report-only", action="store_true", help="rewrite STEM.md and STEM.png from STEM.json")
 
 
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         methods=tuple(dict.fromkeys(["medeid", *(args.method or METHODS)])),
         attack=NetAttackConfig(size=args.size, pretrain_steps=args.pretrain_steps,
                                finetune_steps=args.finetune_steps),
-        task_epochs=args.task_epochs, n_boot=args.n_boot, max_test=args.max_test, max_train=args.max_train)
+        task_epochs=args.task_epochs, n_boot=args.n_boot, max_test=args.max_test, max_train=args.max_train,
+        cache=args.cache or None)
     report = run_real_evaluation(cfg, log=lambda s: print(s, flush=True))
     paths = write_real_report(report, out, args.stem)
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -68,7 +68,7 @@ def test_evaluate_real_command_on_a_tiny_subset(tmp_path, capsys):
     args = ["ml", "evaluate-real", "--out", str(tmp_path), "--stem", "R", "--levels", "0", "1",
             "--method", "random-block", "--max-test", "20", "--max-train", "40", "--size", "64",
             "--pretrain-steps", "0", "--finetune-steps", "3", "--task-epochs", "1", "--n-boot", "10",
-            "--cohort", ""]
+            "--cohort", "", "--cache", str(tmp_path / "cache")]
     assert main(args) == 0
     rep = json.loads((tmp_path / "R.json").read_text())
     assert (tmp_path / "R.png").stat().st_size > 1000
@@ -87,6 +87,13 @@ def test_evaluate_real_command_on_a_tiny_subset(tmp_path, capsys):
     # random blocking at p = 1 leaves a flat grey image: the thumbnails carry nothing
     assert rb[1]["attack"]["thumb16"]["auc"] == pytest.approx(0.5)
     assert med[1]["fill"]["images"] == 20
+    # a second run reuses the trained attacker and tasks: the same figures on originals
+    capsys.readouterr()
+    assert main([*args[:5], "R2", "--levels", "0", *args[9:]]) == 0
+    assert "from the cache" in capsys.readouterr().out
+    rep2 = json.loads((tmp_path / "R2.json").read_text())
+    assert rep2["originals"]["network"] == rep["originals"]["network"]
+    assert rep2["results"]["medeid"][0]["tasks"] == med[0]["tasks"]
     (tmp_path / "R.md").unlink()
     assert main(["ml", "evaluate-real", "--out", str(tmp_path), "--stem", "R", "--report-only"]) == 0
     assert (tmp_path / "R.md").read_text().startswith("# Real chest radiographs")
