@@ -23,6 +23,14 @@ def _f(x: float, nd: int = 3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
 
 
+def _show(path: str) -> str:
+    """A path relative to the working folder when inside it (committed reports name no home folder)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _ci(d: dict) -> str:
     return f"{_f(d['auc'])} [{_f(d['lo'])}, {_f(d['hi'])}]"
 
@@ -36,12 +44,12 @@ def _protocol(rep: dict) -> list[str]:
     a = c["attack"]
     return [
         "## Protocol", "",
-        f"- Real set: `{c['root']}` (frontal views), patient-disjoint splits of `lab/real_cxr.py`, seed "
+        f"- Real set: `{_show(c['root'])}` (frontal views), patient-disjoint splits of `lab/real_cxr.py`, seed "
         f"{c['split_seed']}. Test: **{d['test_images']} images of {d['test_patients']} patients** that no model "
         f"here trained on ({d['test_covid']} COVID-19, {d['test_masks']} with lung masks, {d['test_severity']} "
         f"with severity scores). Attacker and tasks trained on the {d['train_images']} images of "
         f"{d['train_patients']} train + validation patients.",
-        f"- Method weights: `{c['model_dir']}` (sha256 of its .pt files "
+        f"- Method weights: `{_show(c['model_dir'])}` (sha256 of its .pt files "
         f"{rep.get('model_sha256', '?')[:16]}…). Released image = the original's own size and grey "
         "levels with the method's (or the baseline's) changes, uint8.",
         "- Threat model: linkage; the attacker holds the originals and sees the released images; a pair "
