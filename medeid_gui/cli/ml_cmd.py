@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "attacker": "medeid_gui.lab.attacker_cmd",
     "tasks": "medeid_gui.lab.tasks_cmd",
     "evaluate": "medeid_gui.lab.evaluate_cmd",
+    "evaluate-real": "medeid_gui.lab.real_eval_cmd",
     "train": "medeid_gui.lab.train_method",
     "familiarity": "medeid_gui.lab.familiarity_cmd",
 }

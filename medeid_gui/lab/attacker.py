@@ -47,8 +47,10 @@ def _pairs_by_patient(patients: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def train_attacker(view_a: np.ndarray, view_b: np.ndarray, patients: np.ndarray, *, seed: int,
-                   config: AttackerConfig = AttackerConfig(), dev=None, log=None):
+                   config: AttackerConfig = AttackerConfig(), dev=None, log=None, model=None):
     """Train a verifier on (view_a[i], view_b[j]) pairs; returns the model (eval mode).
+
+    ``model``: a verifier to go on training (fine-tuning a pre-trained one); a new one if None.
 
     ``view_a``/``view_b``: (N, H, W) float32 in [0, 1], the same N images in two versions
     (e.g. original and de-identified); ``patients``: (N,) identity labels. Needs at least two
@@ -68,7 +70,7 @@ def train_attacker(view_a: np.ndarray, view_b: np.ndarray, patients: np.ndarray,
     dev = dev or pick_device()
     seed_all(seed)
     rng = np.random.default_rng(seed)
-    model = SiameseVerifier(config.width, config.dim).to(dev)
+    model = (model if model is not None else SiameseVerifier(config.width, config.dim)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.steps,
                                                 pct_start=0.15)
