@@ -14,11 +14,13 @@ Each file holds ``{"config": {...}, "<part>": state_dict, ...}`` and is loaded w
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medeid_gui.ml.nets import FEAT, WORK_SIZE, nets
+from medeid_gui.ml.weights import StateDict
 
 if TYPE_CHECKING:  # the classes need torch; only the type checker imports them here
     import torch
@@ -155,7 +157,7 @@ def _strip(sd: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in sd.items() if not k.startswith(prefixes)}
 
 
-def export_states(model: MedeidModel, extra_config: dict[str, Any] | None = None) -> dict[str, dict]:
+def export_states(model: MedeidModel, extra_config: Mapping[str, object] | None = None) -> dict[str, StateDict]:
     """File name -> state to save. Training-only heads that name training patients are dropped."""
     cfg = {**model.config, **(extra_config or {})}
     enc = model.encoder

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 MANIFEST = "manifest.json"
 
@@ -35,7 +35,20 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def read_manifest(models: str | Path) -> dict[str, Any]:
+#: A parsed ``manifest.json``: a JSON object whose ``files`` entry maps file names to their records.
+Manifest: TypeAlias = dict[str, object]
+#: What ``torch.save`` writes for one weight file: tensors and nested tables of them by name.
+StateDict: TypeAlias = dict[str, object]
+
+
+def _files(data: Manifest) -> dict[str, dict[str, object]]:
+    files = data.get("files")
+    if not isinstance(files, dict):
+        raise WeightsError("the manifest has no 'files' table")
+    return files
+
+
+def read_manifest(models: str | Path) -> Manifest:
     path = Path(models) / MANIFEST
     if not path.is_file():
         raise WeightsError(f"no {MANIFEST} in {models}: cannot verify model weights")
@@ -51,7 +64,7 @@ def read_manifest(models: str | Path) -> dict[str, Any]:
 def verify(models: str | Path, name: str) -> Path:
     """Path of weight file ``name`` in ``models`` after checking it against the manifest."""
     models = Path(models)
-    entry = read_manifest(models)["files"].get(name)
+    entry = _files(read_manifest(models)).get(name)
     if entry is None:
         raise WeightsError(f"{name} is not listed in {models / MANIFEST}; refusing to load it")
     path = models / name
@@ -67,7 +80,7 @@ def verify(models: str | Path, name: str) -> Path:
     return path
 
 
-def load_state(models: str | Path, name: str) -> dict[str, Any]:
+def load_state(models: str | Path, name: str) -> StateDict:
     """Verified ``torch.load(weights_only=True)`` of ``models/name`` on the CPU."""
     import torch
 
@@ -75,7 +88,7 @@ def load_state(models: str | Path, name: str) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def save_state(models: str | Path, name: str, state: dict[str, Any], *, model: str,
+def save_state(models: str | Path, name: str, state: StateDict, *, model: str,
                card: str | None = None) -> str:
     """Write ``state`` to ``models/name`` and record its sha256 in the manifest. Returns it."""
     import torch
@@ -93,13 +106,14 @@ def record(models: str | Path, name: str, *, model: str, card: str | None = None
     """(Re-)record ``models/name`` in the manifest (creating the manifest if needed)."""
     models = Path(models)
     mpath = models / MANIFEST
-    data = read_manifest(models) if mpath.is_file() else {"format": 1, "files": {}}
+    data: Manifest = read_manifest(models) if mpath.is_file() else {"format": 1, "files": {}}
     path = models / name
-    data["files"][name] = {
+    files = _files(data)
+    files[name] = {
         "sha256": sha256_file(path), "bytes": path.stat().st_size, "model": model,
         **({"card": card} if card else {}),
     }
-    data["files"] = dict(sorted(data["files"].items()))
+    data["files"] = dict(sorted(files.items()))
     tmp = mpath.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp.replace(mpath)

@@ -25,6 +25,7 @@ from pydicom.dataset import Dataset
 from ..dicom.pixelwrite import stored_range
 from .ocr import OcrEngine, default_ocr, to_uint8
 from .phi_match import PhiMatcher
+from .redact import FillValue
 from .text_regions import TextRegion, frame_text_regions
 
 __all__ = ["TextScan", "text_frames", "display_black", "ocr_frame", "extreme_views", "scan_text", "MAX_TEXT_FRAMES"]
@@ -65,7 +66,7 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def display_black(ds: Dataset, frames: np.ndarray) -> Any:
+def display_black(ds: Dataset, frames: np.ndarray) -> FillValue:
     """The stored value that displays black for this image, whatever the photometric
     interpretation, rescale sign, presentation LUT shape or VOI window.
 

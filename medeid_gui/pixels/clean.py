@@ -42,13 +42,10 @@ from ..ml.privacy import Privacy, check_privacy, method_runs
 from .burned_in import MAX_TEXT_FRAMES, display_black, scan_text
 from .errors import PixelCleanError, PrivacyRefused
 from .ocr import OcrEngine
-from .redact import ModalityRules, Rect, fill_rects, load_rules, parse_rectangle, rule_rects
+from .redact import ModalityRules, Rect, RectangleSpec, fill_rects, load_rules, parse_rectangle, rule_rects
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..ml.engine import DeidOutput, InferenceEngine
-
-#: a user rectangle as callers give it: ``"x,y,w,h"``, ``(x, y, w, h)`` or a :class:`Rect`
-RectangleSpec = Rect | str | Sequence[int]
 
 __all__ = [
     "PixelRequest",

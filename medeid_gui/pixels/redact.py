@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -48,7 +48,13 @@ class Rect:
         return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0)
 
 
-def parse_rectangle(spec: Any) -> Rect:
+#: A fill for stored pixels: one scalar of the frames' dtype, or one RGB triple.
+FillValue: TypeAlias = np.generic | np.ndarray
+#: A user rectangle as the CLI, the GUI and the settings give it.
+RectangleSpec: TypeAlias = Rect | str | Sequence[int | float | str]
+
+
+def parse_rectangle(spec: RectangleSpec) -> Rect:
     """A user rectangle from ``"x,y,w,h"``, ``(x, y, w, h)`` or a :class:`Rect`.
 
     Raises ``ValueError`` with the offending text for anything else (negative sizes included).
@@ -68,7 +74,7 @@ def parse_rectangle(spec: Any) -> Rect:
     return Rect(x, y, x + w, y + h)
 
 
-def fill_value(frames: np.ndarray, photometric: str) -> Any:
+def fill_value(frames: np.ndarray, photometric: str) -> FillValue:
     """The stored value that displays as background black for this image."""
     if frames.ndim == 4:
         return np.zeros(3, dtype=frames.dtype)
@@ -79,7 +85,7 @@ def fill_value(frames: np.ndarray, photometric: str) -> Any:
     return frames.min()
 
 
-def fill_rects(frames: np.ndarray, rects: Iterable[Rect], fill: Any) -> int:
+def fill_rects(frames: np.ndarray, rects: Iterable[Rect], fill: FillValue) -> int:
     """Fill ``rects`` in every frame of ``frames`` (n, rows, cols[, 3]) in place.
 
     Returns the number of pixels (per frame) that were covered, so callers can report it.
