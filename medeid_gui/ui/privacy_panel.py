@@ -170,11 +170,15 @@ class PrivacyPanel(QWidget):
     def set_familiarity(self, familiarity: Familiarity | None) -> None:
         """The unfamiliar-image warning beside the slider (hidden for familiar or unscored images)."""
         warn = familiarity is not None and familiarity.unfamiliar
-        self.familiar.setText(f"⚠ {UNFAMILIAR_NOTE}" if warn else "")
+        # the export treats such an image as outside the model's domain (pixels unchanged,
+        # manifest reason): say so here, so the preview is not mistaken for what will be written
+        self.familiar.setText(f"⚠ {UNFAMILIAR_NOTE}; export keeps pixels" if warn else "")
         self.familiar.setToolTip(
             f"Distance of this image's semantic features from the model's training images: "
             f"{familiarity.ratio:.1f} × the threshold (the 99th percentile of held-out training "
-            "images). The fill may not keep the findings." if warn and familiarity else ""
+            "images). The fill may not keep the findings. The export writes this image with "
+            "header and burned-in text de-identification only, pixels unchanged, and says why in "
+            "the manifest (--strict-privacy makes it fail instead)." if warn and familiarity else ""
         )
 
     def set_fidelity(self, value: float | None, reason: str = "") -> None:
