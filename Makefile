@@ -12,7 +12,7 @@ setup-system:  ## DICOM validators and an X server for screenshots (Debian)
 
 setup: setup-system
 	bash packaging/install_torch.sh
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,cluster]'
 
 demo: setup  ## de-identify the bundled demo study into out/demo, then audit it
 	$(PY) -m medeid_gui demo out/demo
