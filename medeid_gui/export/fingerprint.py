@@ -20,6 +20,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from medeid_gui.pixels.clean import PixelRequest
 
 SETTINGS_VERSION = "1"
+#: What the pixel step does beyond its request's settings. Raised whenever a release changes the
+#: pixels written for the same request (2: text pass on every modality with the display-black
+#: fill, the model-domain gate, the fill repair, MONOCHROME1 in the model's sense), so that a
+#: folder exported by an earlier release is not resumed into a mix of two behaviours.
+PIXEL_POLICY = "2"
+
+
+def _models_digest() -> str:
+    """The installed models' identities (shipped and site): which one runs for a file depends on
+    all of them, so installing or removing one changes what a privacy export writes."""
+    from medeid_gui.ml.model_registry import installed_models
+
+    return hashlib.sha256(",".join(sorted(m.digest for m in installed_models())).encode()).hexdigest()
 
 
 def _effective_options(d: DeidConfig) -> set[str]:
@@ -53,6 +66,10 @@ def settings_fingerprint(cfg: ExportConfig, key_fp: str, pixel_request: PixelReq
         "dicomdir": bool(cfg.dicomdir),
         "pixels": repr(pixel_request) if pixel_request is not None else "",
     }
+    if pixel_request is not None:
+        blob["pixel_policy"] = PIXEL_POLICY
+        if pixel_request.runs_method or cfg.privacy_by_series:
+            blob["models"] = _models_digest()
     if pixel_request is not None and pixel_request.strict_privacy:  # only when set, likewise
         blob["strict_privacy"] = True
     if cfg.privacy_by_series:  # only when used, so earlier exports keep their fingerprint
