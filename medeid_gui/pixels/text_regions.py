@@ -181,6 +181,17 @@ def classify(boxes: list[TextBox], matcher: PhiMatcher, mode: str) -> list[tuple
     return [tuple(sorted(set(r))) for r in reasons]
 
 
+#: No burned-in line of text is taller than this share of the frame; the detector sometimes returns
+#: one box over a whole CT slice (the skull read as "O"), which is not text and would otherwise set
+#: off the four-view second pass on every slice of a series.
+MAX_LINE_SHARE = 0.25
+
+
+def plausible_line(box: TextBox, rows: int) -> bool:
+    """A detector box that can be a line of text: at most ``MAX_LINE_SHARE`` of the frame tall."""
+    return (box.y1 - box.y0) <= MAX_LINE_SHARE * rows
+
+
 def frame_text_regions(
     image: np.ndarray,
     matcher: PhiMatcher,
@@ -196,7 +207,7 @@ def frame_text_regions(
     ``extra_views``: further 8-bit renderings of the same frame for the second pass (e.g. the
     pixels at the stored extremes, where consoles draw text), read only when the first pass
     found text."""
-    first = ocr.find_text(image)
+    first = [b for b in ocr.find_text(image) if plausible_line(b, image.shape[0])]
     if not first:
         return [], 0
     grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))

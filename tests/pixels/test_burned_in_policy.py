@@ -143,3 +143,17 @@ def test_ct_with_burned_in_annotation_no_is_read(ocr: OcrEngine) -> None:
     texts = [b.text.upper() for b in ocr.detect(ocr_frame(decode_stored(ds)[0], "MONOCHROME2"))]
     assert any("AXIAL" in t for t in texts), texts
     assert all(r.y0 < 470 for r in regions)
+
+
+def test_plain_ct_sees_no_text_and_pays_only_the_fast_pass(ocr: OcrEngine) -> None:
+    """The detector returns one box over the whole 693_UNCR slice (the skull read as "O"); it is
+    not a line of text, so no second pass runs and nothing is seen or redacted."""
+    from medeid_gui.pixels.text_regions import plausible_line
+
+    ds = pydicom.dcmread(get_testdata_file("693_UNCR.dcm"))
+    stored = decode_stored(ds)
+    image = ocr_frame(stored[0], "MONOCHROME2")
+    raw = ocr.find_text(image)
+    assert raw and not any(plausible_line(b, image.shape[0]) for b in raw), raw
+    scan = scan_text(ds, stored, "auto", ocr=ocr)
+    assert scan.regions == [] and scan.text_lines_seen == 0
