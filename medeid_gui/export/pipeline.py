@@ -104,7 +104,8 @@ def _open_run_db(cfg: ExportConfig, out: Path, settings: str) -> RunDB:
     if earlier is not None and earlier != settings:
         db.close()
         raise ExportError(
-            "this output folder holds an export made with other settings (profile, options, key or format); "
+            "this output folder holds an export made with other settings (profile, options, key, format, "
+            "pixel settings, or another release's pixel step or installed privacy models); "
             "use an empty output folder"
         )
     if earlier is None and out.is_dir() and any(out.iterdir()):
