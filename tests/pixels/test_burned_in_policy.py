@@ -16,10 +16,9 @@ from pydicom.dataset import Dataset
 
 from medeid_gui.dicom.pixelwrite import decode_stored, replace_frames
 from medeid_gui.pixels.burned_in import display_black, ocr_frame, scan_text, text_frames
-from medeid_gui.pixels.ocr import OcrEngine, enhance_contrast
-from medeid_gui.pixels.phi_match import PhiMatcher
+from medeid_gui.pixels.ocr import OcrEngine
 from medeid_gui.pixels.text_overlay import display_white, draw_text
-from medeid_gui.pixels.text_regions import stretch
+from tests.pixels.phi_images import mono1_cr_with_name, readable_phi
 
 
 def _shown(ds: Dataset, stored: np.ndarray) -> np.ndarray:
@@ -71,16 +70,6 @@ def test_text_frames_sample_long_objects() -> None:
     assert len(sample) == 16 and sample[0] == 0 and sample[-1] == 299
 
 
-def _readable(ocr: OcrEngine, ds: Dataset, header: Dataset) -> set[str]:
-    matcher = PhiMatcher.from_dataset(header, generic=False)
-    shown = ocr_frame(decode_stored(ds)[0], str(ds.PhotometricInterpretation))
-    found: set[str] = set()
-    for image in (shown, enhance_contrast(stretch(shown))):
-        for box in ocr.detect(image):
-            found.update(matcher.match(box.text))
-    return found
-
-
 def _redact(ds: Dataset, mode: str, ocr: OcrEngine) -> tuple[list, object]:
     stored = decode_stored(ds)
     scan = scan_text(ds, stored, mode, ocr=ocr)
@@ -94,28 +83,14 @@ def _redact(ds: Dataset, mode: str, ocr: OcrEngine) -> tuple[list, object]:
 def test_mono1_cr_name_over_the_lung_field(ocr: OcrEngine) -> None:
     """Issue #16's acceptance case: a 972x800 MONOCHROME1 CR, the name drawn straight over the
     lung field (no band), the date under it; ``auto`` leaves nothing readable, fills display black."""
-    from scipy.ndimage import zoom
-
-    ds = pydicom.dcmread(get_testdata_file("RG1_UNCR.dcm"))
-    full = decode_stored(ds)[0]
-    c0 = (full.shape[1] - 1610) // 2
-    frame = np.rint(zoom(full[:, c0 : c0 + 1610].astype(np.float32), (972 / 1955, 800 / 1610), order=1)).astype(
-        full.dtype
-    )
-    assert frame.shape == (972, 800)
-    ds.PatientName, ds.PatientBirthDate, ds.StudyDate = "Haddad^Fatima", "19760616", "20130713"
-    ds.BurnedInAnnotation = "NO"  # the header says no text: auto must look anyway
-    white = display_white(frame, "MONOCHROME1")
-    draw_text(frame, "HADDAD FATIMA", 150, 330, 20, white)  # over the right lung
-    draw_text(frame, "2013 Jul 13", 150, 356, 20, white)
-    replace_frames(ds, frame[np.newaxis], stored=True)
+    ds = mono1_cr_with_name()
     header = pydicom.dcmread(get_testdata_file("RG1_UNCR.dcm"), stop_before_pixels=True)
     header.PatientName, header.PatientBirthDate, header.StudyDate = ds.PatientName, ds.PatientBirthDate, ds.StudyDate
 
-    before = _readable(ocr, ds, header)
+    before = readable_phi(ocr, ds, header)
     assert {"header:PatientName", "header:StudyDate"} <= before, before
     regions, black = _redact(ds, "auto", ocr)
-    assert regions and _readable(ocr, ds, header) == set()
+    assert regions and readable_phi(ocr, ds, header) == set()
     after = decode_stored(ds)[0]
     for r in regions:
         assert (_shown(ds, after[r.y0 : r.y1, r.x0 : r.x1].astype(np.float64)) == 0.0).all()
@@ -137,9 +112,9 @@ def test_ct_with_burned_in_annotation_no_is_read(ocr: OcrEngine) -> None:
     header = Dataset()
     header.PatientName, header.PatientID = ds.PatientName, ds.PatientID
 
-    assert {"header:PatientName", "header:PatientID"} <= _readable(ocr, ds, header)
+    assert {"header:PatientName", "header:PatientID"} <= readable_phi(ocr, ds, header)
     regions, _ = _redact(ds, "auto", ocr)
-    assert _readable(ocr, ds, header) == set()
+    assert readable_phi(ocr, ds, header) == set()
     texts = [b.text.upper() for b in ocr.detect(ocr_frame(decode_stored(ds)[0], "MONOCHROME2"))]
     assert any("AXIAL" in t for t in texts), texts
     assert all(r.y0 < 470 for r in regions)
