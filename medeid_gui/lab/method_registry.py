@@ -52,11 +52,13 @@ def weights_version() -> str:
     """Short digest of the shipped weights' sha256s (from the manifest; no torch, no loading).
 
     Why: the evaluation caches results per method name and recomputes them when the version
-    changes, so retrained weights must never be judged by the old weights' numbers.
+    changes, so retrained weights must never be judged by the old weights' numbers.  The fill
+    repair's version is part of it: the same weights with another repair are another method.
     """
     import hashlib
 
     from medeid_gui._resources import models_dir
+    from medeid_gui.ml.fill_repair import REPAIR_VERSION
     from medeid_gui.ml.model import WEIGHT_FILES
     from medeid_gui.ml.weights import WeightsError, read_manifest
 
@@ -65,7 +67,7 @@ def weights_version() -> str:
     except (WeightsError, FileNotFoundError):
         return "no-weights"
     blob = "".join(str(files.get(n, {}).get("sha256", "missing")) for n in WEIGHT_FILES)
-    return "w" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return "w" + hashlib.sha256(blob.encode()).hexdigest()[:12] + "-r" + REPAIR_VERSION
 
 
 _VERSION = weights_version()

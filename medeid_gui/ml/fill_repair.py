@@ -32,7 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["nyquist_notch", "upsample_smooth", "harmonic_extend", "match_surround",
-           "feather_border", "anchor_mean", "repair_fill", "COARSE"]
+           "feather_border", "anchor_mean", "repair_fill", "COARSE", "REPAIR_VERSION"]
+
+#: bumped whenever a repair step changes its output, so that cached evaluation results and
+#: resumed exports are never mixed across two versions of the fill
+REPAIR_VERSION = "1"
 
 #: the harmonic offset field is solved on a grid of at most this many cells per side
 COARSE = 192
