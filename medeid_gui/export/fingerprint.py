@@ -24,7 +24,7 @@ SETTINGS_VERSION = "1"
 #: pixels written for the same request (2: text pass on every modality with the display-black
 #: fill, the model-domain gate, the fill repair, MONOCHROME1 in the model's sense), so that a
 #: folder exported by an earlier release is not resumed into a mix of two behaviours.
-PIXEL_POLICY = "2"
+PIXEL_POLICY = "3"
 
 
 def _models_digest() -> str:
