@@ -3,10 +3,14 @@
 * a PHI value is *removed* when >= 90% of its glyph pixels were changed or lie under a filled
   region (black text filled with black does not change value, but is gone all the same);
 * recall: removed PHI values / PHI values;
-* region precision: filled regions that touch a PHI value's box / filled regions (``text``
-  precision: touching any drawn text, labels and clinical text included, the measure for ``all``);
-* collateral: changed pixels outside every drawn string's box (grown by a quarter of the text
-  height, the redaction margin) / image pixels.
+* region precision: filled regions that touch a PHI value's box / filled regions (the measure
+  for ``auto``, which removes PHI); ``text`` precision: filled regions that touch any string's
+  box / filled regions, the measure for ``all``, which removes all text.  Its ground truth is
+  every string in the image: the drawn PHI values, labels and clinical text, and the text the
+  base image carries itself (``native_text.json``, boxed by hand, not by the detector);
+* collateral: changed pixels outside every string's box (drawn or native, grown by a quarter of
+  the text height, the redaction margin) / image pixels.  Every changed pixel is scored: a
+  rule band or a region over anything that is not text counts.
 """
 
 from __future__ import annotations

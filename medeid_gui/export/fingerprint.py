@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 SETTINGS_VERSION = "1"
 #: What the pixel step does beyond its request's settings. Raised whenever a release changes the
 #: pixels written for the same request (2: text pass on every modality with the display-black
-#: fill, the model-domain gate, the fill repair, MONOCHROME1 in the model's sense), so that a
-#: folder exported by an earlier release is not resumed into a mix of two behaviours.
+#: fill, the model-domain gate, the fill repair, MONOCHROME1 in the model's sense; 3: the
+#: ultrasound rule band filled where it holds text, ``pixels.band_text``, and the fill repair
+#: without surround offset, feather and mean anchor), so that a folder exported by an earlier
+#: release is not resumed into a mix of two behaviours.
 PIXEL_POLICY = "3"
 
 

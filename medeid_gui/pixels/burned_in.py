@@ -37,10 +37,11 @@ MAX_TEXT_FRAMES = 16
 
 @dataclass
 class TextScan:
-    """What the text scan of one image found: regions (applied to every frame), the frames it
-    looked at, how many text boxes it saw, and notes for the report."""
+    """What the text scan of one image found: regions (applied to every frame), every text box
+    it read (kept or not), the frames it looked at, how many text boxes it saw, and notes."""
 
     regions: list[TextRegion] = field(default_factory=list)
+    seen: list[TextRegion] = field(default_factory=list)  # every text box read, kept or not
     frames_checked: tuple[int, ...] = ()
     text_lines_seen: int = 0
     notes: list[str] = field(default_factory=list)
@@ -161,7 +162,8 @@ def scan_text(
             ocr_frame(frames[i], photo), matcher, mode, engine, frame=i, extra_views=extreme_views(frames[i])
         )
         scan.regions += regions
-        scan.text_lines_seen += seen
+        scan.seen += seen
+        scan.text_lines_seen += len(seen)
     if n > len(sample):
         scan.notes.append(
             f"text detection read {len(sample)} of {n} frames (evenly spaced); regions applied to all frames"

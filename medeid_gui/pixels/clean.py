@@ -12,9 +12,10 @@ Order of work on an image:
 2. Burned-in text (``auto``/``all``) on every image-bearing object whatever its modality:
    ``burned_in.scan_text`` runs the detector's fast pass on every frame (an even sample of 16 for
    longer objects, reported), reads what it finds, and keeps PHI, key lines and unreadable text
-   (``auto``) or all text (``all``); the modality's rule bands and the user's rectangles are
-   added.  Boxes are filled with the value that *displays* black (``burned_in.display_black``:
-   the high end for MONOCHROME1) in stored values in *every* frame.
+   (``auto``) or all text (``all``); the modality's rule bands (filled where they hold text,
+   ``band_text``) and the user's rectangles are added.  Boxes are filled with the value that
+   *displays* black (``burned_in.display_black``: the high end for MONOCHROME1) in stored values
+   in *every* frame.
 3. Privacy ``p > 0``: every frame goes through ``deidentify(frame, p)`` in the modality's working
    window (grey working image in [0, 1]; colour via luminance, blocked pixels become grey) and
    only the pixels the method's mask marks as blocked are replaced, so unblocked pixels keep their
@@ -39,7 +40,8 @@ from pydicom.dataset import Dataset
 from ..dicom.pixelwrite import PixelWriteError, decode_stored, replace_frames, stored_range
 from ..ml.photometric import from_model_sense, to_model_sense
 from ..ml.privacy import Privacy, check_privacy, method_runs
-from .burned_in import MAX_TEXT_FRAMES, display_black, scan_text
+from .band_text import band_text_rects
+from .burned_in import MAX_TEXT_FRAMES, display_black, ocr_frame, scan_text
 from .errors import PixelCleanError, PrivacyRefused
 from .ocr import OcrEngine
 from .redact import ModalityRules, Rect, RectangleSpec, fill_rects, load_rules, parse_rectangle, rule_rects
@@ -244,6 +246,7 @@ def _find_boxes(
     """
     rows, cols = work.shape[1], work.shape[2]
     boxes: list[RedactedBox] = []
+    scan = None
     if check_text:
         scan = scan_text(ds, work, request.burned_in, ocr=ocr, max_frames=MAX_TEXT_FRAMES, photometric=photometric)
         report.frames_checked = scan.frames_checked
@@ -254,7 +257,13 @@ def _find_boxes(
         report.pixels_cleaned = True
     if request.burned_in != "off":
         for rect, reason in rule_rects(ds, rows, cols, rules):
-            boxes.append(RedactedBox(rect.x0, rect.y0, rect.x1, rect.y1, "rule", (reason,)))
+            parts = [rect]
+            if scan is not None:  # the band where it holds text (band_text), not edge to edge
+                views = [ocr_frame(work[i], photometric) for i in scan.frames_checked]
+                lines = [Rect(r.x0, r.y0, r.x1, r.y1) for r in scan.seen]
+                parts = band_text_rects(rect, lines, views)
+            for p in parts:
+                boxes.append(RedactedBox(p.x0, p.y0, p.x1, p.y1, "rule", (reason,)))
     for rect in request.regions:
         c = rect.clipped(rows, cols)
         if c is None:

@@ -201,15 +201,16 @@ def frame_text_regions(
     frame: int = 0,
     second_pass: bool = True,
     extra_views: Iterable[np.ndarray] = (),
-) -> tuple[list[TextRegion], int]:
-    """Regions to redact in one 8-bit display frame (text light on dark as shown), and the number
-    of text boxes seen.  ``mode`` is ``auto`` (PHI, key lines, unreadable text) or ``all``.
+) -> tuple[list[TextRegion], list[TextRegion]]:
+    """Regions to redact in one 8-bit display frame (text light on dark as shown), and every text
+    box seen, tightened the same way, kept or not (a modality's rule band fills the lines it
+    holds, ``band_text``).  ``mode`` is ``auto`` (PHI, key lines, unreadable text) or ``all``.
     ``extra_views``: further 8-bit renderings of the same frame for the second pass (e.g. the
     pixels at the stored extremes, where consoles draw text), read only when the first pass
     found text."""
     first = [b for b in ocr.find_text(image) if plausible_line(b, image.shape[0])]
     if not first:
-        return [], 0
+        return [], []
     grey = image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).astype(np.uint8))
     boxes = ocr.read(image, first)
     views = [grey] * len(boxes)
@@ -222,15 +223,16 @@ def frame_text_regions(
             views += [variant] * len(extra)
     reasons = classify(boxes, matcher, mode)
     rows, cols = image.shape[:2]
-    out = []
+    out, seen = [], []
     for b, r, view in zip(boxes, reasons, views):
-        if not r:
-            continue
         x0, y0, x1, y1 = tighten([view, *extremes], b)
         x0, y0 = max(0, x0 - PAD), max(0, y0 - PAD)
         x1, y1 = min(cols, x1 + PAD), min(rows, y1 + PAD)
-        out.append(TextRegion(x0, y0, x1, y1, r, b.confidence, frame))
-    return widen_fragments(out), len(boxes)
+        region = TextRegion(x0, y0, x1, y1, r or ("seen",), b.confidence, frame)
+        seen.append(region)
+        if r:
+            out.append(region)
+    return widen_fragments(out), seen
 
 
 def widen_fragments(regions: list[TextRegion]) -> list[TextRegion]:
