@@ -13,12 +13,14 @@ because the training resumes from its checkpoints.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["TrainOptions", "PlanDomain", "TrainPlan", "TrainRun", "train_command", "parse_line",
-           "cli_program", "format_minutes"]
+           "cli_program", "cli_environment", "format_minutes", "model_report"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,19 @@ def train_command(folder: str | Path, options: TrainOptions | None = None, *, dr
     if dry_run:
         args.append("--dry-run")
     return cli_program(frozen=frozen, executable=executable) + args
+
+
+def cli_environment(base: Mapping[str, str], *, frozen: bool | None = None) -> dict[str, str]:
+    """The child's environment: ``base`` with unbuffered output (progress arrives as it happens)
+    and, from source, this very ``medeid_gui`` first on the path (not another installed copy)."""
+    env = dict(base)
+    env["PYTHONUNBUFFERED"] = "1"
+    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    if not frozen:
+        root = str(Path(__file__).resolve().parents[2])
+        rest = env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = root + (os.pathsep + rest if rest else "")
+    return env
 
 
 def parse_line(line: str) -> dict[str, object] | None:
@@ -198,3 +213,25 @@ class TrainRun:
             self.skipped = [(str(s["key"]), str(s["reason"])) for s in ev.get("skipped", [])]  # type: ignore[index,union-attr]
             if self.rc == 0 and self.models:
                 self.fraction = 1.0
+
+
+def model_report(folder: str | Path) -> str:
+    """What the dialog shows for a freshly trained model (Markdown): the registry's facts, the
+    training record from the manifest, and the model's card."""
+    from medeid_gui.ml.model_registry import describe_model
+    from medeid_gui.ml.weights import read_manifest
+
+    folder = Path(folder)
+    m = describe_model(folder)
+    training = read_manifest(folder).get("training", {})
+    lines = [f"### {m.name}", "", f"- **Domain:** {m.domain.name}",
+             f"- **Trained on:** {m.domain.trained_on or 'not stated'}",
+             f"- **Licence:** {m.licence}", f"- **Evaluation:** {m.evaluation}",
+             f"- **sha256:** `{m.digest}`", f"- **Folder:** `{folder}`"]
+    if isinstance(training, dict) and training:
+        lines.append(f"- **Training:** {training.get('images')} images of {training.get('patients')} patients, "
+                     f"{training.get('seconds')} s, steps {training.get('steps')}")
+    card = folder / "medeid-compensator.md"
+    if card.is_file():
+        lines += ["", card.read_text(encoding="utf-8")]
+    return "\n".join(lines)
