@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 if TYPE_CHECKING:
+    from medeid_gui.viewmodel.train_run import TrainOptions
+
     from .main_window import MainWindow
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -179,13 +181,14 @@ def show_models(win: MainWindow) -> None:
     dlg.raise_()
 
 
-def show_train(win: MainWindow) -> None:
-    """Privacy > Train a Privacy Model on a Folder… (one dialog, raised again when open)."""
+def show_train(win: MainWindow, options: TrainOptions | None = None) -> None:
+    """Privacy > Train a Privacy Model on a Folder… (one dialog, raised again when open);
+    ``options``: the CLI's training options (tests: tiny step counts)."""
     from .train_dialog import TrainDialog
 
     dlg = getattr(win, "train_dialog", None)
     if dlg is None:
-        dlg = win.train_dialog = TrainDialog(win)
+        dlg = win.train_dialog = TrainDialog(win, options=options)
         dlg.modelsInstalled.connect(lambda _folders: win.models_changed())
     dlg.show()
     dlg.raise_()

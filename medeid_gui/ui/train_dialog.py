@@ -208,9 +208,7 @@ class TrainDialog(QDialog):
         assert self.run is not None
         for line in self.run.log[n_log:]:
             self.log.appendPlainText(line)
-        for ev in events:
-            if ev["event"] == "plan" and self._dry and self.run.plan is not None:
-                self._show_plan(self.run.plan)
+        del events  # the run's state holds what they said
         if not self._dry:
             self.bar.setValue(int(round(self.run.fraction * BAR_RANGE)))
             if self.run.status:
@@ -224,9 +222,11 @@ class TrainDialog(QDialog):
         self._read_stdout()
         self._apply(run.finish(), n_log)
         self.cancel_button.setEnabled(False)
-        if self._dry:
+        if self._dry:  # the plan is shown once the dry run has ended: Start may then run at once
             if run.plan is None:
                 self.summary.setText(f"The folder could not be read (exit status {code}); see the log.")
+            else:
+                self._show_plan(run.plan)
             return
         self.start_button.setEnabled(bool(self.plan and self.plan.trainable))
         if self._cancelled:
