@@ -79,6 +79,7 @@ class TrainDialog(QDialog):
         row.addWidget(browse)
         self.domains = QListWidget()
         self.domains.setObjectName("trainDomains")
+        self.domains.setWordWrap(True)  # reasons are long: shown whole, not cut at the edge
         self.summary = QLabel("Choose a folder: its domains (modality, body part, view) are listed "
                               "with what can be trained and how long it takes.")
         self.summary.setWordWrap(True)
@@ -143,6 +144,7 @@ class TrainDialog(QDialog):
         self.domains.clear()
         for d in plan.domains:
             self.domains.addItem(d.line)
+            self.domains.item(self.domains.count() - 1).setToolTip(d.line)
         for path, why in plan.bad:
             self.domains.addItem(f"unreadable  {Path(path).name} — {why}")
         self.summary.setText(plan.summary)
