@@ -38,6 +38,7 @@ from medeid_gui.viewmodel.train_run import (
     cli_environment,
     model_report,
     train_command,
+    why_no_plan,
 )
 
 __all__ = ["TrainDialog"]
@@ -65,6 +66,7 @@ class TrainDialog(QDialog):
         self._proc: QProcess | None = None
         self._dry = False
         self._cancelled = False
+        self._stderr: list[str] = []  #: the child's stderr lines (its errors)
         self._build()
         self.resize(860, 640)
 
@@ -186,6 +188,7 @@ class TrainDialog(QDialog):
         proc.finished.connect(self._finished)
         proc.errorOccurred.connect(self._error)
         self._proc, self._dry, self._cancelled = proc, dry_run, False
+        self._stderr = []
         self.run = TrainRun()
         self.bar.setValue(0)
         proc.start(cmd[0], cmd[1:])
@@ -204,6 +207,7 @@ class TrainDialog(QDialog):
         text = bytes(self._proc.readAllStandardError().data()).decode("utf-8", "replace")
         for line in text.splitlines():
             if line.strip():
+                self._stderr.append(line)
                 self.log.appendPlainText(line)
 
     def _apply(self, events: list[dict[str, object]], n_log: int) -> None:
@@ -226,7 +230,7 @@ class TrainDialog(QDialog):
         self.cancel_button.setEnabled(False)
         if self._dry:  # the plan is shown once the dry run has ended: Start may then run at once
             if run.plan is None:
-                self.summary.setText(f"The folder could not be read (exit status {code}); see the log.")
+                self.summary.setText(why_no_plan(code, "\n".join(self._stderr)))
             else:
                 self._show_plan(run.plan)
             return

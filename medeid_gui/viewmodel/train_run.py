@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["TrainOptions", "PlanDomain", "TrainPlan", "TrainRun", "train_command", "parse_line",
-           "cli_program", "cli_environment", "format_minutes", "model_report"]
+           "cli_program", "cli_environment", "format_minutes", "model_report", "why_no_plan"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,18 @@ def parse_line(line: str) -> dict[str, object] | None:
     if not isinstance(obj, dict) or obj.get("medeid") != "train" or "event" not in obj:
         return None
     return obj
+
+
+def why_no_plan(code: int, stderr: str) -> str:
+    """What the dialog says when the dry run gave no plan: the CLI's own last words, and for a
+    build without the training tools (the installer bundle leaves ``medeid_gui.lab`` out, so
+    ``ml train`` is not a command there) how to train instead."""
+    if "invalid choice: 'train'" in stderr or "invalid choice: 'ml'" in stderr:
+        return ("This installation does not include the training tools (the installer leaves them "
+                "out). Train from a source install with: medeid ml train FOLDER, then import the "
+                "model in Settings > Privacy Models.")
+    last = next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()), "")
+    return f"The folder could not be planned (exit status {code})" + (f": {last}" if last else "; see the log.")
 
 
 def format_minutes(seconds: float) -> str:

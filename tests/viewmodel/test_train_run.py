@@ -22,6 +22,7 @@ from medeid_gui.viewmodel.train_run import (
     format_minutes,
     parse_line,
     train_command,
+    why_no_plan,
 )
 
 
@@ -70,6 +71,18 @@ def test_run_state_from_split_chunks() -> None:
     assert run.plan.domains[1].line.startswith("skip") and "body part not stated" in run.plan.domains[1].line
     assert run.rc == 0 and run.fraction == 1.0 and run.models == ["/m/medeid-dx-chest-frontal"]
     assert run.skipped == [("ct-unknown", "body part not stated")] and run.log == ["human line"]
+
+
+def test_why_no_plan(tmp_path: Path) -> None:
+    # the installer bundle leaves medeid_gui.lab out: the real CLI without it, as the child sees it
+    cmd = train_command(tmp_path, dry_run=True)
+    without_lab = ("import sys; sys.modules['medeid_gui.lab'] = None; from medeid_gui.cli import main; "
+                   f"sys.exit(main({cmd[4:]!r}))")
+    done = subprocess.run([sys.executable, "-c", without_lab], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 2 and "does not include the training tools" in why_no_plan(2, done.stderr)
+    assert why_no_plan(2, "x\nmedeid ml train: no such folder\n\n").endswith(": medeid ml train: no such folder")
+    assert why_no_plan(1, "") == "The folder could not be planned (exit status 1); see the log."
 
 
 def test_format_minutes() -> None:
