@@ -303,6 +303,9 @@ class MainWindow(PrivacyMixin, OpeningMixin):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._metrics_timer.stop()
+        training = getattr(self, "train_dialog", None)
+        if training is not None:
+            training.close()  # stops a running training child (Start resumes it next time)
         self.cancel_scan()
         self.stop_thumbnails()
         self.frame_runner.shutdown()

@@ -91,6 +91,9 @@ class PrivacyMixin(QMainWindow):
         from medeid_gui.pixels.privacy_gate import forget_models
 
         forget_models()
+        listing = getattr(self, "models_dialog", None)  # Settings > Privacy Models, when open
+        if listing is not None:
+            listing.refresh()
         if self._gate_injected:
             return
         self.model.redecide()
