@@ -12,6 +12,7 @@ its report and emits ``modelsInstalled`` so the window picks models anew.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Signal
@@ -37,6 +38,7 @@ from medeid_gui.viewmodel.train_run import (
     TrainRun,
     cli_environment,
     model_report,
+    time_left,
     train_command,
     why_no_plan,
 )
@@ -67,6 +69,7 @@ class TrainDialog(QDialog):
         self._dry = False
         self._cancelled = False
         self._stderr: list[str] = []  #: the child's stderr lines (its errors)
+        self._t0 = 0.0  #: when the child was started (monotonic), for the time left
         self._build()
         self.resize(860, 640)
 
@@ -189,6 +192,7 @@ class TrainDialog(QDialog):
         proc.errorOccurred.connect(self._error)
         self._proc, self._dry, self._cancelled = proc, dry_run, False
         self._stderr = []
+        self._t0 = time.monotonic()
         self.run = TrainRun()
         self.bar.setValue(0)
         proc.start(cmd[0], cmd[1:])
@@ -218,7 +222,8 @@ class TrainDialog(QDialog):
         if not self._dry:
             self.bar.setValue(int(round(self.run.fraction * BAR_RANGE)))
             if self.run.status:
-                self.status.setText(self.run.status)
+                left = time_left(self.run.fraction, time.monotonic() - self._t0)
+                self.status.setText(self.run.status + (f" — {left}" if left else ""))
 
     def _finished(self, code: int, _status: QProcess.ExitStatus) -> None:
         run = self.run

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["TrainOptions", "PlanDomain", "TrainPlan", "TrainRun", "train_command", "parse_line",
-           "cli_program", "cli_environment", "format_minutes", "model_report", "why_no_plan"]
+           "cli_program", "cli_environment", "format_minutes", "model_report", "why_no_plan",
+           "time_left"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,14 @@ def parse_line(line: str) -> dict[str, object] | None:
     if not isinstance(obj, dict) or obj.get("medeid") != "train" or "event" not in obj:
         return None
     return obj
+
+
+def time_left(fraction: float, elapsed_s: float) -> str:
+    """The remaining time extrapolated from the run so far ("" until there is something to go on:
+    the first steps include loading torch and the images)."""
+    if fraction <= 0.02 or fraction >= 1.0 or elapsed_s < 5:
+        return ""
+    return f"{format_minutes(elapsed_s * (1 - fraction) / fraction)} left"
 
 
 def why_no_plan(code: int, stderr: str) -> str:

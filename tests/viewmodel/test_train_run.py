@@ -21,6 +21,7 @@ from medeid_gui.viewmodel.train_run import (
     cli_program,
     format_minutes,
     parse_line,
+    time_left,
     train_command,
     why_no_plan,
 )
@@ -83,6 +84,11 @@ def test_why_no_plan(tmp_path: Path) -> None:
     assert done.returncode == 2 and "does not include the training tools" in why_no_plan(2, done.stderr)
     assert why_no_plan(2, "x\nmedeid ml train: no such folder\n\n").endswith(": medeid ml train: no such folder")
     assert why_no_plan(1, "") == "The folder could not be planned (exit status 1); see the log."
+
+
+def test_time_left() -> None:
+    assert time_left(0.25, 300) == "about 15 min left"
+    assert time_left(0.01, 300) == "" and time_left(1.0, 300) == "" and time_left(0.5, 1) == ""
 
 
 def test_format_minutes() -> None:
