@@ -24,6 +24,7 @@ import numpy as np
 from medeid_gui.lab.archive_plan import ArchivePlan, DomainPlan, estimate_seconds, scan_archive
 from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
 from medeid_gui.lab.train_config import STAGES, TrainConfig
+from medeid_gui.lab.train_progress import emit, emit_plan
 
 #: ``lab.train_method.train``'s shape: (config, fresh=, data=, log=) -> summary
 TrainFn = Callable[..., dict[str, object]]
@@ -44,6 +45,9 @@ def add_archive_arguments(p: argparse.ArgumentParser) -> None:
                    help="patients with studies on >= 2 days a domain needs to be trained")
     g.add_argument("--slices-per-series", type=int, default=8,
                    help="CT/MR: slices taken, spread along each series")
+    g.add_argument("--progress", choices=("text", "json"), default="text",
+                   help="json: also one JSON object a line on stdout (plan, steps, models, end) "
+                        "for a program that runs the training (the app; lab.train_progress)")
 
 
 def _read_patients(path: str | None) -> set[str] | None:
@@ -121,12 +125,15 @@ def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]]) -> Method
                             f"{len(np.unique(labels[keep]))} patients")
 
 
-def _progress_log(cfg: TrainConfig):
-    """A log function that puts a progress bar over all stages in front of each step line."""
+def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None):
+    """A log function that puts a progress bar over all stages in front of each step line;
+    ``report``: also given every line (the JSON progress, ``lab.train_progress``)."""
     steps = [cfg.stage_steps(s) for s in STAGES]
     total = sum(steps)
 
     def log(line: str) -> None:
+        if report is not None:
+            report(line)
         name = line[1:].split("]")[0] if line.startswith("[") else ""
         parts = line.split(" ")
         if name in STAGES and len(parts) > 1 and "/" in parts[1]:
@@ -174,18 +181,27 @@ def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData
 
 def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, out_root: Path,
                   work_root: Path, bad: list[tuple[Path, str]], label_lic: dict[str, int],
-                  train: TrainFn) -> Path:
-    """Train (or resume) one domain and write its model folder; returns the folder."""
+                  train: TrainFn, place: tuple[int, int] = (0, 1)) -> Path:
+    """Train (or resume) one domain and write its model folder; returns the folder.
+    ``place``: (index, count) of this domain among the run's, for the JSON progress."""
     from dataclasses import replace
+
+    from medeid_gui.lab.train_progress import step_reporter
 
     folder = out_root / f"medeid-{d.key}"
     cfg = replace(base, data=f"{args.data}#{d.key}", out=str(folder), work=str(work_root / d.key))
     t0 = time.perf_counter()
     data = load_domain(d, cfg.size, bad)
     print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
-    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg))
+    as_json = getattr(args, "progress", "text") == "json"
+    if as_json:
+        emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)
+    report = step_reporter(cfg, d.key, *place) if as_json else None
+    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report))
     lic = _used_licences(d, label_lic)
     _write_model(folder, d, cfg, data, lic, time.perf_counter() - t0)
+    if as_json:
+        emit("model", key=d.key, folder=str(folder))
     return folder
 
 
@@ -201,21 +217,27 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool,
                         slices_per_series=args.slices_per_series)
     cuda = str(pick_device(base.device)).startswith("cuda")
     print_plan(plan, base, base.threads or 1, cuda)
+    as_json = getattr(args, "progress", "text") == "json"
+    if as_json:
+        emit_plan(plan, base, base.threads or 1, cuda)
     if args.dry_run:
-        return 0
+        return _end(as_json, [], plan, plan.bad, 0)
     if not plan.trainable:
         print("nothing to train: no domain has enough patients imaged on two or more days",
               file=sys.stderr)
-        return 1
+        return _end(as_json, [], plan, plan.bad, 1)
     out_root = Path(args.out) if explicit_out else user_models_dir()
     work_root = Path(args.work) if args.work else out_root / ".train-work"
     label_lic = _label_licences(args.labels, patients)
     trained, bad = [], list(plan.bad)
-    for d in plan.trainable:
+    for i, d in enumerate(plan.trainable):
         try:
-            trained.append(_train_domain(d, args, base, out_root, work_root, bad, label_lic, train))
+            trained.append(_train_domain(d, args, base, out_root, work_root, bad, label_lic, train,
+                                         (i, len(plan.trainable))))
         except ValueError as exc:
             print(f"[{d.key}] not trained: {exc}", file=sys.stderr)
+            if as_json:
+                emit("failed", key=d.key, message=str(exc))
     print("trained:" if trained else "trained: none")
     for folder in trained:
         print(f"  {folder}")
@@ -224,5 +246,14 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool,
             print(f"skipped {d.key}: {d.reason}")
     for path, why in bad:
         print(f"left out {path}: {why}")
-    return 0 if trained else 1
+    return _end(as_json, trained, plan, bad, 0 if trained else 1)
+
+
+def _end(as_json: bool, trained: list[Path], plan: ArchivePlan, bad: list[tuple[Path, str]], rc: int) -> int:
+    """The run's exit status, announced as the JSON ``done`` event first when asked."""
+    if as_json:
+        emit("done", trained=[str(f) for f in trained], rc=rc,
+             skipped=[{"key": d.key, "reason": d.reason} for d in plan.domains if not d.trainable],
+             bad=[[str(p), w] for p, w in bad])
+    return rc
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .clean import PixelReport, PixelRequest, PreparedPixels
 
 __all__ = ["PrivacyGate", "gate_privacy", "gate_request", "run_checked", "engine_for", "refusal",
-           "check_familiarity", "PrivacyRefused"]
+           "check_familiarity", "PrivacyRefused", "forget_models"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ def _models(user_dir: str, shipped_dir: str) -> tuple[InstalledModel, ...]:
     from ..ml.model_registry import installed_models
 
     return tuple(installed_models(shipped_dir=Path(shipped_dir), user_dir=Path(user_dir)))
+
+
+def forget_models() -> None:
+    """Read the installed models again on next use (the app installed or imported one)."""
+    _models.cache_clear()
 
 
 def gate_privacy(ds: Dataset, privacy: float) -> PrivacyGate:

@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 if TYPE_CHECKING:
+    from medeid_gui.viewmodel.train_run import TrainOptions
+
     from .main_window import MainWindow
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -118,6 +120,10 @@ def _privacy_menu(win: MainWindow) -> None:
     for a in win.body_actions:
         a.setEnabled(False)
     p.addSeparator()
+    win.act_train = make_action(win, "&Train a Privacy Model on a Folder…", lambda: show_train(win),
+                                tip="Train pixel privacy models on a folder of your own images "
+                                    "(one per domain), in a separate process; installed when done")
+    p.addAction(win.act_train)
     dev = p.addMenu("Inference &Device")
     group = QActionGroup(win)
     for name in DEVICES:
@@ -170,5 +176,19 @@ def show_models(win: MainWindow) -> None:
     dlg = getattr(win, "models_dialog", None)
     if dlg is None or not dlg.isVisible():
         dlg = win.models_dialog = ModelsDialog(win)
+        dlg.modelsChanged.connect(win.models_changed)
+    dlg.show()
+    dlg.raise_()
+
+
+def show_train(win: MainWindow, options: TrainOptions | None = None) -> None:
+    """Privacy > Train a Privacy Model on a Folder… (one dialog, raised again when open);
+    ``options``: the CLI's training options (tests: tiny step counts)."""
+    from .train_dialog import TrainDialog
+
+    dlg = getattr(win, "train_dialog", None)
+    if dlg is None:
+        dlg = win.train_dialog = TrainDialog(win, options=options)
+        dlg.modelsInstalled.connect(lambda _folders: win.models_changed())
     dlg.show()
     dlg.raise_()

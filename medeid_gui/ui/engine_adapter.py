@@ -51,6 +51,7 @@ class PrivacyResult:
     identity_map: np.ndarray
     mask: np.ndarray
     seconds: float  # request → arrival on the main thread
+    model_dir: str | None = None  #: the site model folder that made it (None: shipped or injected)
 
     @property
     def p(self) -> Privacy:
@@ -87,7 +88,7 @@ def _shipped_familiarity() -> FamiliarityModel | None:
 class _AdapterRelay(QObject):
     """Parentless carrier of the adapter's worker-thread signals (see ``bridge._RunnerRelay``)."""
 
-    loaded = Signal(object, str)
+    loaded = Signal(object, str, object)
     load_failed = Signal(str, str)
     deliver = Signal(int, object, float, object)
     deliver_error = Signal(int, str, str)
@@ -113,9 +114,12 @@ class EngineAdapter(QObject):
         self._closed = False
         self.device_name = ""
         self._reason = "the inference engine is loading"
+        #: the site model folder loaded or loading (None: the shipped weights or an injected model)
+        self.model_dir: str | None = None
+        self.load_requested = False
         self._metrics_reason = ""
         self._token = 0
-        self._pending: dict[int, tuple[ImageKey | None, Privacy, float]] = {}
+        self._pending: dict[int, tuple[ImageKey | None, Privacy, float, str | None]] = {}
         self._lock = threading.Lock()
         self._load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-engine-load")
         self._metric_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medeid-metrics")
@@ -140,24 +144,35 @@ class EngineAdapter(QObject):
     def reason(self) -> str:
         return self._reason
 
-    def load(self, device: str | None = None, *, model: MedeidModel | None = None) -> None:
+    def load(self, device: str | None = None, *, model: MedeidModel | None = None,
+             model_dir: str | None = None) -> None:
         """Create the engine in a worker thread (imports torch there).
 
-        ``model``: a ``MedeidModel`` to use instead of the shipped weights (a site's own
-        training, or tests); by default the shipped weights are loaded (sha256-checked).
+        ``model``: a ``MedeidModel`` to use instead of the shipped weights (tests); ``model_dir``:
+        an installed site model's folder (the registry's choice for the series shown, verified
+        on load); by default the shipped weights are loaded (sha256-checked).
         """
         if self._closed:
             return
         dev = None if device in (None, "", "auto") else device
+        self.load_requested = True
+        self.model_dir = model_dir if model is None else None
+        with self._lock:  # a result of the replaced engine still on its way is dropped on arrival
+            self._token += 1
+            if self._pending:
+                self._pending = {}
+                self.busyChanged.emit(False)
+        self._familiar_cache = None
         old, self.engine = self.engine, None
         if old is not None:
             try:
                 old.close(timeout=0)
             except Exception:  # noqa: BLE001 - closing a replaced engine must not stop loading the new one
                 pass
-        self._load_pool.submit(self._load_in_worker, dev, model, self._relay)
+        self._load_pool.submit(self._load_in_worker, dev, model, self.model_dir, self._relay)
 
-    def _load_in_worker(self, device: str | None, model: MedeidModel | None, relay: _AdapterRelay) -> None:
+    def _load_in_worker(self, device: str | None, model: MedeidModel | None, model_dir: str | None,
+                        relay: _AdapterRelay) -> None:
         t0 = time.perf_counter()
         _preload_ocr_libraries()
         try:
@@ -174,6 +189,13 @@ class EngineAdapter(QObject):
             if (os.cpu_count() or 1) > 1 and torch.get_num_threads() >= (os.cpu_count() or 1):
                 # leave one core to the GUI thread so the window stays fluid during inference
                 torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+            if model is None and model_dir is not None:
+                from medeid_gui.ml.device import pick_device
+                from medeid_gui.ml.familiarity import load_familiarity
+                from medeid_gui.ml.model import load_model
+
+                model = load_model(model_dir, device=pick_device(device))  # verified, at its work size
+                self.familiarity = load_familiarity(model_dir)
             engine = InferenceEngine(device=device, model=model)
             dev = engine.device_name  # raises when an accelerator was asked for but is absent
             if model is None:
@@ -191,11 +213,15 @@ class EngineAdapter(QObject):
         except Exception:  # noqa: BLE001 - a label only
             label = dev
         self.model = model
-        log.info("inference engine ready on %s after %.2f s", label, time.perf_counter() - t0)
-        relay.loaded.emit(engine, label)
+        log.info("inference engine ready on %s after %.2f s (model %s)", label, time.perf_counter() - t0,
+                 model_dir or "shipped")
+        relay.loaded.emit(engine, label, model_dir)
 
-    @Slot(object, str)
-    def _on_loaded(self, engine: InferenceEngine, device: str) -> None:
+    @Slot(object, str, object)
+    def _on_loaded(self, engine: InferenceEngine, device: str, model_dir: str | None) -> None:
+        if model_dir != self.model_dir:  # a newer load (another series' model) is on its way
+            engine.close(timeout=0)
+            return
         self.engine = engine
         self.device_name = device
         self._reason = ""
@@ -216,7 +242,7 @@ class EngineAdapter(QObject):
         with self._lock:
             self._token += 1
             token = self._token
-            self._pending = {token: (key, privacy, time.perf_counter())}
+            self._pending = {token: (key, privacy, time.perf_counter(), self.model_dir)}
         self.busyChanged.emit(True)
         from medeid_gui.ml.engine import FrameRequest
 
@@ -244,7 +270,7 @@ class EngineAdapter(QObject):
         if token != self._token or pending is None:
             self.dropped_on_arrival += 1
             return
-        key, privacy, t0 = pending
+        key, privacy, t0, model_dir = pending
         self._pending = {}
         self.busyChanged.emit(False)
         if result.error is not None:
@@ -257,7 +283,8 @@ class EngineAdapter(QObject):
             return
         self.delivered += 1
         self.resultReady.emit(PrivacyResult(token, key, privacy, np.asarray(out.frame, dtype=np.float32),
-                                            out.identity_map, out.mask, time.perf_counter() - t0))
+                                            out.identity_map, out.mask, time.perf_counter() - t0,
+                                            model_dir))
 
     @Slot(int, str, str)
     def _on_deliver_error(self, token: int, message: str, details: str) -> None:

@@ -119,6 +119,8 @@ class MainWindow(PrivacyMixin, OpeningMixin):
         self.model = ViewerModel(gate=gate)
         self.device = device or self.settings.device
         self._engine_model = model
+        self._model_dir: str | None = None  #: the site model the series shown needs (None: shipped)
+        self._gate_injected = gate is not None
         self._auto_ocr = auto_ocr
         self._export_dialog: ExportDialog | None = None
         self._build_services()
@@ -295,12 +297,15 @@ class MainWindow(PrivacyMixin, OpeningMixin):
         self._build_body()
         self.shown.emit()
         # torch and the networks load only now, in a worker thread, after the window is visible
-        self.engine.load(self.device, model=self._engine_model)
+        self.engine.load(self.device, model=self._engine_model, model_dir=self._model_dir)
 
     def closeEvent(self, ev: QCloseEvent) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._metrics_timer.stop()
+        training = getattr(self, "train_dialog", None)
+        if training is not None:
+            training.close()  # stops a running training child (Start resumes it next time)
         self.cancel_scan()
         self.stop_thumbnails()
         self.frame_runner.shutdown()
@@ -315,7 +320,7 @@ class MainWindow(PrivacyMixin, OpeningMixin):
         self.settings.device = name
         if self.privacy is not None:
             self.privacy.set_device("engine: loading…")
-        self.engine.load(name, model=self._engine_model)
+        self.engine.load(name, model=self._engine_model, model_dir=self._model_dir)
 
     # ---------------------------------------------------------------------------------------
     # series, frames, display window

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QTimer
 
     from medeid_gui.ml.familiarity import Familiarity
+    from medeid_gui.ml.model import MedeidModel
     from medeid_gui.viewmodel.frames import LoadedFrame
     from medeid_gui.viewmodel.state import ViewerModel
 
@@ -37,6 +38,10 @@ class PrivacyMixin(QMainWindow):
 
     model: ViewerModel
     engine: EngineAdapter
+    _engine_model: MedeidModel | None
+    _model_dir: str | None
+    _gate_injected: bool
+    device: str
     privacy: PrivacyPanel | None
     viewer: SideBySideViewer | None
     _metrics_timer: QTimer
@@ -62,7 +67,9 @@ class PrivacyMixin(QMainWindow):
             self.privacy.step(delta_percent)
 
     def _on_method(self, method: SeriesMethod) -> None:
-        """A new series' verdict: slider on or off with its one line of reason."""
+        """A new series' verdict: slider on or off with its one line of reason; the engine runs the
+        model the registry chose for the series (a site model, or the shipped one)."""
+        self._use_model(method)
         if self.privacy is None:
             return
         # no image shown: the slider moves (nothing changes; the next series opens at its own level)
@@ -77,6 +84,34 @@ class PrivacyMixin(QMainWindow):
                 self.privacy.slider.blockSignals(False)
             self.privacy.set_risk(self.model.risk())
         self.request_privacy()
+
+    def models_changed(self) -> None:
+        """A model was trained or imported: the series shown is decided again (it may now have a
+        site model, and the engine loads it), and exports read the registry again."""
+        from medeid_gui.pixels.privacy_gate import forget_models
+
+        forget_models()
+        listing = getattr(self, "models_dialog", None)  # Settings > Privacy Models, when open
+        if listing is not None:
+            listing.refresh()
+        if self._gate_injected:
+            return
+        self.model.redecide()
+
+    def _use_model(self, method: SeriesMethod) -> None:
+        """(Re)load the engine with ``method``'s model when it is not the one loaded or loading.
+
+        An injected model (tests, ``MainWindow(model=...)``) is kept whatever the series; outside
+        every domain the loaded model stays (it is not asked)."""
+        if self._engine_model is not None or not method.allowed or method.model is None:
+            return
+        wanted = None if method.model.shipped else str(method.model.folder)
+        self._model_dir = wanted
+        if not self.engine.load_requested or wanted == self.engine.model_dir:
+            return  # the first load (after the window is shown) takes ``_model_dir``
+        if self.privacy is not None:
+            self.privacy.set_device(f"engine: loading {method.model.name}…")
+        self.engine.load(self.device, model_dir=wanted)
 
     # -- requests and results --------------------------------------------------------------
     def request_privacy(self) -> int | None:
@@ -129,7 +164,8 @@ class PrivacyMixin(QMainWindow):
         self.viewer.pending_message = "waiting for the de-identification engine…"
         self.act_idmap.setEnabled(True)
         self.act_mask.setEnabled(True)
-        self.privacy.set_device(f"device: {device}", ok=True)
+        self.privacy.set_device(f"device: {device}", ok=True,
+                                reason=f"site model: {self.engine.model_dir}" if self.engine.model_dir else "")
         r = self.engine.metrics_reason()
         if r:
             self.privacy.set_fidelity(None, r)

@@ -105,6 +105,16 @@ class ViewerModel:
         self.privacy_changed.emit(self.privacy)
         return self.frames[self.index] if self.frames else None
 
+    def redecide(self, gate: Gate | None = None) -> None:
+        """Decide the series shown again, with ``gate`` (default: a fresh scan of the installed
+        models) -- a model was trained or imported, so another model (or none) may now serve it."""
+        self.gate = gate or registry_gate()
+        self.method = self._decide(self.frames[0] if self.frames else None)
+        if not self.method.allowed and self.privacy:
+            self.privacy = 0.0
+            self.privacy_changed.emit(self.privacy)
+        self.method_changed.emit(self.method)
+
     def _decide(self, first: FrameRef | None) -> SeriesMethod:
         """The gate's verdict on the series' first instance (its header; no pixels read)."""
         if first is None:

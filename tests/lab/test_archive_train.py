@@ -9,51 +9,18 @@ working size and its domain refuses CT and lateral views, and a rerun resumes (n
 
 from __future__ import annotations
 
-import csv
-import shutil
 from pathlib import Path
 
 import pytest
-from pydicom.data import get_testdata_file
+from real_archive import REAL, STEPS, build_archive
+from real_archive import archive_rows as _rows
 
-from medeid_gui.lab.real_cxr import default_root, read_metadata
-
-REAL = default_root()
 pytestmark = pytest.mark.skipif(REAL is None, reason="real CXR set not present at ../shared/real/cxr")
-STEPS = "reid=2,idmap=2,ssl=2,mdl=2,comp=2"
-
-
-def _rows(n_multi: int = 3) -> list[dict[str, str]]:
-    """Rows of ``n_multi`` frontal patients imaged on two days, and one lateral image."""
-    assert REAL is not None
-    with open(REAL / "metadata.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    days: dict[str, set[str]] = {}
-    for it in read_metadata(REAL / "metadata.csv"):
-        days.setdefault(it.patient_id, set()).add(str(it.offset))
-    multi = sorted(p for p, d in days.items() if len(d) >= 2)[:n_multi]
-    chosen = [r for r in rows if r["patientid"] in multi and r["view"] in ("PA", "AP", "AP Supine")]
-    lateral = [r for r in rows if r["view"] == "L"][:1]
-    return chosen + lateral
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
-    from medeid_gui.dicom.import_images import ImportOptions, import_images
-
-    assert REAL is not None
-    root = tmp_path_factory.mktemp("archive")
-    rows = _rows()
-    csv_path = root / "labels.csv"
-    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    res = import_images(REAL / "images", csv_path, root / "dicom", ImportOptions(body_part="CHEST"))
-    assert res.written == len(rows)
-    shutil.copy(get_testdata_file("CT_small.dcm"), root / "dicom" / "ct1.dcm")
-    (root / "dicom" / "broken.dcm").write_bytes(b"DICM" + b"\0" * 50)
-    return root
+    return build_archive(tmp_path_factory.mktemp("archive"))
 
 
 def _train(archive: Path, out: Path, *extra: str, capsys) -> tuple[int, str]:

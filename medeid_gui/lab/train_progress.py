@@ -1,0 +1,70 @@
+"""Machine-readable progress of ``medeid ml train ARCHIVE --progress json``: one JSON object a line.
+
+Why: the app trains in a separate process (its own CLI, so a crash or a cancel never takes the
+window down) and must show the plan, a progress bar and the result without scraping the human
+text.  Each such line is a JSON object with ``"medeid": "train"`` and an ``"event"``; every other
+line on stdout is the human log, which a reader shows as it is.  The events:
+
+- ``plan``: ``domains`` (key, name, images, patients, multi_day, trainable, reason, estimate_s),
+  ``bad`` ([path, why]), ``estimate_s``, ``device``;
+- ``domain``: training of ``key`` starts (``index`` of ``count`` trainable domains);
+- ``step``: ``key``, ``stage``, ``step`` of ``steps``, ``fraction`` over the whole run (0..1);
+- ``model``: ``key``'s model folder is written (``folder``);
+- ``failed``: ``key`` could not be trained (``message``);
+- ``done``: ``trained`` (folders), ``skipped`` ({key, reason}), ``bad``, ``rc``.
+
+The reader is ``viewmodel.train_run`` (no Qt there either); the format is versioned by ``v``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+from medeid_gui.lab.archive_plan import ArchivePlan, estimate_seconds
+from medeid_gui.lab.train_config import STAGES, TrainConfig
+
+__all__ = ["FORMAT_VERSION", "emit", "emit_plan", "step_reporter"]
+
+FORMAT_VERSION = 1
+
+
+def emit(event: str, **fields: object) -> None:
+    """One progress line on stdout, flushed at once (the reader is another process)."""
+    line = json.dumps({"medeid": "train", "v": FORMAT_VERSION, "event": event, **fields})
+    print(line, file=sys.stdout, flush=True)
+
+
+def emit_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) -> None:
+    """The plan as data: what ``print_plan`` shows, for the app's table."""
+    steps = {s: cfg.stage_steps(s) for s in STAGES}
+    est = estimate_seconds(steps, cfg.size, threads, cuda)
+    domains = [{"key": d.key, "name": d.domain.name, "images": len(d.images), "patients": d.patients,
+                "multi_day": d.multi_day_patients, "trainable": d.trainable, "reason": d.reason,
+                "estimate_s": round(est, 1) if d.trainable else 0.0} for d in plan.domains]
+    emit("plan", root=str(plan.root), domains=domains, bad=[[str(p), w] for p, w in plan.bad],
+         estimate_s=round(est * len(plan.trainable), 1), size=cfg.size,
+         device="GPU" if cuda else f"CPU, {threads} thread(s)")
+
+
+def step_reporter(cfg: TrainConfig, key: str, index: int, count: int) -> Callable[[str], None]:
+    """A function of a training log line that emits a ``step`` event for "[stage] k/n ..." lines;
+    ``index`` of ``count``: this domain's place among the run's trainable domains."""
+    steps = [cfg.stage_steps(s) for s in STAGES]
+    total = max(sum(steps), 1)
+
+    def report(line: str) -> None:
+        name = line[1:].split("]")[0] if line.startswith("[") else ""
+        parts = line.split(" ")
+        if name not in STAGES or len(parts) < 2 or "/" not in parts[1]:
+            return
+        try:
+            k = int(parts[1].split("/")[0])
+        except ValueError:
+            return
+        within = min(1.0, (sum(steps[:STAGES.index(name)]) + k) / total)
+        emit("step", key=key, stage=name, step=k, steps=cfg.stage_steps(name),
+             fraction=round((index + within) / max(count, 1), 4))
+
+    return report
