@@ -9,7 +9,7 @@ The numpy path stays the default on the CPU and is never changed by this module;
 ``tests/ml/test_fill_repair_torch.py`` holds the two to a stated tolerance on real frames.
 
 Where the steps differ in arithmetic (not in method): the harmonic field is solved by batched
-conjugate gradients (no sparse direct solver on a GPU) to a relative residual of 1e-10; the
+conjugate gradients (no sparse direct solver on a GPU) to a relative residual of 1e-7; the
 cubic up-sampling is scipy's own ``ndimage.zoom`` applied as two dense matrices (it is linear and
 separable), built once per size on the CPU; the Euclidean feature transform is computed only as
 far as the feather reaches.  Float64 except on Apple MPS (float32 only there).
@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["real_dtype", "nyquist_notch", "upsample_smooth", "harmonic_extend", "match_surround",
            "feather_border", "anchor_mean", "repair_fill"]
 
-#: conjugate gradients stop at this residual relative to the right-hand side (per frame)
-CG_RTOL = 1e-10
+#: conjugate gradients stop at this residual relative to the right-hand side (per frame); the
+#: field then differs from scipy's direct solve by < 1e-6 of the window (measured ~5 x rtol)
+CG_RTOL = 1e-7
 
 
 def real_dtype(device: torch.device | str) -> torch.dtype:
