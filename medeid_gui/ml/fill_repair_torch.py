@@ -101,14 +101,17 @@ def _block_mean(a: torch.Tensor, w: torch.Tensor, s: int) -> tuple[torch.Tensor,
 
 def _neighbour_sum(x: torch.Tensor) -> torch.Tensor:
     """Sum of the 4 neighbours of every cell of a (B, h, w) batch (nothing outside the grid)."""
+    import torch.nn.functional as F
+
+    q = F.pad(x, (1, 1, 1, 1))
+    return q[:, :-2, 1:-1] + q[:, 2:, 1:-1] + q[:, 1:-1, :-2] + q[:, 1:-1, 2:]
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-frame dot product of two (B, h, w) batches."""
     import torch
 
-    s = torch.zeros_like(x)
-    s[:, 1:, :] += x[:, :-1, :]
-    s[:, :-1, :] += x[:, 1:, :]
-    s[:, :, 1:] += x[:, :, :-1]
-    s[:, :, :-1] += x[:, :, 1:]
-    return s
+    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
 
 
 def harmonic_extend(values: torch.Tensor, known: torch.Tensor, *, rtol: float = CG_RTOL,
@@ -122,24 +125,24 @@ def harmonic_extend(values: torch.Tensor, known: torch.Tensor, *, rtol: float = 
     import torch
 
     unk = (~known).to(values.dtype)
-    deg = _neighbour_sum(torch.ones_like(values)) + 1e-9
+    diag = unk * (_neighbour_sum(torch.ones_like(values)) + 1e-9)
     x = torch.zeros_like(values)
     r = unk * _neighbour_sum(torch.where(known, values, 0.0))
-    p = r.clone()
-    rs = (r * r).sum((1, 2))
+    p = r.clone()  # stays 0 on known cells, like r
+    rs = _dot(r, r)
     tol = (rtol * rtol) * rs
     active = rs > tol
+    # few kernels per step (fused multiply-adds, one reduction per dot): on a GPU these small
+    # batched steps are bound by launches, not arithmetic
     for it in range(max_iter):
-        ap = unk * (deg * p - _neighbour_sum(p))
-        pap = (p * ap).sum((1, 2))
-        alpha = torch.where(active, rs / pap.clamp_min(1e-300), 0.0)[:, None, None]
-        x += alpha * p
-        r -= alpha * ap
-        rs_new = (r * r).sum((1, 2))
-        beta = torch.where(active, rs_new / rs.clamp_min(1e-300), 0.0)[:, None, None]
-        p = r + beta * p
+        ap = (diag * p).addcmul_(unk, _neighbour_sum(p), value=-1.0)
+        alpha = torch.where(active, rs / _dot(p, ap), 0.0)[:, None, None]
+        x.addcmul_(alpha, p)
+        r.addcmul_(alpha, ap, value=-1.0)
+        rs_new = _dot(r, r)
+        p = torch.addcmul(r, torch.where(active, rs_new / rs, 0.0)[:, None, None], p)
         rs = torch.where(active, rs_new, rs)
-        active = active & (rs_new > tol)
+        active &= rs_new > tol
         if it % 8 == 7 and not bool(active.any()):
             break
     return torch.where(known, values, x * unk)

@@ -1,7 +1,7 @@
 """The torch twin of the fill repair (ml.fill_repair_torch) against the numpy repair it mirrors, on
-the real CR chest RG1: every step agrees within 1e-12 of the [0, 1] window and the whole repair within 1e-5
-(1e-5 where the harmonic solve, iterative there and direct in numpy, enters), the nearest-pixel transform picks the
-very pixels scipy picks (ties included), and a batch gives each frame what it gives alone."""
+the real CR chest RG1: the direct steps agree within 1e-12 of the [0, 1] window, those that use
+the harmonic solve (iterative there, direct in numpy) within 1e-5; the nearest-pixel transform
+picks the very pixels scipy picks (ties included); a batch gives each frame what it gives alone."""
 
 from __future__ import annotations
 
