@@ -197,6 +197,7 @@ def nearest_free(mask: torch.Tensor, reach: int) -> tuple[torch.Tensor, torch.Te
     same neighbour as on the numpy path; only columns within ``reach`` are searched.
     """
     import torch
+    import torch.nn.functional as F
 
     b, h, w = mask.shape
     dev = mask.device
@@ -204,24 +205,20 @@ def nearest_free(mask: torch.Tensor, reach: int) -> tuple[torch.Tensor, torch.Te
     big = h + reach + 1
     above = torch.where(~mask, ys, -big).cummax(1).values
     below = torch.where(~mask, ys, 2 * big).flip(1).cummin(1).values.flip(1)
-    fy = torch.where(ys - above <= below - ys, above, below)
-    dy2 = (fy - ys).square().clamp_max(big * big)
-    best = torch.full((b, h, w), big * big * 4, dtype=torch.int64, device=dev)
-    bfy = torch.zeros_like(best)
-    bfx = torch.zeros_like(best)
-    xs = torch.arange(w, device=dev)
-    for off in range(-reach, reach + 1):  # ascending column: the lower one wins a tie
-        lo, hi = max(0, -off), min(w, w - off)
-        if lo >= hi:
-            continue
-        cand = dy2[:, :, lo + off:hi + off] + off * off
-        better = cand < best[:, :, lo:hi]
-        best[:, :, lo:hi] = torch.where(better, cand, best[:, :, lo:hi])
-        bfy[:, :, lo:hi] = torch.where(better, fy[:, :, lo + off:hi + off], bfy[:, :, lo:hi])
-        bfx[:, :, lo:hi] = torch.where(better, (xs[lo:hi] + off).expand(b, h, hi - lo), bfx[:, :, lo:hi])
-    far = best > reach * reach
-    flat = torch.where(far, 0, bfy * w + bfx)
-    return flat, torch.where(far, float("inf"), best.double())
+    fy = torch.where(ys - above <= below - ys, above, below)  # a tie goes to the row above
+    # across columns: one int64 key per candidate, squared distance first, then the column, so a
+    # running minimum keeps scipy's rule (nearest, then the lower column); 2 kernels per offset
+    k = 2 * reach + 1
+    dy2k = F.pad((fy - ys).square().clamp_max(big * big) * k, (reach, reach), value=4 * big * big * k)
+    best = dy2k[:, :, :w] + (reach * reach * k)  # offset -reach
+    for j in range(1, k):
+        off = j - reach
+        best = torch.minimum(best, dy2k[:, :, j:j + w] + (off * off * k + j))
+    d2 = best // k
+    fx = (torch.arange(w, device=dev) + (best % k) - reach).clamp(0, w - 1)
+    far = d2 > reach * reach
+    flat = torch.where(far, 0, fy.gather(2, fx) * w + fx)
+    return flat, torch.where(far, float("inf"), d2.double())
 
 
 def feather_border(original: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, *,
