@@ -83,7 +83,8 @@ def normalise_on_device(a: np.ndarray, model: MedeidModel,
     if a.dtype.kind in "fc" and not np.isfinite(a).all():
         return None
     with torch.inference_mode():
-        src = a.view(np.uint8) if a.dtype == bool else a
+        # bool as bytes; float64 narrowed on the host (the numpy path narrows it too; MPS has none)
+        src = a.view(np.uint8) if a.dtype == bool else a.astype(np.float32) if a.dtype == np.float64 else a
         grey = torch.from_numpy(np.ascontiguousarray(src)).to(model.device).to(torch.float32)
         lo, hi = percentile_window(grey)
         norm = ((grey - lo) / (hi - lo)).clamp_(0.0, 1.0)

@@ -73,7 +73,9 @@ def _matrix(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
 
     key = (n_in, n_out, str(like.device), str(like.dtype))
     if key not in _DEVICE_MATRICES:
-        _DEVICE_MATRICES[key] = torch.from_numpy(_zoom_matrix(n_in, n_out)).to(like.device, like.dtype)
+        if len(_DEVICE_MATRICES) >= 64:  # an archive of many frame sizes: bounded, not a leak
+            _DEVICE_MATRICES.clear()
+        _DEVICE_MATRICES[key] = torch.from_numpy(_zoom_matrix(n_in, n_out)).to(like.dtype).to(like.device)
     return _DEVICE_MATRICES[key]
 
 
@@ -218,7 +220,7 @@ def nearest_free(mask: torch.Tensor, reach: int) -> tuple[torch.Tensor, torch.Te
     fx = (torch.arange(w, device=dev) + (best % k) - reach).clamp(0, w - 1)
     far = d2 > reach * reach
     flat = torch.where(far, 0, fy.gather(2, fx) * w + fx)
-    return flat, torch.where(far, float("inf"), d2.double())
+    return flat, torch.where(far, float("inf"), d2.to(real_dtype(dev)))
 
 
 def feather_border(original: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, *,
@@ -247,7 +249,7 @@ def chessboard_distance(mask: torch.Tensor, cap: int) -> torch.Tensor:
     import torch.nn.functional as F
 
     reached = (~mask).to(torch.float32)[:, None]
-    dist = torch.full(mask.shape, float(cap + 1), dtype=torch.float64, device=mask.device)
+    dist = torch.full(mask.shape, float(cap + 1), dtype=real_dtype(mask.device), device=mask.device)
     dist[~mask] = 0.0
     for k in range(1, cap + 1):
         grown = F.max_pool2d(reached, 3, stride=1, padding=1)
