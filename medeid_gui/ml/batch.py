@@ -49,15 +49,15 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
     from . import batch_device
 
     on_dev = batch_device.use_device_path(model, on_device)
-    prepare = _prepare_on_device if on_dev else _prepare
     results: list[DeidOutput | None] = [None] * len(frames)
-    prepared: list[_Prepared] = []
+    grey: list[tuple[int, np.ndarray]] = []
     for k, frame in enumerate(frames):
         a = np.asarray(frame)
         if a.ndim != 2:
             results[k] = method.deidentify(a, privacy, seed=seed, model=model)
         else:
-            prepared.append(prepare(k, a, model))
+            grey.append((k, a))
+    prepared = _prepare_on_device(grey, model) if on_dev else [_prepare(k, a, model) for k, a in grey]
     if prepared:
         plans, fills = _block_and_compensate(prepared, privacy, seed, model, keep_on_device=on_dev)
         if on_dev:
@@ -108,21 +108,26 @@ def _prepare(k: int, frame: np.ndarray, model: MedeidModel) -> _Prepared:
     return _Prepared(k, a, lo, hi, norm, work)
 
 
-def _prepare_on_device(k: int, frame: np.ndarray, model: MedeidModel) -> _Prepared:
-    """``_prepare`` with the window, normalisation and resize on the model's device
-    (``ml.batch_device``); a float frame with non-finite values is prepared in numpy, then moved."""
+def _prepare_on_device(grey: list[tuple[int, np.ndarray]], model: MedeidModel) -> list[_Prepared]:
+    """``_prepare`` of every (index, 2-D frame) with the window, normalisation and resize on the
+    model's device, batched by size (``ml.batch_device``); a float frame with non-finite values is
+    prepared in numpy, then moved."""
     import torch
 
     from . import batch_device
     from . import deidentify as method
 
-    a, _ = method._check_frame(frame)
-    done = batch_device.normalise_on_device(a, model)
-    if done is None:
-        p = _prepare(k, a, model)
-        p.norm = torch.from_numpy(np.ascontiguousarray(p.norm)).to(model.device)
-        return p
-    return _Prepared(k, a, *done)
+    checked = [(k, method._check_frame(a)[0]) for k, a in grey]
+    done = batch_device.normalise_on_device([a for _, a in checked], model)
+    out: list[_Prepared] = []
+    for (k, a), d in zip(checked, done):
+        if d is None:
+            p = _prepare(k, a, model)
+            p.norm = torch.from_numpy(np.ascontiguousarray(p.norm)).to(model.device)
+            out.append(p)
+        else:
+            out.append(_Prepared(k, a, *d))
+    return out
 
 
 def _block_and_compensate(prepared: list[_Prepared], privacy: float, seed: int, model: MedeidModel,

@@ -3,7 +3,7 @@
 Why (issue #17 item 3): on a GPU the networks take a fraction of a frame's time; the rest -- the
 percentile window, the casts, the patch-grid up-sampling and above all the fill repair -- ran in
 numpy on one CPU core and left the accelerator waiting.  Here the same steps run as torch ops on
-the frames' device: the window from ``kthvalue`` (numpy's linear-interpolation rule, reproduced
+the frames' device: the window from batched ``kthvalue`` (numpy's linear-interpolation rule, reproduced
 bit for bit on the CPU), the normalised image and working image never leave the device, the
 masks are up-sampled there, the repair is :mod:`ml.fill_repair_torch` batched over the frames of
 one size, and the grey values are rounded and clipped there; only the blocked values come back.
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from medeid_gui.ml.model import MedeidModel
 
-__all__ = ["use_device_path", "normalise_on_device", "compose_on_device", "percentile_window"]
+__all__ = ["use_device_path", "normalise_on_device", "compose_on_device", "percentile_windows"]
 
 #: numpy's percentiles of the window, as ``ml.batch._prepare`` asks for them
 _Q = np.array([0.5, 99.5]) / 100.0
@@ -46,51 +46,72 @@ def use_device_path(model: MedeidModel, on_device: bool | None = None) -> bool:
     return str(model.device).split(":")[0] != "cpu"
 
 
-def percentile_window(grey: torch.Tensor) -> tuple[float, float]:
-    """``np.percentile(grey, (0.5, 99.5))`` of a float32 tensor, equal to numpy's to the last bit:
-    the four order statistics come from ``kthvalue`` on the device, numpy's ``_lerp`` (float32
-    difference, float64 weight, the upper form from a weight of 0.5) is applied on the host."""
+def percentile_windows(grey: torch.Tensor) -> list[tuple[float, float]]:
+    """``np.percentile(row, (0.5, 99.5))`` of every row of a (B, N) float32 tensor, equal to
+    numpy's to the last bit: the order statistics come from batched ``kthvalue`` on the device
+    (one transfer for the batch), numpy's ``_lerp`` (float32 difference, float64 weight, the
+    upper form from a weight of 0.5) is applied on the host; a flat row gets (min, min + 1)."""
     import torch
 
-    flat = grey.reshape(-1)
-    n = int(flat.numel())
+    n = int(grey.shape[1])
     virtual = (n - 1) * _Q
     prev = np.floor(virtual).astype(np.int64)
     nxt = np.minimum(prev + 1, n - 1)
-    ks = [int(k) for k in np.concatenate([prev, nxt])]
-    vals = torch.stack([torch.kthvalue(flat, k + 1).values for k in ks]).cpu().numpy().astype(np.float32)
-    a, b = vals[:2], vals[2:]
+    ks = [int(k) for k in np.concatenate([prev, nxt, [0]])]
+    vals = torch.stack([torch.kthvalue(grey, k + 1, dim=1).values for k in ks], 1).cpu().numpy()
+    vals = vals.astype(np.float32)
     gamma = virtual - prev
-    diff = b - a
-    res = a + diff * gamma
-    res = np.where(gamma >= 0.5, b - diff * (1 - gamma), res)
-    lo, hi = float(res[0]), float(res[1])
-    if hi - lo < 1e-6:
-        lo = float(flat.min())
-        hi = lo + 1.0
-    return lo, hi
+    out: list[tuple[float, float]] = []
+    for row in vals:
+        a, b = row[:2], row[2:4]
+        diff = b - a
+        res = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        lo, hi = float(res[0]), float(res[1])
+        if hi - lo < 1e-6:
+            lo = float(row[4])
+            hi = lo + 1.0
+        out.append((lo, hi))
+    return out
 
 
-def normalise_on_device(a: np.ndarray, model: MedeidModel,
-                        ) -> tuple[float, float, torch.Tensor, torch.Tensor] | None:
-    """``ml.batch._prepare``'s window, normalisation and resize of a checked 2-D frame on the
-    model's device: (lo, hi, [0, 1] image, (1, 1, R, R) working image), all left there.  None for
-    a float frame with non-finite values (the caller takes the numpy preparation, its median rule)."""
+def normalise_on_device(frames: list[np.ndarray], model: MedeidModel,
+                        ) -> list[tuple[float, float, torch.Tensor, torch.Tensor] | None]:
+    """``ml.batch._prepare``'s window, normalisation and resize of checked 2-D frames on the
+    model's device, batched over frames of one size: per frame (lo, hi, [0, 1] image, (1, 1, R, R)
+    working image), all left there.  None for a float frame with non-finite values (the caller
+    takes the numpy preparation, its median rule)."""
     import torch
 
     from . import deidentify as method
 
-    if a.dtype.kind in "fc" and not np.isfinite(a).all():
-        return None
+    res: list[tuple[float, float, torch.Tensor, torch.Tensor] | None] = [None] * len(frames)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, a in enumerate(frames):
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            continue
+        groups.setdefault(tuple(a.shape), []).append(i)
+    r = model.work_size  # the model's working resolution
     with torch.inference_mode():
-        # bool as bytes; float64 narrowed on the host (the numpy path narrows it too; MPS has none)
-        src = a.view(np.uint8) if a.dtype == bool else a.astype(np.float32) if a.dtype == np.float64 else a
-        grey = torch.from_numpy(np.ascontiguousarray(src)).to(model.device).to(torch.float32)
-        lo, hi = percentile_window(grey)
-        norm = ((grey - lo) / (hi - lo)).clamp_(0.0, 1.0)
-        r = model.work_size  # the model's working resolution
-        work = method._resize(norm[None, None], (r, r)).clamp(0.0, 1.0)
-    return lo, hi, norm, work
+        for idx in groups.values():
+            grey = torch.stack([_upload(frames[i], model.device) for i in idx])
+            windows = percentile_windows(grey.flatten(1))
+            # the numpy path's float32 arithmetic: float32(lo) and float32(hi - lo), per frame
+            lo_t = torch.tensor([lo for lo, _ in windows], dtype=torch.float32, device=grey.device)
+            span_t = torch.tensor([hi - lo for lo, hi in windows], dtype=torch.float32, device=grey.device)
+            norm = ((grey - lo_t[:, None, None]) / span_t[:, None, None]).clamp_(0.0, 1.0)
+            work = method._resize(norm[:, None], (r, r)).clamp(0.0, 1.0)
+            for n, i in enumerate(idx):
+                res[i] = (windows[n][0], windows[n][1], norm[n], work[n:n + 1])
+    return res
+
+
+def _upload(a: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """A frame as float32 on ``device``, cast there (bool as bytes; float64 narrowed on the host,
+    as the numpy path narrows it; Apple MPS has no float64)."""
+    import torch
+
+    src = a.view(np.uint8) if a.dtype == bool else a.astype(np.float32) if a.dtype == np.float64 else a
+    return torch.from_numpy(np.ascontiguousarray(src)).to(device).to(torch.float32)
 
 
 def _grid_mask(mgrid: np.ndarray, shape: tuple[int, int], device: torch.device) -> torch.Tensor:

@@ -42,13 +42,14 @@ def model():
 
 
 def test_window_is_numpys_to_the_bit(frames):
-    from medeid_gui.ml.batch_device import percentile_window
+    from medeid_gui.ml.batch_device import percentile_windows
 
     rng = np.random.default_rng(0)
-    for a in [*frames, rng.random((37, 53)).astype(np.float32) * 900 - 100]:
+    for a in [*frames, rng.random((37, 53)).astype(np.float32) * 900 - 100, np.full((9, 9), 7.0)]:
         grey = a.astype(np.float32)
-        ref = tuple(float(v) for v in np.percentile(grey, (0.5, 99.5)))
-        assert percentile_window(torch.from_numpy(grey)) == ref
+        lo, hi = (float(v) for v in np.percentile(grey, (0.5, 99.5)))
+        ref = (lo, hi) if hi - lo >= 1e-6 else (float(grey.min()), float(grey.min()) + 1.0)
+        assert percentile_windows(torch.from_numpy(np.stack([grey, grey])).flatten(1)) == [ref, ref]
 
 
 def test_device_path_matches_numpy_path(frames, model):
