@@ -87,3 +87,15 @@ def test_repair_matches_numpy_and_a_batch_matches_single_frames(rg1):
         single = FT.repair_fill(_t(rg1), _t(fw), _t(m), patch=patch)[0].numpy()
         assert np.abs(single - ref).max() < TOL, k
         assert np.array_equal(single, batch[k]), k  # a frame's result does not depend on its batch
+
+
+def test_reads_blocked_pixels_only_through_their_mean(rg1):
+    m = _mask(rg1.shape, 3)
+    fw = _fill(2)
+    shuffled = rg1.copy()
+    shuffled[m] = np.random.default_rng(0).permutation(rg1[m])  # same blocked mean, other pixels
+    a = FT.repair_fill(_t(rg1), _t(fw), _t(m)).numpy()
+    assert np.array_equal(a, FT.repair_fill(_t(shuffled), _t(fw), _t(m)).numpy())
+    brighter = rg1.copy()
+    brighter[m] = np.clip(brighter[m] + 0.2, 0, 1)
+    assert FT.repair_fill(_t(brighter), _t(fw), _t(m)).numpy()[0][m].mean() > a[0][m].mean()
