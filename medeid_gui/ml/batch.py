@@ -25,7 +25,7 @@ __all__ = ["tensor_batch"]
 
 
 def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
-                 model: MedeidModel | None = None) -> list[DeidOutput]:
+                 model: MedeidModel | None = None, on_device: bool | None = None) -> list[DeidOutput]:
     """``deidentify`` for a list of frames with the networks run once per batch.
 
     Why here: on a GPU, one frame per forward pass is dominated by kernel-launch overhead; stacking
@@ -35,6 +35,10 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
     / ``apply_level`` exactly; ``tests/ml/test_engine.py`` checks the results match frame by frame.
     2-D grey frames are batched; anything else (colour, stacks) goes through ``deidentify``.
     The engine's default :class:`BatchMethod`.
+
+    ``on_device``: run the work around the networks (window, casts, up-sampling, fill repair) as
+    torch ops on the model's device (``ml.batch_device``); default: when the model is not on the
+    CPU, or as ``$MEDEID_DEVICE_REPAIR`` says.  The numpy path (the CPU default) is unchanged.
     """
     from . import deidentify as method
 
@@ -42,30 +46,41 @@ def tensor_batch(frames: Sequence[np.ndarray], privacy: float, *, seed: int = 0,
         from .model import default_model
 
         model = default_model()
+    from . import batch_device
+
+    on_dev = batch_device.use_device_path(model, on_device)
     results: list[DeidOutput | None] = [None] * len(frames)
-    prepared: list[_Prepared] = []
+    grey: list[tuple[int, np.ndarray]] = []
     for k, frame in enumerate(frames):
         a = np.asarray(frame)
         if a.ndim != 2:
             results[k] = method.deidentify(a, privacy, seed=seed, model=model)
         else:
-            prepared.append(_prepare(k, a, model))
+            grey.append((k, a))
+    prepared = _prepare_on_device(grey, model) if on_dev else [_prepare(k, a, model) for k, a in grey]
     if prepared:
-        plans, fills = _block_and_compensate(prepared, privacy, seed, model)
-        for j, prep in enumerate(prepared):
-            results[prep.k] = _compose(prep, *plans[j], fills.get(j))
+        plans, fills = _block_and_compensate(prepared, privacy, seed, model, keep_on_device=on_dev)
+        if on_dev:
+            outs = batch_device.compose_on_device([p.frame for p in prepared], [(p.lo, p.hi) for p in prepared],
+                                                  [p.norm for p in prepared], plans, fills)
+            for prep, out in zip(prepared, outs):
+                results[prep.k] = out
+        else:
+            for j, prep in enumerate(prepared):
+                results[prep.k] = _compose(prep, *plans[j], fills.get(j))
     return results  # type: ignore[return-value]
 
 
 @dataclass
 class _Prepared:
-    """One 2-D frame of a batch, normalised: its index, the frame, window, [0, 1] image, work."""
+    """One 2-D frame of a batch, normalised: its index, the frame, window, [0, 1] image (a tensor
+    on the model's device on the device path), work."""
 
     k: int
     frame: np.ndarray
     lo: float
     hi: float
-    norm: np.ndarray
+    norm: np.ndarray | torch.Tensor
     work: torch.Tensor
 
 
@@ -93,10 +108,34 @@ def _prepare(k: int, frame: np.ndarray, model: MedeidModel) -> _Prepared:
     return _Prepared(k, a, lo, hi, norm, work)
 
 
+def _prepare_on_device(grey: list[tuple[int, np.ndarray]], model: MedeidModel) -> list[_Prepared]:
+    """``_prepare`` of every (index, 2-D frame) with the window, normalisation and resize on the
+    model's device, batched by size (``ml.batch_device``); a float frame with non-finite values is
+    prepared in numpy, then moved."""
+    import torch
+
+    from . import batch_device
+    from . import deidentify as method
+
+    checked = [(k, method._check_frame(a)[0]) for k, a in grey]
+    done = batch_device.normalise_on_device([a for _, a in checked], model)
+    out: list[_Prepared] = []
+    for (k, a), d in zip(checked, done):
+        if d is None:
+            p = _prepare(k, a, model)
+            p.norm = torch.from_numpy(np.ascontiguousarray(p.norm)).to(model.device)
+            out.append(p)
+        else:
+            out.append(_Prepared(k, a, *d))
+    return out
+
+
 def _block_and_compensate(prepared: list[_Prepared], privacy: float, seed: int, model: MedeidModel,
-                          ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[int, np.ndarray]]:
+                          keep_on_device: bool = False,
+                          ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[int, np.ndarray | torch.Tensor]]:
     """The networks once over the batch: per frame (patch mask, identity map) on its grid, and
-    the working-resolution fill of every frame with something blocked (by batch position)."""
+    the working-resolution fill of every frame with something blocked (by batch position), as
+    numpy arrays or, with ``keep_on_device``, as tensors left on the model's device."""
     import torch
 
     from .nets import GRID
@@ -127,6 +166,8 @@ def _block_and_compensate(prepared: list[_Prepared], privacy: float, seed: int, 
         mw = torch.stack(masks_work)[:, None].to(model.device)[idx]
         noise = noise1[None, None].to(model.device).expand(len(need), 1, size, size)
         fills = model.compensate(work[idx], mw, code[idx], noise).float()
+        if keep_on_device:
+            return plans, {j: fills[n, 0] for n, j in enumerate(need)}
         return plans, {j: fills[n, 0].cpu().numpy() for n, j in enumerate(need)}
 
 
