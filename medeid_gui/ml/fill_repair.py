@@ -231,8 +231,6 @@ def repair_fill(original: np.ndarray, fill_work: np.ndarray, mask: np.ndarray, *
     correction that reads the surroundings or the original's mean re-identifies and destroys
     the lesion burden).
     """
-    del patch
+    del patch, mask
     shape = (int(np.shape(original)[0]), int(np.shape(original)[1]))
-    if not np.asarray(mask, dtype=bool).any():
-        return np.clip(upsample_smooth(np.asarray(fill_work, dtype=np.float64), shape), 0.0, 1.0)
     return np.clip(upsample_smooth(nyquist_notch(fill_work), shape), 0.0, 1.0)
