@@ -132,7 +132,7 @@ def _link_dependencies(keep: Path, where: Path, by_name: dict[str, Path]) -> lis
         link = where / name
         if link.exists() or link.is_symlink():
             continue
-        link.symlink_to(os.path.relpath(by_name[name], where))
+        link.symlink_to(os.path.relpath(by_name[name].resolve(), where))
         made.append(f"{link.relative_to(where.parent)} -> {by_name[name].name} (for $ORIGIN)")
         todo += [n for n in needed(by_name[name]) if n in by_name]
     return made

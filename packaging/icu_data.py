@@ -112,7 +112,7 @@ def build_library(symbol: str, dat: bytes, soname: str, out: Path) -> None:
             f'.section .rodata\n.globl {symbol}\n.type {symbol}, @object\n.balign 16\n{symbol}:\n'
             f'.incbin "icudt.dat"\n.size {symbol}, .-{symbol}\n.section .note.GNU-stack,"",@progbits\n')
         subprocess.run([cc, "-shared", "-nostdlib", "-Wl,-soname," + soname, "-Wl,-z,noexecstack", "-s",
-                        "-o", str(out), "icudt.S"], cwd=tmp, check=True)
+                        "-o", str(out.resolve()), "icudt.S"], cwd=tmp, check=True)
 
 
 def shrink(lib: Path, out: Path) -> tuple[int, int, int]:
