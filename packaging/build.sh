@@ -36,6 +36,12 @@ if [ "$(uname -s)" = Linux ] && command -v strip >/dev/null 2>&1 && [ "${MEDEID_
     done
   echo "strip: $before MB -> $(du -sm "$B" | cut -f1) MB"
 fi
+# one copy of a library two wheels vendored (OpenCV's and numpy's Fortran runtime, Pillow's and
+# OpenCV's libavif), and Qt's ICU data without what Qt never reads (packaging/README.md)
+if [ "$(uname -s)" = Linux ] && [ "${MEDEID_SHRINK:-1}" = 1 ]; then
+  python3 packaging/dedup_libs.py "$B"
+  python3 packaging/icu_data.py "$B"
+fi
 python3 packaging/collect_licences.py build/pyinstaller/medeid "$B/licences"
 python3 packaging/bundle_sizes.py "$B" --json build/bundle-sizes.json
 du -sh "$B"
