@@ -46,6 +46,7 @@ VARIANTS: dict[str, tuple[bool, dict | None]] = {
     "shipped": (False, None),
     "M1 + shipped resize": (True, dict(notch=False, smooth=False, match=False, feather=False)),
     "M1 + c notch+cubic": (True, dict(notch=True, smooth=True, match=False, feather=False)),
+    "M1 + cubic only": (True, dict(notch=False, smooth=True, match=False, feather=False)),
     "M1 + c + feather": (True, dict(notch=True, smooth=True, match=False, feather=True)),
     "M1 + c + a offset+feather": (True, dict(notch=True, smooth=True, match=True, feather=True)),
     "M1 + c + a + b gain": (True, dict(notch=True, smooth=True, match=True, feather=True, gain=True)),
