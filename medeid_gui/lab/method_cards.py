@@ -34,6 +34,8 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
     steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
     data = "COHORT" if info.get("cohort") else cfg["data"]
     parts = [f"medeid ml train {data}", f"--seed {cfg['seed']}", f"--steps {steps}"]
+    if info.get("init_from"):  # a fine-tune of the compensators of these weights
+        parts.append(f"--init-from {info['init_from']}")
     if _on_cuda(info):
         parts.append("--device cuda")
     elif info.get("threads"):

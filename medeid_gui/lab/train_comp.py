@@ -202,6 +202,10 @@ class _CompStep:
 
         cfg, data, device, m = self.cfg, self.data, self.device, self.model
         fill = comp(x, mask, code, noise)
+        if cfg.fill_notch:  # judge the fill as the app shows it: a pattern the notch removes
+            from medeid_gui.ml.fill_repair_torch import nyquist_notch  # carries nothing
+
+            fill = nyquist_notch(fill[:, 0])[:, None]
         y = x * (1 - mask) + fill * mask
         l_rec = ((fill - target).abs() * mask * w).sum() / (mask * w).sum().clamp_min(1)
         cos = (m.reid(y) * e_src).sum(1)

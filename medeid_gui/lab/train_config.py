@@ -42,6 +42,9 @@ TUNABLE = (
     ("seg_weight", float, "weight of a frozen lesion segmenter's loss on the compensated frame "
                           "(trained first on the training originals; 0 = off)"),
     ("seg_steps", int, "training steps of that segmenter"),
+    ("fill_notch", int, "1: the compensators' losses see their fill through the runtime's Nyquist "
+                        "notch (ml.fill_repair), so nothing is carried in the 2-pixel pattern "
+                        "the app removes"),
     ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
                                  "(lesions cover few cells; > 1 keeps s from dropping them)"),
 )
@@ -82,6 +85,7 @@ class TrainConfig:
     effusion_context: int = 10  #: px around effusions drawn from the study (template target)
     seg_weight: float = 3.0  #: frozen proxy lesion segmenter's loss (1.0: p = 1 burden R^2 .53)
     seg_steps: int = 600  #: training steps of that proxy segmenter
+    fill_notch: int = 0  #: losses on the notched fill (the runtime's view of it); see TUNABLE
     ckpt_every: int = 100
     threads: int | None = None
 

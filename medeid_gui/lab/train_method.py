@@ -82,6 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for name, typ, text in TUNABLE:
         p.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(d, name),
                        help=f"{text} (default {getattr(d, name)})")
+    p.add_argument("--init-from", default=None, metavar="MODELS",
+                   help="fine-tune: take every stage but comp as done from the weights in this "
+                        "folder and train the compensators from them (e.g. with --fill-notch 1)")
     p.add_argument("--fresh", action="store_true", help="ignore checkpoints in --work")
     p.add_argument("--redo", default="",
                    help="re-run from this stage on (e.g. 'mdl'), from the snapshot after the "
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--redo takes stage names from {STAGES}")
         if not is_cohort(args.data):
             return run_archive(args, cfg, explicit_out=bool(args.out), train=train)
-        summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True))
+        summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True),
+                        init_from=args.init_from)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"medeid ml train: {exc}", file=sys.stderr)
         return 2
@@ -115,12 +119,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
-          log: Log = print, data: MethodData | None = None) -> dict[str, Any]:
+          log: Log = print, data: MethodData | None = None,
+          init_from: str | Path | None = None) -> dict[str, Any]:
     """Run (or resume) every stage, export weights + manifest + cards into ``cfg.out``.
 
     ``redo`` restarts from the earliest named stage, from the snapshot taken after the stage
     before it, so a stage can be re-run exactly as in an uninterrupted run. ``data``: images
-    already loaded (one domain of an archive, ``lab.archive_train``) instead of ``cfg.data``."""
+    already loaded (one domain of an archive, ``lab.archive_train``) instead of ``cfg.data``.
+    ``init_from``: a models folder whose networks start a new run with every stage but ``comp``
+    done and the compensators initialised from it -- a fine-tune of the compensators (e.g. with
+    ``fill_notch``) that keeps the identity and semantic networks, and so the familiarity
+    statistics and the risk table's attacker, unchanged."""
     import torch
 
     from medeid_gui.lab.method_data import is_cohort, load_cohort, load_training_data
@@ -147,6 +156,8 @@ def train(cfg: TrainConfig, *, fresh: bool = False, redo: tuple[str, ...] = (),
     ck = Checkpoint(Path(cfg.work), cfg, fresh, redo_from=first)
     if first is not None:
         _start_redo(ck, model, cfg, first, log)
+    elif init_from is not None and not ck.state["model"]:
+        _start_from_models(ck, Path(init_from), log)
     if ck.state["model"]:
         load_model_states(model, ck.state["model"])
         log(f"resuming: done {ck.state['done']}, at {ck.state['stage']} step {ck.state['step']}")
@@ -182,6 +193,19 @@ def _start_redo(ck: Checkpoint, model: MedeidModel, cfg: TrainConfig, first: int
     log(f"redoing from stage {STAGES[first]} (states after {STAGES[first - 1] if first else 'init'})")
 
 
+def _start_from_models(ck: Checkpoint, models: Path, log: Log) -> None:
+    """Mark every stage before ``comp`` done, with the networks (compensators included) of the
+    weights in ``models``; the ``comp`` stage then fine-tunes the compensators."""
+    from medeid_gui.ml.model import load_model
+
+    src = load_model(models, "cpu")
+    ck.state.update(done=[s for s in STAGES if s != "comp"], stage=None, step=0, opt=None,
+                    model=model_states(src))
+    ck.state["extra"]["feature_scale"] = float(src.config.get("feature_scale", 1.0))
+    ck.state["init_from"] = str(models)
+    log(f"starting from the networks in {models}: stages {ck.state['done']} taken as done")
+
+
 def _run_stages(model: MedeidModel, data: MethodData, cfg: TrainConfig, ck: Checkpoint,
                 device: str, log: Log) -> None:
     """Every stage not yet done, in order; a checkpoint and a snapshot after each."""
@@ -213,6 +237,8 @@ def _export(model: MedeidModel, data: MethodData, cfg: TrainConfig, ck: Checkpoi
 
     extra = {"train_config": cfg_key(cfg), "data": data.source, "n_train_images": len(data),
              "n_train_patients": data.n_ids}
+    if ck.state.get("init_from"):
+        extra["init_from"] = ck.state["init_from"]
     out = Path(cfg.out)
     model.to("cpu")
     cards = {"medeid-identity.pt": "medeid-identity.md", "medeid-semantic.pt": "medeid-semantic.md",
@@ -222,7 +248,7 @@ def _export(model: MedeidModel, data: MethodData, cfg: TrainConfig, ck: Checkpoi
     summary = {"config": asdict(cfg), "data": data.source, "device": device,
                "cohort": cohort_info(cfg.data), "threads": torch.get_num_threads(),
                "seconds": ck.state["seconds"], "metrics": metrics, "redo": ck.state.get("redo"),
-               "n_train_images": len(data),
+               "init_from": ck.state.get("init_from"), "n_train_images": len(data),
                "torch": torch.__version__}
     (out / "medeid-training.json").write_text(json.dumps(finite(summary), indent=1) + "\n",
                                               encoding="utf-8")
