@@ -59,19 +59,6 @@ def _overhead(n_workers: int, work_per_unit_s: dict[str, float]) -> dict[str, ob
             "overhead_pct": {k: round(100 * per_unit / v, 2) for k, v in work_per_unit_s.items() if v > 0}}
 
 
-def _changed_files(inp: Path, out: Path) -> int:
-    """How many exported files carry pixels that are no input's pixels (the method ran on them)."""
-    import hashlib
-
-    import pydicom
-
-    def digest(p: Path) -> str:
-        return hashlib.sha256(pydicom.dcmread(p).PixelData).hexdigest()
-
-    seen = {digest(p) for p in inp.rglob("*.dcm")}
-    return sum(digest(p) not in seen for p in out.rglob("*.dcm"))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=300)
@@ -80,7 +67,7 @@ def main() -> int:
     args = ap.parse_args()
     from distributed import Client, LocalCluster
     from helpers import replicate
-    from model_domains import any_image_models
+    from model_domains import any_image_models, changed_files
 
     from medeid_gui.export.cluster import UNIT_FILES_HEADER, UNIT_FILES_PIXELS
 
@@ -114,7 +101,7 @@ def main() -> int:
                 client.close()
                 cluster.close()
         res["files_per_s"] = {k: round(v, 1) for k, v in rates.items()}
-        res["method_ran_on_files"] = {name: _changed_files(inputs[0.5], tmp / f"{name}-0.5")
+        res["method_ran_on_files"] = {name: changed_files(inputs[0.5], tmp / f"{name}-0.5")
                                       for name in ("pool", "dask1", "dask2")}
         # one unit of work on one worker: its files at the single-process rate of local:1
         per_file = {"header": 1 / rates["local1_header"], "privacy": 1 / rates["local1_privacy"]}

@@ -135,19 +135,6 @@ def parity(device: str, privacy: float) -> dict[str, object]:
     return res
 
 
-def _changed_files(inp: Path, out: Path) -> int:
-    """How many exported files carry pixels that are no input's pixels (the method ran on them)."""
-    import hashlib
-
-    import pydicom
-
-    def digest(p: Path) -> str:
-        return hashlib.sha256(pydicom.dcmread(p).PixelData).hexdigest()
-
-    seen = {digest(p) for p in inp.rglob("*.dcm")}
-    return sum(digest(p) not in seen for p in out.rglob("*.dcm"))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=256)
@@ -160,7 +147,7 @@ def main() -> int:
     from medeid_gui.ml.model import default_model
 
     device = pick_device()
-    from model_domains import any_image_models
+    from model_domains import any_image_models, changed_files
 
     models = Path(tempfile.mkdtemp(prefix="medeid-bench-models-"))
     # the shipped model's domain is chest radiographs: declare its copy for every image, so that
@@ -175,7 +162,7 @@ def main() -> int:
         make_inputs(tmp / "in", args.frames)
         _run(tmp / "warm", tmp / "warm-out", tmp, args.privacy, 1)  # model load, device context
         dt, exported, failed = _run(tmp / "in", tmp / "out", tmp, args.privacy, args.workers)
-        extra["method_ran_on_files"] = _changed_files(tmp / "in", tmp / "out")
+        extra["method_ran_on_files"] = changed_files(tmp / "in", tmp / "out")
     print(json.dumps({"device": device, "frames": args.frames, "size": "512x512", "privacy": args.privacy,
                       "workers": args.workers, "exported": exported, "failed": failed,
                       "seconds": round(dt, 2), "frames_per_s": round(exported / dt, 1),

@@ -181,13 +181,10 @@ def feather_border(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
 
 
 def anchor_mean(fill: np.ndarray, mask: np.ndarray, target_mean: float, *, ramp: float = 64.0,
-                rounds: int = 3, tolerance: float = 0.0) -> np.ndarray:
-    """Shift the blocked pixels so that their mean *after clipping to [0, 1]* is ``target_mean``
-    (or, with ``tolerance``, only as far as the nearest edge of ``target_mean +- tolerance``: a
-    fill already that close is left alone, so the original's mean reaches the output only where
-    the fill was far off); the shift's weight is 0 at the block border and rises to 1 over
-    ``ramp`` pixels, so the border stays continuous.  A few rounds because clipping eats part of
-    each shift.
+                rounds: int = 3) -> np.ndarray:
+    """Shift the blocked pixels so that their mean *after clipping to [0, 1]* is ``target_mean``;
+    the shift's weight is 0 at the block border and rises to 1 over ``ramp`` pixels, so the border
+    stays continuous.  A few rounds because clipping eats part of each shift.
     """
     from scipy import ndimage
 
@@ -205,13 +202,8 @@ def anchor_mean(fill: np.ndarray, mask: np.ndarray, target_mean: float, *, ramp:
     wm = float(w[m].mean())
     if wm <= 1e-9:
         return f
-    tol = max(float(tolerance), 0.0)
-    err0 = float(target_mean) - float(np.clip(f[m], 0.0, 1.0).mean())
-    if abs(err0) <= tol:
-        return f
-    goal = float(target_mean) - np.sign(err0) * tol
     for _ in range(rounds):
-        err = goal - float(np.clip(f[m], 0.0, 1.0).mean())
+        err = float(target_mean) - float(np.clip(f[m], 0.0, 1.0).mean())
         if abs(err) < 1e-4:
             break
         f = f + (err / wm) * w
