@@ -211,6 +211,12 @@ class _CompStep:
         cos = (m.reid(y) * e_src).sum(1)
         l_id = F.relu(cos - cfg.id_margin).mean()
         loss = l_rec + cfg.lam_id_comp * l_id
+        if cfg.border_weight > 0:
+            from medeid_gui.lab.border_loss import border_step_excess
+
+            l_seam = border_step_excess(y, x, mask)
+            loss = loss + cfg.border_weight * l_seam
+            parts[f"seam_{tag}"] = l_seam.item()
         if data.findings is not None:
             s_y = m.decoupler.encode_s(m.encoder(y) / self.fscale, sample=False)[0]
             loss = loss + 0.2 * finding_losses(

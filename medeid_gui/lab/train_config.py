@@ -45,6 +45,8 @@ TUNABLE = (
     ("fill_notch", int, "1: the compensators' losses see their fill through the runtime's Nyquist "
                         "notch (ml.fill_repair), so nothing is carried in the 2-pixel pattern "
                         "the app removes"),
+    ("border_weight", float, "weight of the seam loss: the step across a blocked patch's border in "
+                             "excess of the original's (lab.border_loss; 0 = off)"),
     ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
                                  "(lesions cover few cells; > 1 keeps s from dropping them)"),
 )
@@ -86,6 +88,7 @@ class TrainConfig:
     seg_weight: float = 3.0  #: frozen proxy lesion segmenter's loss (1.0: p = 1 burden R^2 .53)
     seg_steps: int = 600  #: training steps of that proxy segmenter
     fill_notch: int = 0  #: losses on the notched fill (the runtime's view of it); see TUNABLE
+    border_weight: float = 0.0  #: seam loss (step across block borders beyond the original's)
     ckpt_every: int = 100
     threads: int | None = None
 

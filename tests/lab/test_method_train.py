@@ -202,22 +202,24 @@ def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -
 
 def test_init_from_fine_tunes_only_the_compensators_and_fill_notch_changes_them(tiny_cohort, tmp_path) -> None:
     """``--init-from`` keeps the identity and semantic networks' weights bit-identical and trains
-    only the compensators; ``--fill-notch``
-    changes what they learn (their losses see the notched fill)."""
+    only the compensators; ``--fill-notch`` (their losses see the notched fill) and
+    ``--border-weight`` (the seam loss) change what they learn."""
     import torch
 
     out_a = tmp_path / "a"
     train(_cfg(tiny_cohort, out_a, tmp_path / "wa"), fresh=True, log=lambda m: None)
     runs = {}
-    for notch in (0, 1):
-        out = tmp_path / f"n{notch}"
+    for notch, seam in ((0, 0.0), (1, 0.0), (1, 5.0)):
+        out = tmp_path / f"n{notch}s{seam:g}"
         lines: list[str] = []
-        train(_cfg(tiny_cohort, out, tmp_path / f"w{notch}", fill_notch=notch), fresh=True,
-              log=lines.append, init_from=out_a)
+        train(_cfg(tiny_cohort, out, tmp_path / f"w{notch}s{seam:g}", fill_notch=notch,
+                   border_weight=seam), fresh=True, log=lines.append, init_from=out_a)
         assert not any(line.startswith("stage reid done") for line in lines)
         info = json.loads((out / "medeid-training.json").read_text())
         assert info.get("init_from") == str(out_a)
-        runs[notch] = load_model(out, "cpu")
+        runs[(notch, seam)] = load_model(out, "cpu")
+        assert any("seam_s" in line for line in lines) == (seam > 0)
+        assert ("--border-weight 5" in (out / "medeid-compensator.md").read_text()) == (seam > 0)
     base = load_model(out_a, "cpu")
 
     def same(m1, m2, name: str) -> bool:
@@ -227,6 +229,7 @@ def test_init_from_fine_tunes_only_the_compensators_and_fill_notch_changes_them(
         return all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("adv"))
 
     for name in ("reid", "idmap", "encoder", "decoupler"):
-        assert same(base, runs[1], name), name
-    assert not same(base, runs[0], "compensator")
-    assert not same(runs[0], runs[1], "compensator")
+        assert same(base, runs[(1, 5.0)], name), name
+    assert not same(base, runs[(0, 0.0)], "compensator")
+    assert not same(runs[(0, 0.0)], runs[(1, 0.0)], "compensator")
+    assert not same(runs[(1, 0.0)], runs[(1, 5.0)], "compensator")  # the seam loss trains them
