@@ -1,0 +1,260 @@
+"""End of ``medeid ml train ARCHIVE``: the new model measured on patients of the archive it never saw.
+
+Why: a site that trains its own model must learn, before it releases a single image, whether the
+model hides its patients from an attacker and what it costs the images — on its own images, not
+the generated cohort's.  Before a domain is trained, a seeded share of its patients imaged on two
+or more days is held out (:func:`split_heldout`: patient-disjoint, none of their images reaches
+training).  After training the held-out images are released at p = 0, .25, .5, .75, 1 by the
+method and by random blocking (``lab.baselines``), and measured as ``medeid ml evaluate-real``
+measures the real set:
+
+- the independent attacker (``lab.real_eval_attack``): the training-free thumbnail correlation
+  and image geometry, and, when the training split has patients enough, the network verifier
+  trained on the training split's originals; linkage of originals to released images of another
+  day, AUC with a patient-bootstrap CI;
+- the fill quality of the method's released images (``lab.fill_quality``: texture, border step,
+  mean shift against the original's same pixels);
+- task utility where the ``--labels`` CSV has labels (``lab.archive_eval_tasks``).
+
+``lab.archive_eval_report`` writes the figures into the card, a report and a plot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from medeid_gui.lab.archive_plan import ArchiveImage, DomainPlan
+from medeid_gui.lab.method_data import MethodData
+
+__all__ = ["ArchiveEvalConfig", "Holdout", "LEVELS", "METHODS", "evaluate_heldout", "split_heldout"]
+
+LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+METHODS = ("medeid", "random-block")
+#: (done, total, what) after each measured step; drives the ``evaluating`` progress event
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ArchiveEvalConfig:
+    fraction: float = 0.2  #: share of the patients with >= 2 studies held out
+    min_patients: int = 2  #: held-out patients an evaluation needs
+    seed: int = 0
+    levels: tuple[float, ...] = LEVELS
+    attack_steps: int = 300  #: network attacker's training steps (0: training-free ones only)
+    min_net_patients: int = 4  #: training patients the network attacker needs
+    task_epochs: int = 20
+    n_boot: int = 500
+    size: int = 128  #: the attacker's and the tasks' working size (at most the model's)
+
+
+@dataclass
+class Holdout:
+    """A domain's training part and its held-out images; ``why_not`` says why nothing was held out."""
+
+    train: DomainPlan
+    test: list[ArchiveImage] = field(default_factory=list)
+    why_not: str = ""
+
+    @property
+    def patients(self) -> int:
+        return len({im.patient_id for im in self.test})
+
+
+def split_heldout(d: DomainPlan, cfg: ArchiveEvalConfig) -> Holdout:
+    """Hold out ``cfg.fraction`` of the patients with studies on >= 2 days (seeded), or none with
+    the reason when that leaves fewer than ``cfg.min_patients`` to evaluate or two to train."""
+    days: dict[str, set[str]] = {}
+    for im in d.images:
+        days.setdefault(im.patient_id, set()).add(im.day)
+    multi = sorted(p for p, v in days.items() if len(v) >= 2 and p)
+    n = int(round(cfg.fraction * len(multi)))
+    if n < cfg.min_patients:
+        return Holdout(d, why_not=f"not enough held-out patients for an evaluation (has {n}, needs "
+                                  f"{cfg.min_patients}): {100 * cfg.fraction:.0f} % of the {len(multi)} "
+                                  "patients with >= 2 studies; all of them were trained on")
+    if len(multi) - n < 2:
+        return Holdout(d, why_not=f"not enough patients to hold {n} out and train on two or more "
+                                  f"({len(multi)} with >= 2 studies); all of them were trained on")
+    order = [multi[k] for k in np.random.default_rng(cfg.seed).permutation(len(multi))]
+    held = set(order[:n])
+    train = DomainPlan(d.key, d.domain, [im for im in d.images if im.patient_id not in held],
+                       d.trainable, d.reason)
+    return Holdout(train, [im for im in d.images if im.patient_id in held])
+
+
+def _work_fn(model_size: int, size: int) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """Images -> the networks' (N, size, size) input, made as the training images were made."""
+    from medeid_gui.lab.method_data import _to_work
+    from medeid_gui.lab.thumb_attack import box_resize
+
+    def work(images: list[np.ndarray]) -> np.ndarray:
+        return np.stack([box_resize(_to_work(x, model_size), size) for x in images]).astype(np.float32)
+
+    return work
+
+
+def _load_test(test: list[ArchiveImage]) -> dict:
+    """Held-out frames normalised to the method's [0, 1] window, with patients and day codes."""
+    from medeid_gui.dicom.frames import FrameSource
+    from medeid_gui.ml.deidentify import normalise, window
+
+    frames, norm, used, bad = [], [], [], 0
+    for im in test:
+        try:
+            f = np.asarray(FrameSource(im.path).frame(im.frame))
+            if f.ndim != 2:
+                raise ValueError("not a grey frame")
+            g = f.astype(np.float32)
+            norm.append(normalise(g, *window(g)))
+        except Exception:  # noqa: BLE001 - an undecodable held-out image is counted, not fatal
+            bad += 1
+            continue
+        frames.append(f)
+        used.append(im)
+    codes = {d: k for k, d in enumerate(sorted({im.day for im in used if im.day}))}
+    return {"frames": frames, "norm": norm, "images": used, "undecodable": bad,
+            "patients": [im.patient_id for im in used], "days": [codes.get(im.day) for im in used]}
+
+
+def _check_enough(test: dict, cfg: ArchiveEvalConfig) -> None:
+    """``ValueError`` (the card's line) unless ``cfg.min_patients`` decodable held-out patients
+    have images of two or more days: without them there is no positive pair to attack."""
+    days: dict[str, set[int]] = {}
+    for p, d in zip(test["patients"], test["days"]):
+        if d is not None:
+            days.setdefault(p, set()).add(d)
+    n = sum(len(v) >= 2 for v in days.values())
+    if n < cfg.min_patients:
+        raise ValueError(f"not enough held-out patients for an evaluation (has {n}, needs "
+                         f"{cfg.min_patients}): held-out patients with decodable images of two or "
+                         "more days")
+
+
+def _release(method: str, p: float, st: dict) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """The held-out images released by ``method`` at ``p``, in [0, 1], and the blocked masks."""
+    from medeid_gui.ml.deidentify import apply_level, normalise
+
+    if method == "medeid":
+        outs = [apply_level(a, p, seed=k) for k, a in enumerate(st["analyses"])]
+        return ([normalise(o.frame.astype(np.float32), a.lo, a.hi) for o, a in zip(outs, st["analyses"])],
+                [o.mask for o in outs])
+    import medeid_gui.lab.baselines  # noqa: F401  (registers the baselines)
+    from medeid_gui.lab.registry import get_method
+
+    fn = get_method(method).apply
+    rel = [fn(x[None], p, np.random.default_rng([0, k]))[0].astype(np.float32)
+           for k, x in enumerate(st["test"]["norm"])]
+    return rel, [None] * len(rel)
+
+
+def _measure(st: dict, released: list[np.ndarray]) -> tuple[dict, dict]:
+    """(attackers' AUCs, task scores) of one released version of the held-out images."""
+    from medeid_gui.lab.archive_eval_tasks import score_tasks
+    from medeid_gui.lab.real_eval_attack import attack_scores
+
+    rw = st["work"](released)
+    t = st["test"]
+    aucs = attack_scores(t["norm"], released, t["patients"], t["days"], nets=st["nets"],
+                         orig_work=st["orig_work"], released_work=rw, n_boot=st["cfg"].n_boot)
+    tasks = score_tasks(st["tasks"], rw, st["test_labels"]) if st["tasks"] is not None else {}
+    return {k: asdict(v) for k, v in aucs.items()}, tasks
+
+
+def _prepare(folder: str, test: dict, train: MethodData, train_images: list[ArchiveImage],
+             labels: str | None, cfg: ArchiveEvalConfig, log: Callable[[str], None]) -> dict:
+    """The model's analyses of the held-out images, the network attacker and the task models."""
+    from medeid_gui.lab.archive_eval_tasks import labels_for, train_tasks
+    from medeid_gui.lab.real_eval_attack import NetAttackConfig, train_network_attacker
+    from medeid_gui.lab.thumb_attack import box_resize
+    from medeid_gui.ml.deidentify import analyse
+    from medeid_gui.ml.model import load_model
+
+    model = load_model(folder, device="cpu")
+    size = min(cfg.size, model.work_size)
+    work = _work_fn(model.work_size, size)
+    train_work = np.stack([box_resize(x, size) for x in train.images]).astype(np.float32)
+    st = {"cfg": cfg, "test": test, "work": work, "orig_work": work(test["norm"]), "nets": {},
+          "analyses": [analyse(f, model) for f in test["frames"]], "tasks": None, "seconds": {}}
+    t0 = time.perf_counter()
+    if cfg.attack_steps > 0 and train.n_ids >= cfg.min_net_patients:
+        ac = NetAttackConfig(size=size, pretrain_steps=0, finetune_steps=cfg.attack_steps, seed=cfg.seed)
+        _, st["nets"]["network"] = train_network_attacker(train_work, [str(p) for p in train.patients], ac)
+        st["seconds"]["attacker_training"] = round(time.perf_counter() - t0, 1)
+    else:
+        st["why_no_network"] = (f"network attacker not trained: {train.n_ids} training patients, needs "
+                                f"{cfg.min_net_patients}" if cfg.attack_steps > 0 else
+                                "network attacker not trained (--eval-attack-steps 0)")
+    if labels:
+        t0 = time.perf_counter()
+        st["tasks"] = train_tasks(train_work, labels_for(train_images, labels), epochs=cfg.task_epochs,
+                                  seed=cfg.seed)
+        st["test_labels"] = labels_for(test["images"], labels)
+        st["seconds"]["task_training"] = round(time.perf_counter() - t0, 1)
+    log(f"evaluation: {len(test['frames'])} held-out images; network attacker "
+        f"{'trained' if st['nets'] else 'not trained'}; tasks {sorted(st['tasks'].models) if st['tasks'] else 'none'}")
+    return st
+
+
+def _task_info(st: dict, labels: str | None) -> dict:
+    from medeid_gui.lab.archive_eval_tasks import TASK_NAMES, unscorable
+
+    if st["tasks"] is None:
+        return {"positive": "", "not_scored": {t: "no labels (no --labels file)" for t in TASK_NAMES},
+                "labels": None}
+    why = {**st["tasks"].why_not, **unscorable(st["tasks"], st["test_labels"])}
+    return {"positive": st["tasks"].positive, "not_scored": why, "labels": labels}
+
+
+def evaluate_heldout(folder: str, test_images: list[ArchiveImage], train: MethodData,
+                     train_images: list[ArchiveImage], *, labels: str | None = None,
+                     cfg: ArchiveEvalConfig | None = None, progress: Progress | None = None,
+                     log: Callable[[str], None] = print) -> dict:
+    """Every figure of the held-out evaluation as one JSON-able dict (layout: ``lab.archive_eval_report``).
+    ``train``/``train_images``: the training split as trained on (its images, and where they came from)."""
+    from medeid_gui.lab.real_eval import fill_summary, model_digest
+
+    cfg = cfg or ArchiveEvalConfig()
+    t_start = time.perf_counter()
+    test = _load_test(test_images)
+    _check_enough(test, cfg)
+    steps = 2 + len(METHODS) * len(cfg.levels)
+    if progress:
+        progress(0, steps, "preparing")
+    st = _prepare(folder, test, train, train_images, labels, cfg, log)
+    if progress:
+        progress(1, steps, "originals")
+    attack, tasks = _measure(st, test["norm"])
+    originals = {"attack": attack, "tasks": tasks}
+    results: dict[str, list[dict]] = {m: [] for m in METHODS}
+    for m in METHODS:
+        for p in cfg.levels:
+            rel, masks = _release(m, float(p), st)
+            attack, tasks = _measure(st, rel)
+            row = {"p": float(p), "attack": attack, "tasks": tasks}
+            if m == "medeid" and p > 0:
+                row["fill"] = fill_summary(test["norm"], rel, masks)
+            results[m].append(row)
+            if progress:
+                progress(2 + sum(len(v) for v in results.values()) - 1, steps, f"{m} p={p:g}")
+    n_train_patients = train.n_ids
+    out = {
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "methods": list(METHODS),
+        "data": {"train_images": len(train), "train_patients": n_train_patients,
+                 "test_images": len(test["frames"]), "test_patients": len(set(test["patients"])),
+                 "test_undecodable": test["undecodable"],
+                 "pairs": {"positives": originals["attack"]["thumb16"]["positives"],
+                           "negatives": originals["attack"]["thumb16"]["negatives"]}},
+        "model_sha256": model_digest(folder),
+        "network": "trained on the training split's originals" if st["nets"] else st.get("why_no_network", ""),
+        "tasks": _task_info(st, labels),
+        "originals": originals, "results": results,
+        "seconds": {**st["seconds"], "total": round(time.perf_counter() - t_start, 1)},
+    }
+    if progress:
+        progress(steps, steps, "done")
+    return out
