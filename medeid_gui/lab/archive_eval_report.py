@@ -74,11 +74,11 @@ def _attack_table(rep: dict) -> list[str]:
     lines = ["| release | p | " + " | ".join(atts) + " |", "|---|---|" + "---|" * len(atts)]
     o = rep["originals"]["attack"]
     lines.append("| originals | – | " + " | ".join(
-        f"{_f(o[a]['auc'])} [{_f(o[a]['lo'])}, {_f(o[a]['hi'])}]" for a in atts) + " |")
+        f"{_f(o[a]['auc'], 3)} [{_f(o[a]['lo'], 3)}, {_f(o[a]['hi'], 3)}]" for a in atts) + " |")
     for m, rows in rep["results"].items():
         for r in rows:
             lines.append(f"| {NAMES.get(m, m)} | {r['p']:.2f} | " + " | ".join(
-                f"{_f(r['attack'][a]['auc'])} [{_f(r['attack'][a]['lo'])}, {_f(r['attack'][a]['hi'])}]"
+                f"{_f(r['attack'][a]['auc'], 3)} [{_f(r['attack'][a]['lo'], 3)}, {_f(r['attack'][a]['hi'], 3)}]"
                 for a in atts) + " |")
     return lines
 
