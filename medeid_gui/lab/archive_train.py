@@ -93,8 +93,29 @@ def licence_summary(licences: dict[str, int]) -> str:
     return f"weights trained on site images; image licences: {listed}; use: {use}"
 
 
-def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) -> float:
-    """The plan as the user sees it before anything runs; returns the estimated seconds."""
+def eval_estimates(plan: ArchivePlan, cfg: TrainConfig, args: argparse.Namespace, threads: int,
+                   cuda: bool) -> dict[str, tuple[str, float]]:
+    """Per trainable domain: what the held-out evaluation will hold out (or why not) and its
+    estimated seconds; empty with ``--no-eval``."""
+    from medeid_gui.lab.archive_eval import estimate_eval_seconds
+
+    if getattr(args, "no_eval", False):
+        return {}
+    out = {}
+    for d in plan.trainable:
+        hold = split_heldout(d, _eval_config(args))
+        sec = estimate_eval_seconds(hold, _eval_config(args), cfg.size, labels=bool(args.labels),
+                                    threads=threads, cuda=cuda)
+        what = (f"{hold.patients} patients ({len(hold.test)} images) held out for the evaluation"
+                if hold.test else hold.why_not)
+        out[d.key] = (what, sec)
+    return out
+
+
+def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
+               evals: dict[str, tuple[str, float]] | None = None) -> float:
+    """The plan as the user sees it before anything runs; returns the estimated seconds.
+    ``evals``: ``eval_estimates``' verdicts, shown and added to the estimate."""
     steps = {s: cfg.stage_steps(s) for s in STAGES}
     print(f"archive {plan.root}: {sum(len(d.images) for d in plan.domains)} images in "
           f"{len(plan.domains)} domain(s); {len(plan.bad)} unreadable file(s)"
@@ -105,9 +126,11 @@ def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) ->
         head = f"  {'TRAIN' if d.trainable else 'skip '} {d.key}: {d.domain.name}, {len(d.images)} images, " \
                f"{d.patients} patients, {d.multi_day_patients} with >= 2 studies"
         if d.trainable:
-            est = estimate_seconds(steps, cfg.size, threads, cuda)
+            what, ev = (evals or {}).get(d.key, ("", 0.0))
+            est = estimate_seconds(steps, cfg.size, threads, cuda) + ev
             total += est
-            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px")
+            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px"
+                  + (f" ({what}; evaluation about {ev / 60:.0f} min)" if ev else f" ({what})" if what else ""))
         else:
             print(f"{head}; skipped: {d.reason}")
     for path, why in plan.bad:
@@ -284,10 +307,11 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool,
     plan = scan_archive(args.data, patients=patients, min_patients=args.min_patients,
                         slices_per_series=args.slices_per_series)
     cuda = str(pick_device(base.device)).startswith("cuda")
-    print_plan(plan, base, base.threads or 1, cuda)
+    evals = eval_estimates(plan, base, args, base.threads or 1, cuda)
+    print_plan(plan, base, base.threads or 1, cuda, evals)
     as_json = getattr(args, "progress", "text") == "json"
     if as_json:
-        emit_plan(plan, base, base.threads or 1, cuda)
+        emit_plan(plan, base, base.threads or 1, cuda, {k: v[1] for k, v in evals.items()})
     if args.dry_run:
         return _end(as_json, [], plan, plan.bad, 0)
     if not plan.trainable:

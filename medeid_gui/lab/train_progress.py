@@ -41,15 +41,18 @@ def emit(event: str, **fields: object) -> None:
     print(line, file=sys.stdout, flush=True)
 
 
-def emit_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) -> None:
-    """The plan as data: what ``print_plan`` shows, for the app's table."""
+def emit_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
+              eval_s: dict[str, float] | None = None) -> None:
+    """The plan as data: what ``print_plan`` shows, for the app's table; ``eval_s``: a domain's
+    estimated held-out evaluation seconds, added to its estimate."""
     steps = {s: cfg.stage_steps(s) for s in STAGES}
     est = estimate_seconds(steps, cfg.size, threads, cuda)
+    per = {d.key: est + (eval_s or {}).get(d.key, 0.0) for d in plan.trainable}
     domains = [{"key": d.key, "name": d.domain.name, "images": len(d.images), "patients": d.patients,
                 "multi_day": d.multi_day_patients, "trainable": d.trainable, "reason": d.reason,
-                "estimate_s": round(est, 1) if d.trainable else 0.0} for d in plan.domains]
+                "estimate_s": round(per.get(d.key, 0.0), 1)} for d in plan.domains]
     emit("plan", root=str(plan.root), domains=domains, bad=[[str(p), w] for p, w in plan.bad],
-         estimate_s=round(est * len(plan.trainable), 1), size=cfg.size,
+         estimate_s=round(sum(per.values()), 1), size=cfg.size,
          device="GPU" if cuda else f"CPU, {threads} thread(s)")
 
 

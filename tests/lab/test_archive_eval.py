@@ -126,8 +126,16 @@ def test_heldout_report_card_and_manifest(trained: tuple[Path, Path, str], tmp_p
 
 
 def test_progress_has_an_evaluating_phase(trained: tuple[Path, Path, str]) -> None:
+    from medeid_gui.lab.archive_plan import estimate_seconds
+    from medeid_gui.lab.train_config import STAGES, TrainConfig, parse_steps
+
     _, _, out = trained
+    assert "(2 patients (4 images) held out for the evaluation; evaluation about" in out  # the plan
     events = [json.loads(ln) for ln in out.splitlines() if ln.startswith('{"medeid": "train"')]
+    cfg = TrainConfig("", "", "")
+    cfg.steps.update(parse_steps(STEPS))
+    train_only = estimate_seconds({s: cfg.stage_steps(s) for s in STAGES}, 128, 1)
+    assert events[0]["event"] == "plan" and events[0]["estimate_s"] > train_only + 4  # + 4 held-out images
     kinds = [e["event"] for e in events]
     ev = [e for e in events if e["event"] == "evaluating"]
     assert ev and kinds.index("evaluating") > max(i for i, k in enumerate(kinds) if k == "step")
