@@ -24,11 +24,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from medeid_gui.lab.archive_eval_tasks import TaskLabels, TaskSet
 from medeid_gui.lab.archive_plan import ArchiveImage, DomainPlan
 from medeid_gui.lab.method_data import MethodData
+
+if TYPE_CHECKING:
+    from medeid_gui.ml.deidentify import FrameAnalysis
 
 __all__ = ["ArchiveEvalConfig", "Holdout", "LEVELS", "METHODS", "estimate_eval_seconds", "evaluate_heldout",
            "split_heldout"]
@@ -119,34 +124,67 @@ def _work_fn(model_size: int, size: int) -> Callable[[list[np.ndarray]], np.ndar
     return work
 
 
-def _load_test(test: list[ArchiveImage]) -> dict:
-    """Held-out frames normalised to the method's [0, 1] window, with patients and day codes."""
+@dataclass
+class _Test:
+    """The held-out images as decoded: raw frames, normalised to [0, 1], whose and which day."""
+
+    frames: list[np.ndarray]
+    norm: list[np.ndarray]
+    images: list[ArchiveImage]
+    undecodable: int
+
+    @property
+    def patients(self) -> list[str]:
+        return [im.patient_id for im in self.images]
+
+    @property
+    def days(self) -> list[int | None]:
+        codes = {d: k for k, d in enumerate(sorted({im.day for im in self.images if im.day}))}
+        return [codes.get(im.day) for im in self.images]
+
+
+@dataclass
+class _Bench:
+    """What every release is measured with: the analyses, the attackers and the task models."""
+
+    cfg: ArchiveEvalConfig
+    test: _Test
+    work: Callable[[list[np.ndarray]], np.ndarray]
+    orig_work: np.ndarray
+    analyses: list[FrameAnalysis]
+    nets: dict[str, object] = field(default_factory=dict)
+    why_no_network: str = ""
+    tasks: TaskSet | None = None
+    test_labels: TaskLabels | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _load_test(test: list[ArchiveImage]) -> _Test:
+    """Held-out frames normalised to the method's [0, 1] window; undecodable ones counted."""
     from medeid_gui.dicom.frames import FrameSource
     from medeid_gui.ml.deidentify import normalise, window
 
-    frames, norm, used, bad = [], [], [], 0
+    out = _Test([], [], [], 0)
     for im in test:
         try:
             f = np.asarray(FrameSource(im.path).frame(im.frame))
             if f.ndim != 2:
                 raise ValueError("not a grey frame")
             g = f.astype(np.float32)
-            norm.append(normalise(g, *window(g)))
+            out.norm.append(normalise(g, *window(g)))
         except Exception:  # noqa: BLE001 - an undecodable held-out image is counted, not fatal
-            bad += 1
+            out.undecodable += 1
             continue
-        frames.append(f)
-        used.append(im)
-    codes = {d: k for k, d in enumerate(sorted({im.day for im in used if im.day}))}
-    return {"frames": frames, "norm": norm, "images": used, "undecodable": bad,
-            "patients": [im.patient_id for im in used], "days": [codes.get(im.day) for im in used]}
+        out.frames.append(f)
+        out.images.append(im)
+    return out
 
 
-def _check_enough(test: dict, cfg: ArchiveEvalConfig) -> None:
+def _check_enough(test: _Test, cfg: ArchiveEvalConfig) -> None:
     """``ValueError`` (the card's line) unless ``cfg.min_patients`` decodable held-out patients
     have images of two or more days: without them there is no positive pair to attack."""
     days: dict[str, set[int]] = {}
-    for p, d in zip(test["patients"], test["days"]):
+    for p, d in zip(test.patients, test.days):
         if d is not None:
             days.setdefault(p, set()).add(d)
     n = sum(len(v) >= 2 for v in days.values())
@@ -156,38 +194,37 @@ def _check_enough(test: dict, cfg: ArchiveEvalConfig) -> None:
                          "more days")
 
 
-def _release(method: str, p: float, st: dict) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+def _release(method: str, p: float, b: _Bench) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """The held-out images released by ``method`` at ``p``, in [0, 1], and the blocked masks."""
     from medeid_gui.ml.deidentify import apply_level, normalise
 
     if method == "medeid":
-        outs = [apply_level(a, p, seed=k) for k, a in enumerate(st["analyses"])]
-        return ([normalise(o.frame.astype(np.float32), a.lo, a.hi) for o, a in zip(outs, st["analyses"])],
+        outs = [apply_level(a, p, seed=k) for k, a in enumerate(b.analyses)]
+        return ([normalise(o.frame.astype(np.float32), a.lo, a.hi) for o, a in zip(outs, b.analyses)],
                 [o.mask for o in outs])
     import medeid_gui.lab.baselines  # noqa: F401  (registers the baselines)
     from medeid_gui.lab.registry import get_method
 
     fn = get_method(method).apply
     rel = [fn(x[None], p, np.random.default_rng([0, k]))[0].astype(np.float32)
-           for k, x in enumerate(st["test"]["norm"])]
+           for k, x in enumerate(b.test.norm)]
     return rel, [None] * len(rel)
 
 
-def _measure(st: dict, released: list[np.ndarray]) -> tuple[dict, dict]:
+def _measure(b: _Bench, released: list[np.ndarray]) -> tuple[dict, dict]:
     """(attackers' AUCs, task scores) of one released version of the held-out images."""
     from medeid_gui.lab.archive_eval_tasks import score_tasks
     from medeid_gui.lab.real_eval_attack import attack_scores
 
-    rw = st["work"](released)
-    t = st["test"]
-    aucs = attack_scores(t["norm"], released, t["patients"], t["days"], nets=st["nets"],
-                         orig_work=st["orig_work"], released_work=rw, n_boot=st["cfg"].n_boot)
-    tasks = score_tasks(st["tasks"], rw, st["test_labels"]) if st["tasks"] is not None else {}
+    rw = b.work(released)
+    aucs = attack_scores(b.test.norm, released, b.test.patients, b.test.days, nets=b.nets,
+                         orig_work=b.orig_work, released_work=rw, n_boot=b.cfg.n_boot)
+    tasks = score_tasks(b.tasks, rw, b.test_labels) if b.tasks and b.test_labels else {}
     return {k: asdict(v) for k, v in aucs.items()}, tasks
 
 
-def _prepare(folder: str, test: dict, train: MethodData, train_images: list[ArchiveImage],
-             labels: str | None, cfg: ArchiveEvalConfig, log: Callable[[str], None]) -> dict:
+def _prepare(folder: str, test: _Test, train: MethodData, train_images: list[ArchiveImage],
+             labels: str | None, cfg: ArchiveEvalConfig, log: Callable[[str], None]) -> _Bench:
     """The model's analyses of the held-out images, the network attacker and the task models."""
     from medeid_gui.lab.archive_eval_tasks import labels_for, train_tasks
     from medeid_gui.lab.real_eval_attack import NetAttackConfig, train_network_attacker
@@ -199,84 +236,89 @@ def _prepare(folder: str, test: dict, train: MethodData, train_images: list[Arch
     size = min(cfg.size, model.work_size)
     work = _work_fn(model.work_size, size)
     train_work = np.stack([box_resize(x, size) for x in train.images]).astype(np.float32)
-    st = {"cfg": cfg, "test": test, "work": work, "orig_work": work(test["norm"]), "nets": {},
-          "analyses": [analyse(f, model) for f in test["frames"]], "tasks": None, "seconds": {}}
+    b = _Bench(cfg, test, work, work(test.norm), [analyse(f, model) for f in test.frames])
     t0 = time.perf_counter()
     if cfg.attack_steps > 0 and train.n_ids >= cfg.min_net_patients:
         ac = NetAttackConfig(size=size, pretrain_steps=0, finetune_steps=cfg.attack_steps, seed=cfg.seed)
-        _, st["nets"]["network"] = train_network_attacker(train_work, [str(p) for p in train.patients], ac)
-        st["seconds"]["attacker_training"] = round(time.perf_counter() - t0, 1)
+        _, b.nets["network"] = train_network_attacker(train_work, [str(p) for p in train.patients], ac)
+        b.seconds["attacker_training"] = round(time.perf_counter() - t0, 1)
     else:
-        st["why_no_network"] = (f"network attacker not trained: {train.n_ids} training patients, needs "
-                                f"{cfg.min_net_patients}" if cfg.attack_steps > 0 else
-                                "network attacker not trained (--eval-attack-steps 0)")
+        b.why_no_network = (f"not trained: {train.n_ids} training patients, needs {cfg.min_net_patients}"
+                            if cfg.attack_steps > 0 else "not trained (--eval-attack-steps 0)")
     if labels:
         t0 = time.perf_counter()
-        st["tasks"] = train_tasks(train_work, labels_for(train_images, labels), epochs=cfg.task_epochs,
-                                  seed=cfg.seed)
-        st["test_labels"] = labels_for(test["images"], labels)
-        st["seconds"]["task_training"] = round(time.perf_counter() - t0, 1)
-    log(f"evaluation: {len(test['frames'])} held-out images; network attacker "
-        f"{'trained' if st['nets'] else 'not trained'}; tasks {sorted(st['tasks'].models) if st['tasks'] else 'none'}")
-    return st
+        b.tasks = train_tasks(train_work, labels_for(train_images, labels), epochs=cfg.task_epochs,
+                              seed=cfg.seed)
+        b.test_labels = labels_for(test.images, labels)
+        b.seconds["task_training"] = round(time.perf_counter() - t0, 1)
+    log(f"evaluation: {len(test.frames)} held-out images; network attacker "
+        f"{'trained' if b.nets else b.why_no_network}; tasks {sorted(b.tasks.models) if b.tasks else 'none'}")
+    return b
 
 
-def _task_info(st: dict, labels: str | None) -> dict:
+def _task_info(b: _Bench, labels: str | None) -> dict:
     from medeid_gui.lab.archive_eval_tasks import TASK_NAMES, unscorable
 
-    if st["tasks"] is None:
+    if b.tasks is None or b.test_labels is None:
         return {"positive": "", "not_scored": {t: "no labels (no --labels file)" for t in TASK_NAMES},
                 "labels": None}
-    why = {**st["tasks"].why_not, **unscorable(st["tasks"], st["test_labels"])}
-    return {"positive": st["tasks"].positive, "not_scored": why, "labels": labels}
+    why = {**b.tasks.why_not, **unscorable(b.tasks, b.test_labels)}
+    return {"positive": b.tasks.positive, "not_scored": why, "labels": labels}
+
+
+def _report(b: _Bench, train: MethodData, folder: str, originals: dict, results: dict,
+            labels: str | None, seconds: float) -> dict:
+    """The evaluation's dict (its layout is what ``lab.archive_eval_report`` reads)."""
+    from medeid_gui.lab.real_eval import model_digest
+
+    o = originals["attack"]["thumb16"]
+    return {
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(b.cfg).items()},
+        "methods": list(METHODS),
+        "data": {"train_images": len(train), "train_patients": train.n_ids,
+                 "test_images": len(b.test.frames), "test_patients": len(set(b.test.patients)),
+                 "test_undecodable": b.test.undecodable,
+                 "pairs": {"positives": o["positives"], "negatives": o["negatives"]}},
+        "model_sha256": model_digest(folder),
+        "network": "trained on the training split's originals" if b.nets else b.why_no_network,
+        "tasks": _task_info(b, labels),
+        "originals": originals, "results": results,
+        "seconds": {**b.seconds, "total": round(seconds, 1)},
+    }
 
 
 def evaluate_heldout(folder: str, test_images: list[ArchiveImage], train: MethodData,
                      train_images: list[ArchiveImage], *, labels: str | None = None,
                      cfg: ArchiveEvalConfig | None = None, progress: Progress | None = None,
                      log: Callable[[str], None] = print) -> dict:
-    """Every figure of the held-out evaluation as one JSON-able dict (layout: ``lab.archive_eval_report``).
-    ``train``/``train_images``: the training split as trained on (its images, and where they came from)."""
-    from medeid_gui.lab.real_eval import fill_summary, model_digest
+    """Every figure of the held-out evaluation as one JSON-able dict (``lab.archive_eval_report``
+    renders it). ``train``/``train_images``: the training split as trained on (its images, and
+    the files they came from, for their labels). ``ValueError`` when too few held-out patients
+    have decodable images of two days."""
+    from medeid_gui.lab.real_eval import fill_summary
 
     cfg = cfg or ArchiveEvalConfig()
     t_start = time.perf_counter()
     test = _load_test(test_images)
     _check_enough(test, cfg)
-    steps = 2 + len(METHODS) * len(cfg.levels)
-    if progress:
-        progress(0, steps, "preparing")
-    st = _prepare(folder, test, train, train_images, labels, cfg, log)
-    if progress:
-        progress(1, steps, "originals")
-    attack, tasks = _measure(st, test["norm"])
+    steps, done = 2 + len(METHODS) * len(cfg.levels), 0
+    report = progress or (lambda k, n, what: None)
+    report(0, steps, "preparing")
+    b = _prepare(folder, test, train, train_images, labels, cfg, log)
+    report(1, steps, "originals")
+    attack, tasks = _measure(b, test.norm)
     originals = {"attack": attack, "tasks": tasks}
     results: dict[str, list[dict]] = {m: [] for m in METHODS}
     for m in METHODS:
         for p in cfg.levels:
-            rel, masks = _release(m, float(p), st)
-            attack, tasks = _measure(st, rel)
+            rel, masks = _release(m, float(p), b)
+            attack, tasks = _measure(b, rel)
             row = {"p": float(p), "attack": attack, "tasks": tasks}
             if m == "medeid" and p > 0:
-                row["fill"] = fill_summary(test["norm"], rel, masks)
+                row["fill"] = fill_summary(test.norm, rel, masks)
             results[m].append(row)
-            if progress:
-                progress(2 + sum(len(v) for v in results.values()) - 1, steps, f"{m} p={p:g}")
-    n_train_patients = train.n_ids
-    out = {
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
-        "methods": list(METHODS),
-        "data": {"train_images": len(train), "train_patients": n_train_patients,
-                 "test_images": len(test["frames"]), "test_patients": len(set(test["patients"])),
-                 "test_undecodable": test["undecodable"],
-                 "pairs": {"positives": originals["attack"]["thumb16"]["positives"],
-                           "negatives": originals["attack"]["thumb16"]["negatives"]}},
-        "model_sha256": model_digest(folder),
-        "network": "trained on the training split's originals" if st["nets"] else st.get("why_no_network", ""),
-        "tasks": _task_info(st, labels),
-        "originals": originals, "results": results,
-        "seconds": {**st["seconds"], "total": round(time.perf_counter() - t_start, 1)},
-    }
-    if progress:
-        progress(steps, steps, "done")
+            done += 1
+            report(1 + done, steps, f"{m} p={p:g}")
+    out = _report(b, train, folder, originals, results, labels, time.perf_counter() - t_start)
+    report(steps, steps, "done")
     return out
