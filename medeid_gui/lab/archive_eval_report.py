@@ -145,7 +145,18 @@ def _plot(rep: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     atts = list(rep["originals"]["attack"])
-    fig, axes = plt.subplots(1, len(atts), figsize=(3.6 * len(atts), 3.4), squeeze=False)
+    tasks = [t for t in TASK_NAMES if t in rep["originals"]["tasks"]]
+    n = len(atts) + bool(tasks)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    if tasks:
+        ax = axes[0][-1]
+        for m, rows in rep["results"].items():
+            for t in tasks:
+                share = [_keep(rep, m, r["p"]).get(t, float("nan")) * 100 for r in rows]
+                ax.plot([r["p"] for r in rows], share, "o-" if m == "medeid" else "x:", label=f"{NAMES.get(m, m)}: {t}")
+        ax.axhline(100, color="k", ls="--", lw=0.8)
+        ax.set(title="tasks (% of originals)", xlabel="privacy level p", ylabel="%")
+        ax.legend(fontsize=6)
     for ax, att in zip(axes[0], atts):
         for m, rows in rep["results"].items():
             ax.plot([r["p"] for r in rows], [r["attack"][att]["auc"] for r in rows], "o-",
