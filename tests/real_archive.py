@@ -32,13 +32,19 @@ def archive_rows(n_multi: int = 3) -> list[dict[str, str]]:
     return chosen + lateral
 
 
-def build_archive(root: Path) -> Path:
-    """Write the archive under ``root``: ``dicom/`` (the folder to train on) and ``labels.csv``."""
+def build_archive(root: Path, n_multi: int = 3, *, masks: bool = False) -> Path:
+    """Write the archive under ``root``: ``dicom/`` (the folder to train on) and ``labels.csv``
+    (``n_multi`` frontal patients imaged on two days; ``masks``: their lung masks beside it)."""
     from medeid_gui.dicom.import_images import ImportOptions, import_images
 
     assert REAL is not None
-    rows = archive_rows()
+    rows = archive_rows(n_multi)
     root.mkdir(parents=True, exist_ok=True)
+    if masks:
+        (root / "lung_masks").mkdir(exist_ok=True)
+        for r in rows:
+            if r["lung_mask"]:
+                shutil.copy(REAL / "lung_masks" / r["lung_mask"], root / "lung_masks" / r["lung_mask"])
     csv_path = root / "labels.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))

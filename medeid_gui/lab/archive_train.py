@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from medeid_gui.lab.archive_plan import ArchivePlan, DomainPlan, estimate_seconds, scan_archive
+from medeid_gui.lab.archive_eval import ArchiveEvalConfig, Holdout, split_heldout
+from medeid_gui.lab.archive_plan import ArchiveImage, ArchivePlan, DomainPlan, estimate_seconds, scan_archive
 from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
 from medeid_gui.lab.train_config import STAGES, TrainConfig
 from medeid_gui.lab.train_progress import emit, emit_plan
@@ -48,6 +49,18 @@ def add_archive_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--progress", choices=("text", "json"), default="text",
                    help="json: also one JSON object a line on stdout (plan, steps, models, end) "
                         "for a program that runs the training (the app; lab.train_progress)")
+    e = p.add_argument_group("evaluation on held-out patients (lab.archive_eval)")
+    e.add_argument("--no-eval", action="store_true",
+                   help="hold no patients out and skip the end-of-training evaluation")
+    e.add_argument("--holdout", type=float, default=0.2, metavar="FRAC",
+                   help="share of the patients with >= 2 studies held out of training (seeded "
+                        "by --seed) and evaluated on")
+    e.add_argument("--eval-min-patients", type=int, default=2,
+                   help="held-out patients an evaluation needs (fewer: none is held out)")
+    e.add_argument("--eval-attack-steps", type=int, default=300,
+                   help="training steps of the network attacker (0: training-free attackers only)")
+    e.add_argument("--eval-task-epochs", type=int, default=20,
+                   help="epochs of the task models (with --labels that have findings/masks/scores)")
 
 
 def _read_patients(path: str | None) -> set[str] | None:
@@ -80,8 +93,29 @@ def licence_summary(licences: dict[str, int]) -> str:
     return f"weights trained on site images; image licences: {listed}; use: {use}"
 
 
-def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) -> float:
-    """The plan as the user sees it before anything runs; returns the estimated seconds."""
+def eval_estimates(plan: ArchivePlan, cfg: TrainConfig, args: argparse.Namespace, threads: int,
+                   cuda: bool) -> dict[str, tuple[str, float]]:
+    """Per trainable domain: what the held-out evaluation will hold out (or why not) and its
+    estimated seconds; empty with ``--no-eval``."""
+    from medeid_gui.lab.archive_eval import estimate_eval_seconds
+
+    if getattr(args, "no_eval", False):
+        return {}
+    out = {}
+    for d in plan.trainable:
+        hold = split_heldout(d, _eval_config(args))
+        sec = estimate_eval_seconds(hold, _eval_config(args), cfg.size, labels=bool(args.labels),
+                                    threads=threads, cuda=cuda)
+        what = (f"{hold.patients} patients ({len(hold.test)} images) held out for the evaluation"
+                if hold.test else hold.why_not)
+        out[d.key] = (what, sec)
+    return out
+
+
+def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
+               evals: dict[str, tuple[str, float]] | None = None) -> float:
+    """The plan as the user sees it before anything runs; returns the estimated seconds.
+    ``evals``: ``eval_estimates``' verdicts, shown and added to the estimate."""
     steps = {s: cfg.stage_steps(s) for s in STAGES}
     print(f"archive {plan.root}: {sum(len(d.images) for d in plan.domains)} images in "
           f"{len(plan.domains)} domain(s); {len(plan.bad)} unreadable file(s)"
@@ -92,9 +126,11 @@ def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) ->
         head = f"  {'TRAIN' if d.trainable else 'skip '} {d.key}: {d.domain.name}, {len(d.images)} images, " \
                f"{d.patients} patients, {d.multi_day_patients} with >= 2 studies"
         if d.trainable:
-            est = estimate_seconds(steps, cfg.size, threads, cuda)
+            what, ev = (evals or {}).get(d.key, ("", 0.0))
+            est = estimate_seconds(steps, cfg.size, threads, cuda) + ev
             total += est
-            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px")
+            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px"
+                  + (f" ({what}; evaluation about {ev / 60:.0f} min)" if ev else f" ({what})" if what else ""))
         else:
             print(f"{head}; skipped: {d.reason}")
     for path, why in plan.bad:
@@ -104,15 +140,18 @@ def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool) ->
     return total
 
 
-def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]]) -> MethodData:
-    """The domain's images at the working size; undecodable ones go to ``bad``."""
+def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]],
+                used: list[ArchiveImage] | None = None) -> MethodData:
+    """The domain's images at the working size; undecodable ones go to ``bad``; ``used``: gets
+    the images kept, in the data's order (the evaluation joins them to their labels)."""
     from medeid_gui.dicom.frames import FrameSource
 
-    images, pids = [], []
+    images, pids, decoded = [], [], []
     for im in d.images:
         try:
             images.append(_to_work(FrameSource(im.path).frame(im.frame), size))
             pids.append(im.patient_id)
+            decoded.append(im)
         except Exception as exc:  # noqa: BLE001 - one undecodable file must not stop the run
             bad.append((im.path, f"pixels not decodable: {type(exc).__name__}: {exc}"[:200]))
     labels = np.array(pids)
@@ -120,6 +159,8 @@ def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]]) -> Method
     keep = np.isin(labels, uniq[counts >= 2]) & (labels != "")
     if len(np.unique(labels[keep])) < 2:
         raise ValueError(f"{d.key}: fewer than two patients with two decodable images")
+    if used is not None:
+        used.extend(im for im, k in zip(decoded, keep) if k)
     return MethodData(np.stack(images)[keep].astype(np.float32), _relabel(labels[keep]), None, None,
                       None, f"{d.domain.name}: {int(keep.sum())} images of "
                             f"{len(np.unique(labels[keep]))} patients")
@@ -159,7 +200,7 @@ def _used_licences(d: DomainPlan, label_lic: dict[str, int]) -> dict[str, int]:
 
 
 def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData,
-                 licences: dict[str, int], seconds: float) -> None:
+                 licences: dict[str, int], seconds: float, held_out: int) -> None:
     """Manifest fields of a trained domain model (the weights are already recorded)."""
     from medeid_gui.ml.domain import ModelDomain
     from medeid_gui.ml.weights import MANIFEST, read_manifest
@@ -174,32 +215,82 @@ def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData
         training={"archive": str(cfg.data).split("#")[0], "images": len(data),
                   "patients": data.n_ids, "multi_day_patients": d.multi_day_patients,
                   "licences": licences, "steps": {s: cfg.stage_steps(s) for s in STAGES},
-                  "seconds": round(seconds, 1)},
-        evaluation="not evaluated yet (medeid ml evaluate-real / medeid ml evaluate)")
+                  "held_out_patients": held_out, "seconds": round(seconds, 1)},
+        evaluation="not evaluated yet (the evaluation on held-out patients runs next)")
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def _eval_config(args: argparse.Namespace) -> ArchiveEvalConfig:
+    return ArchiveEvalConfig(fraction=args.holdout, min_patients=args.eval_min_patients,
+                             seed=getattr(args, "seed", 0), attack_steps=args.eval_attack_steps,
+                             task_epochs=args.eval_task_epochs)
+
+
+def _evaluate_domain(folder: Path, hold: Holdout, data: MethodData, used: list[ArchiveImage],
+                     args: argparse.Namespace, place: tuple[int, int]) -> None:
+    """The held-out evaluation into the model folder (or the reason there is none); a failure
+    is written there too and never undoes the trained model."""
+    from medeid_gui.lab.archive_eval import evaluate_heldout
+    from medeid_gui.lab.archive_eval_report import write_heldout_report, write_no_evaluation
+    from medeid_gui.lab.train_progress import eval_reporter
+
+    key = hold.train.key
+    if getattr(args, "no_eval", False):
+        write_no_evaluation(folder, "not evaluated (trained with --no-eval: no patient held out)")
+        return
+    if hold.why_not:
+        print(f"[{key}] {hold.why_not}", flush=True)
+        write_no_evaluation(folder, hold.why_not)
+        return
+    progress = eval_reporter(key, *place) if getattr(args, "progress", "text") == "json" else None
+    t0 = time.perf_counter()
+    try:
+        rep = evaluate_heldout(str(folder), hold.test, data, used, labels=args.labels,
+                               cfg=_eval_config(args), progress=progress,
+                               log=lambda m: print(f"[{key}] {m}", flush=True))
+    except ValueError as exc:  # too few usable held-out images
+        print(f"[{key}] {exc}", flush=True)
+        write_no_evaluation(folder, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - the model is trained; say why it has no figures
+        print(f"[{key}] evaluation failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        write_no_evaluation(folder, f"evaluation failed: {type(exc).__name__}: {exc}"[:300])
+        return
+    paths = write_heldout_report(rep, folder)
+    print(f"[{key}] evaluated on {rep['data']['test_patients']} held-out patients in "
+          f"{time.perf_counter() - t0:.0f} s: {paths[1]}", flush=True)
 
 
 def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, out_root: Path,
                   work_root: Path, bad: list[tuple[Path, str]], label_lic: dict[str, int],
                   train: TrainFn, place: tuple[int, int] = (0, 1)) -> Path:
-    """Train (or resume) one domain and write its model folder; returns the folder.
+    """Hold patients out, train (or resume) one domain on the rest, write its model folder and
+    evaluate it on the held-out patients; returns the folder.
     ``place``: (index, count) of this domain among the run's, for the JSON progress."""
     from dataclasses import replace
 
-    from medeid_gui.lab.train_progress import step_reporter
+    from medeid_gui.lab.train_progress import EVAL_SHARE, step_reporter
 
+    no_eval = getattr(args, "no_eval", False)
+    hold = Holdout(d) if no_eval else split_heldout(d, _eval_config(args))
+    tag = f"#heldout={hold.patients}@{getattr(args, 'seed', 0)}" if hold.test else ""
     folder = out_root / f"medeid-{d.key}"
-    cfg = replace(base, data=f"{args.data}#{d.key}", out=str(folder), work=str(work_root / d.key))
+    cfg = replace(base, data=f"{args.data}#{d.key}{tag}", out=str(folder), work=str(work_root / d.key))
     t0 = time.perf_counter()
-    data = load_domain(d, cfg.size, bad)
-    print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
+    used: list[ArchiveImage] = []
+    data = load_domain(hold.train, cfg.size, bad, used)
+    print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)"
+          + (f"; held out for the evaluation: {len(hold.test)} images of {hold.patients} patients"
+             if hold.test else ""), flush=True)
     as_json = getattr(args, "progress", "text") == "json"
     if as_json:
         emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)
-    report = step_reporter(cfg, d.key, *place) if as_json else None
+    share = 1.0 if no_eval or hold.why_not else 1.0 - EVAL_SHARE
+    report = step_reporter(cfg, d.key, *place, share=share) if as_json else None
     train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report))
-    lic = _used_licences(d, label_lic)
-    _write_model(folder, d, cfg, data, lic, time.perf_counter() - t0)
+    lic = _used_licences(hold.train, label_lic)
+    _write_model(folder, hold.train, cfg, data, lic, time.perf_counter() - t0, hold.patients)
+    _evaluate_domain(folder, hold, data, used, args, place)
     if as_json:
         emit("model", key=d.key, folder=str(folder))
     return folder
@@ -216,10 +307,11 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool,
     plan = scan_archive(args.data, patients=patients, min_patients=args.min_patients,
                         slices_per_series=args.slices_per_series)
     cuda = str(pick_device(base.device)).startswith("cuda")
-    print_plan(plan, base, base.threads or 1, cuda)
+    evals = eval_estimates(plan, base, args, base.threads or 1, cuda)
+    print_plan(plan, base, base.threads or 1, cuda, evals)
     as_json = getattr(args, "progress", "text") == "json"
     if as_json:
-        emit_plan(plan, base, base.threads or 1, cuda)
+        emit_plan(plan, base, base.threads or 1, cuda, {k: v[1] for k, v in evals.items()})
     if args.dry_run:
         return _end(as_json, [], plan, plan.bad, 0)
     if not plan.trainable:

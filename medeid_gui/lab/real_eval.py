@@ -9,7 +9,7 @@ model folder is given. This module runs the whole measurement and returns one JS
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from medeid_gui.lab.real_eval_attack import NetAttackConfig, attack_scores, trai
 from medeid_gui.lab.real_eval_data import METHODS, RealSplit, load_splits, release, work_images
 from medeid_gui.lab.real_eval_tasks import mask_work, score_real_tasks, train_real_tasks
 
-__all__ = ["LEVELS", "RealEvalConfig", "run_real_evaluation"]
+__all__ = ["LEVELS", "RealEvalConfig", "fill_summary", "run_real_evaluation"]
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 Log = Callable[[str], None]
@@ -41,13 +41,15 @@ class RealEvalConfig:
     cache: str | None = None  #: folder caching the trained attacker and tasks (None: no cache)
 
 
-def _fill_quality(test: RealSplit, rel_images: list[np.ndarray], rel_masks: list) -> dict:
-    """Median texture / step ratios, worst mean shift and the share of images in bounds."""
+def fill_summary(originals: Sequence[np.ndarray], rel_images: Sequence[np.ndarray],
+                 rel_masks: Sequence[np.ndarray | None]) -> dict:
+    """Median texture / step ratios, worst mean shift and the share of images in bounds (also the
+    archive training's held-out evaluation, ``lab.archive_eval``)."""
     from medeid_gui.lab.fill_quality import quality_report
     from medeid_gui.ml.deidentify import window
 
     reps = []
-    for o, f, m in zip(test.images, rel_images, rel_masks):
+    for o, f, m in zip(originals, rel_images, rel_masks):
         if m is None or not m.any():
             continue
         reps.append(quality_report(o, f, m, window(o.astype(np.float32))))
@@ -129,7 +131,7 @@ def _level(cfg: RealEvalConfig, st: dict, method: str, p: float) -> dict:
                  "tasks": score_real_tasks(st["tasks"], rw, test.covid, st["mask_idx"], st["masks_w"],
                                            test.severity)}
     if method.startswith("medeid") and p > 0:
-        row["fill"] = _fill_quality(test, rel.images, rel.masks)
+        row["fill"] = fill_summary(test.images, rel.images, rel.masks)
     return row
 
 

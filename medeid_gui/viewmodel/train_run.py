@@ -225,6 +225,9 @@ class TrainRun:
         elif kind == "step":
             self.fraction = max(self.fraction, float(ev.get("fraction", 0.0)))  # type: ignore[arg-type]
             self.status = f"{ev.get('key')}: stage {ev.get('stage')} step {ev.get('step')}/{ev.get('steps')}"
+        elif kind == "evaluating":
+            self.fraction = max(self.fraction, float(ev.get("fraction", 0.0)))  # type: ignore[arg-type]
+            self.status = f"{ev.get('key')}: evaluating on held-out patients ({ev.get('what')})"
         elif kind == "model":
             self.models.append(str(ev["folder"]))
         elif kind == "failed":

@@ -98,6 +98,8 @@ def test_train_install_and_use_the_site_model(qtbot, window, tmp_path: Path, mon
     assert dlg.bar.value() == dlg.bar.maximum() and "Installed 1 model" in dlg.status.text()
     report = dlg.report.toPlainText()
     assert "frontal chest radiographs" in report and "sha256" in report
+    # 3 patients with two studies: 20 % is one, too few to hold out; the report says so
+    assert "not enough held-out patients for an evaluation (has 1, needs 2)" in report
 
     # the window now runs the site model for a frontal chest radiograph
     views = _by_view(archive)

@@ -114,3 +114,12 @@ def test_real_dry_run_is_read_back(tmp_path: Path) -> None:
     assert "nothing to train" in run.plan.summary
     assert any(line.startswith("archive ") for line in run.log)  # the human plan is there too
     assert sys.executable in cmd
+
+
+def test_evaluating_phase_moves_the_bar() -> None:
+    run = TrainRun()
+    run.feed(_line("step", key="k", stage="comp", step=2, steps=2, fraction=0.9) + "\n")
+    run.feed(_line("evaluating", key="k", step=3, steps=12, what="medeid p=0.25", fraction=0.925) + "\n")
+    assert run.fraction == 0.925 and "evaluating on held-out patients (medeid p=0.25)" in run.status
+    run.feed(_line("evaluating", key="k", step=1, steps=12, what="originals", fraction=0.908) + "\n")
+    assert run.fraction == 0.925  # never moves back
