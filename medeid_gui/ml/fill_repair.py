@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spline_resize import resize_cubic
+
 __all__ = ["nyquist_notch", "upsample_smooth", "harmonic_extend", "match_surround",
            "feather_border", "anchor_mean", "repair_fill", "COARSE", "REPAIR_VERSION"]
 
@@ -61,18 +63,12 @@ def nyquist_notch(fill_work: np.ndarray) -> np.ndarray:
 
 def upsample_smooth(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Cubic-spline resize of a working-resolution image to ``shape`` (pixel-area aligned, as
-    ``F.interpolate(align_corners=False)``); continuous slopes, so no grid at the working pitch."""
-    from scipy import ndimage
+    ``F.interpolate(align_corners=False)``); continuous slopes, so no grid at the working pitch.
 
-    f = np.asarray(fill_work, dtype=np.float64)
-    if f.shape == tuple(shape):
-        return f.copy()
-    zoom = (shape[0] / f.shape[0], shape[1] / f.shape[1])
-    out = ndimage.zoom(f, zoom, order=3, mode="grid-mirror", grid_mode=True)
-    if out.shape[0] < shape[0] or out.shape[1] < shape[1]:  # zoom may round one pixel short
-        out = np.pad(out, ((0, max(0, shape[0] - out.shape[0])), (0, max(0, shape[1] - out.shape[1]))),
-                     mode="edge")
-    return out[: shape[0], : shape[1]]
+    Bit for bit scipy's ``ndimage.zoom(order=3, mode="grid-mirror", grid_mode=True)``, which it
+    was until repair version 2 was evaluated, computed by :mod:`ml.spline_resize` in numpy so
+    that the app does not ship scipy."""
+    return resize_cubic(fill_work, shape)
 
 
 def _block_mean(a: np.ndarray, w: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
