@@ -32,7 +32,9 @@ if [ "$(uname -s)" = Linux ] && command -v strip >/dev/null 2>&1 && [ "${MEDEID_
   before=$(du -sm "$B" | cut -f1)
   find "$B/_internal" -type f \( -name '*.so' -o -name '*.so.*' \) ! -path '*.libs/*' -print0 |
     while IFS= read -r -d '' f; do
-      if readelf -S "$f" 2>/dev/null | grep -q '[.]symtab'; then strip --strip-unneeded "$f"; fi
+      # grep reads all of readelf's output: with `grep -q` readelf could die of SIGPIPE, which
+      # pipefail made a "no symbol table", and a random few libraries stayed unstripped
+      if readelf -S "$f" 2>/dev/null | grep '[.]symtab' >/dev/null; then strip --strip-unneeded "$f"; fi
     done
   echo "strip: $before MB -> $(du -sm "$B" | cut -f1) MB"
 fi

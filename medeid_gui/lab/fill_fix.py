@@ -1,34 +1,29 @@
 """Prototype fixes for the fill of blocked patches on real radiographs, without retraining.
 
-The repairs the product adopted (notch, cubic resize, offset field, feather, mean anchor) moved to
-``ml.fill_repair`` and run inside ``ml.deidentify``; this module keeps the measurement variants
-(bilinear resize, contrast gain, 256-px working resolution) and re-exports the rest.
+The repairs the product adopted (Nyquist notch, cubic resize) live in ``ml.fill_repair`` and run
+inside ``ml.deidentify``; they are re-exported here.  This module keeps the measured variants:
+bilinear resize, contrast gain, 256-px working resolution, and the surround corrections below.
 
 Why here (lab, not ml): issue #14 measured the shipped fill on real images (periodic texture,
 seams, brightness jumps; see ``lab.fill_quality``) and these are the candidate repairs, measured
-by ``benchmarks/fill_quality_real.py`` before one is wired into ``ml.deidentify``. They are
-plain numpy / scipy functions on float images so that the wiring is a few calls in
-``apply_level`` between "the compensator returned a working-resolution fill" and "write the
-blocked pixels".
+by ``benchmarks/fill_quality_real.py``.  Plain numpy / scipy functions on float images.
 
 Privacy rule followed by every function: the correction of a blocked pixel is computed from the
 fill and from *unblocked* pixels only (which the output shows anyway); no blocked original pixel
-is read. :func:`compose` writes only blocked pixels, so unblocked pixels stay bit-identical.
+is read (:func:`anchor_mean`'s target, the frame's mean, is the exception).  :func:`compose`
+writes only blocked pixels, so unblocked pixels stay bit-identical.
 
-Root cause they address (measured, see the benchmark's report):
-
-* **Checkerboard**: the compensator's last layer runs at half the working resolution and
-  ``pixel_shuffle`` interleaves its 4 output channels into 2 x 2 pixels. On out-of-domain input
-  the 4 channels disagree, which is a 2-pixel period (the Nyquist frequency) at 128 px; the
-  bilinear up-sampling to 2k turns it into a ~30-px grid plus replicas at ~10 px.
-  :func:`nyquist_notch` removes exactly that frequency; :func:`upsample_smooth` replaces the
-  bilinear (kinked every 15 px) resize by a cubic spline.
-* **Seams and brightness jumps**: the fill is the training set's median chest (the prior)
-  corrected by the network, placed wherever the patch is; nothing ties it to the brightness of
-  the real image around it, and it is pasted with a hard edge. :func:`match_surround` fits the
-  fill's gain to the unblocked pixels and adds a smooth (harmonic) offset field that equals
-  "original minus fill" on the unblocked pixels, so the fill continues the surrounding
-  brightness into the block; :func:`feather_border` removes the remaining fine step.
+**Why the product does not correct seams or brightness** (session 8, measured):
+:func:`match_surround` adds a harmonic, Poisson-editing offset field equal to "original minus
+fill" on the unblocked pixels, so the fill continues the surrounding brightness into the block;
+:func:`feather_border` closes the remaining fine step; :func:`anchor_mean` sets the frame's mean
+to the original's.  On RG1 they met every fill-quality bound, but the privacy-utility evaluation
+on the generated cohort (same weights, same attacker) showed what they cost: at p = 0.5 the
+attacker's AUC rose from 0.82 to 0.88 and the lesion-burden R^2 fell from 0.73 to -0.25; at
+p = 1 the mean anchor alone raised the attacker from 0.55 to 0.63 (the original's mean grey
+identifies) and halved the lesion-burden R^2.  A single brightness offset from a ring of shown
+pixels still cut that R^2 to 0.23 (0.06 with a 2-px feather).  They paint the neighbours'
+brightness -- the patient's own anatomy and lesions -- back into the blocked patches.
 """
 
 from __future__ import annotations
@@ -38,15 +33,10 @@ from typing import Any
 import numpy as np
 
 # the repairs the product runs live in ml (ml must not import lab); re-exported for measurement
-from medeid_gui.ml.fill_repair import (  # noqa: F401 - re-exported
-    COARSE,
-    anchor_mean,
-    feather_border,
-    harmonic_extend,
-    nyquist_notch,
-    upsample_smooth,
-)
-from medeid_gui.ml.fill_repair import match_surround as _ml_match_surround
+from medeid_gui.ml.fill_repair import nyquist_notch, upsample_smooth
+
+#: the harmonic offset field is solved on a grid of at most this many cells per side
+COARSE = 192
 
 
 def upsample_bilinear(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -62,6 +52,141 @@ def upsample_bilinear(fill_work: np.ndarray, shape: tuple[int, int]) -> np.ndarr
     return ndimage.zoom(f, zoom, order=1, mode="nearest", grid_mode=True)[: shape[0], : shape[1]]
 
 
+
+
+def _block_mean(a: np.ndarray, w: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted s x s block means of ``a`` (weights ``w``) and the blocks' weight fractions."""
+    h, wd = a.shape
+    H, W = -(-h // s), -(-wd // s)
+    pa = np.zeros((H * s, W * s))
+    pw = np.zeros((H * s, W * s))
+    pa[:h, :wd] = a * w
+    pw[:h, :wd] = w
+    num = pa.reshape(H, s, W, s).sum((1, 3))
+    den = pw.reshape(H, s, W, s).sum((1, 3))
+    mean = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return mean, den / float(s * s)
+
+
+def harmonic_extend(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The smoothest field (discrete Laplace equation) equal to ``values`` where ``known``.
+
+    Why harmonic: it is the offset field of Poisson image editing (Perez et al. 2003): added to a
+    fill it meets the surroundings at the border and keeps the fill's own gradients inside.
+    Unknown cells with no known cell in their connected region get 0.
+    """
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    v = np.asarray(values, dtype=np.float64)
+    k = np.asarray(known, dtype=bool)
+    out = np.where(k, v, 0.0)
+    unk = ~k
+    n = int(unk.sum())
+    if n == 0 or not k.any():
+        return out
+    h, w = v.shape
+    idx = -np.ones((h, w), dtype=np.int64)
+    idx[unk] = np.arange(n)
+    rows, cols, data = [], [], []
+    rhs = np.zeros(n)
+    deg = np.zeros(n)
+    ys, xs = np.nonzero(unk)
+    me = idx[ys, xs]
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        deg[me[inside]] += 1
+        ny, nx, m_in = ny[inside], nx[inside], me[inside]
+        nb_unknown = unk[ny, nx]
+        rows.append(m_in[nb_unknown])
+        cols.append(idx[ny[nb_unknown], nx[nb_unknown]])
+        data.append(-np.ones(int(nb_unknown.sum())))
+        np.add.at(rhs, m_in[~nb_unknown], v[ny[~nb_unknown], nx[~nb_unknown]])
+    rows.append(np.arange(n))
+    cols.append(np.arange(n))
+    data.append(deg)
+    A = sparse.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    # regions without any known neighbour make A singular: a tiny diagonal term sends them to 0
+    A = A + sparse.identity(n) * 1e-9
+    out[unk] = spsolve(A.tocsc(), rhs)
+    return out
+
+
+def _surround_offset(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
+                     coarse: int = COARSE) -> np.ndarray:
+    """The fill plus a smooth offset field that continues the unblocked pixels' brightness.
+
+    ``d = original - fill`` is known on the unblocked pixels (the compensator returns a whole
+    frame); it is averaged on a coarse grid (at most ``coarse`` cells a side), wholly unblocked
+    cells are kept, the others solved by :func:`harmonic_extend`, and the field is resized to full
+    resolution and added.  Nothing or everything blocked: the fill unchanged.
+    """
+    o = np.asarray(original, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    f = np.asarray(fill, dtype=np.float64)
+    if m.all() or not m.any():
+        return f
+    s = max(1, int(np.ceil(max(o.shape) / coarse)))
+    d_c, frac = _block_mean(o - f, (~m).astype(np.float64), s)
+    known = frac >= 0.999
+    if not known.any():
+        return f
+    field_c = harmonic_extend(d_c, known)
+    field = upsample_smooth(field_c, (d_c.shape[0] * s, d_c.shape[1] * s))[: o.shape[0], : o.shape[1]]
+    return f + field
+
+
+def feather_border(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
+                   width: float = 12.0, smooth: float = 1.0) -> np.ndarray:
+    """Close the fine step left at the block border: the residual ``original - fill`` of the
+    nearest unblocked pixel (lightly smoothed over unblocked pixels) is added inside the block
+    with a weight falling linearly from 1 at the border to 0 at ``width`` pixels."""
+    from scipy import ndimage
+
+    o = np.asarray(original, dtype=np.float64)
+    f = np.asarray(fill, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    if m.all() or not m.any():
+        return f
+    free = (~m).astype(np.float64)
+    r = np.where(m, 0.0, o - f)
+    num = ndimage.gaussian_filter(r, smooth)
+    den = ndimage.gaussian_filter(free, smooth)
+    r_s = np.divide(num, den, out=np.zeros_like(num), where=den > 1e-6)
+    dist, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
+    weight = np.clip(1.0 - (dist - 1.0) / width, 0.0, 1.0)
+    return f + np.where(m, r_s[iy, ix] * weight, 0.0)
+
+
+def anchor_mean(fill: np.ndarray, mask: np.ndarray, target_mean: float, *, ramp: float = 64.0,
+                rounds: int = 3) -> np.ndarray:
+    """Shift the blocked pixels so that their mean *after clipping to [0, 1]* is ``target_mean``;
+    the shift's weight is 0 at the block border and rises to 1 over ``ramp`` pixels, so the border
+    stays continuous.  A few rounds because clipping eats part of each shift.
+    """
+    from scipy import ndimage
+
+    f = np.asarray(fill, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return f
+    if m.all():
+        w = np.ones(m.shape)
+    else:
+        # chessboard distance: 10x cheaper than the Euclidean one on a 2k frame, and a ramp of the
+        # mean shift does not need more (the border step on RG1 is unchanged)
+        dist = ndimage.distance_transform_cdt(m, metric="chessboard").astype(np.float64)
+        w = np.clip((dist - 1.0) / max(ramp, 1.0), 0.0, 1.0)
+    wm = float(w[m].mean())
+    if wm <= 1e-9:
+        return f
+    for _ in range(rounds):
+        err = float(target_mean) - float(np.clip(f[m], 0.0, 1.0).mean())
+        if abs(err) < 1e-4:
+            break
+        f = f + (err / wm) * w
+    return f
 
 
 def fit_gain(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, ring: int = 32,
@@ -97,8 +222,9 @@ def fit_gain(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, ring: 
 
 def match_surround(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
                    gain: bool = False, coarse: int = COARSE) -> np.ndarray:
-    """``ml.fill_repair.match_surround`` with an optional contrast fit first (:func:`fit_gain`,
-    measured and rejected for the product: it amplified the fill's texture on RG1)."""
+    """The fill plus the harmonic surround offset (:func:`_surround_offset`), with an optional
+    contrast fit first (:func:`fit_gain`, measured and rejected: it amplified the fill's texture
+    on RG1).  Rejected for the product as a whole: see the module docstring."""
     o = np.asarray(original, dtype=np.float64)
     m = np.asarray(mask, dtype=bool)
     f = np.asarray(fill, dtype=np.float64)
@@ -106,7 +232,7 @@ def match_surround(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
         g = fit_gain(o, f, m)
         mu = f[~m].mean() if (~m).any() else f.mean()
         f = mu + g * (f - mu)
-    return _ml_match_surround(o, f, m, coarse=coarse)
+    return _surround_offset(o, f, m, coarse=coarse)
 
 
 def compose(original: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -1,23 +1,25 @@
 """The fill repair of :mod:`ml.fill_repair` in torch, batched over frames of one size, on any device.
 
-Why a twin and not a port: on a GPU the numpy/scipy repair costs more per frame than the model
+Why a twin and not a port: on a GPU the numpy repair costs more per frame than the model
 at 512 x 512, so an accelerator would wait on it (issue #17 item 3).  Each step here computes
 what its numpy namesake computes -- the same [1, 2, 1] notch, the same cubic spline -- on
 ``(B, H, W)`` tensors on the model's device, so the export keeps the fill that was evaluated.
 The numpy path stays the default on the CPU and is never changed by this module;
 ``tests/ml/test_fill_repair_torch.py`` holds the two to a stated tolerance on real frames.
 
-The cubic up-sampling is scipy's own ``ndimage.zoom`` applied as two dense matrices (it is
-linear and separable), built once per size on the CPU.  Float64 except on Apple MPS (float32
+The cubic up-sampling is the numpy resize's own operator (:func:`ml.spline_resize.cubic_matrix`,
+scipy's ``ndimage.zoom`` arithmetic) applied as two dense matrices (it is linear and separable),
+built once per size on the CPU.  Float64 except on Apple MPS (float32
 only there).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .spline_resize import cubic_matrix
 
 if TYPE_CHECKING:
     import torch
@@ -41,16 +43,11 @@ def nyquist_notch(fill_work: torch.Tensor) -> torch.Tensor:
     return (rows[:, :, :-2] + 2.0 * rows[:, :, 1:-1] + rows[:, :, 2:]) / 4.0
 
 
-@functools.lru_cache(maxsize=32)
 def _zoom_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix of scipy's cubic ``zoom`` along one axis, as ``upsample_smooth`` calls
-    it (grid-mirror, pixel-area aligned; a short result padded with its edge row, then cut)."""
-    from scipy import ndimage
-
-    z = ndimage.zoom(np.eye(n_in), (n_out / n_in, 1.0), order=3, mode="grid-mirror", grid_mode=True)
-    if z.shape[0] < n_out:
-        z = np.pad(z, ((0, n_out - z.shape[0]), (0, 0)), mode="edge")
-    return z[:n_out]
+    """(n_out, n_in) matrix of the cubic resize along one axis, as ``upsample_smooth`` does it
+    (grid-mirror, pixel-area aligned; a short result padded with its edge row, then cut); built
+    by :func:`ml.spline_resize.cubic_matrix` (cached there, read-only: a writable copy for torch)."""
+    return cubic_matrix(n_in, n_out).copy()
 
 
 _DEVICE_MATRICES: dict[tuple[int, int, str, str], torch.Tensor] = {}
