@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "evaluate-real": "medeid_gui.lab.real_eval_cmd",
     "train": "medeid_gui.lab.train_method",
     "familiarity": "medeid_gui.lab.familiarity_cmd",
+    "interpolate": "medeid_gui.lab.interpolate_cmd",
 }
 
 
