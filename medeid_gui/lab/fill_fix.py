@@ -235,6 +235,39 @@ def match_surround(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
     return _surround_offset(o, f, m, coarse=coarse)
 
 
+def band_blend(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, band: float) -> np.ndarray:
+    """The fill with the seam closed in a narrow band inside each blocked patch: every blocked
+    pixel within ``band`` pixels of the unblocked ones gets the difference "original minus fill"
+    of its nearest unblocked neighbour (smoothed along the border, sigma ``band / 4``), faded
+    to nothing with depth (smoothstep).  Reads only unblocked pixels of ``original``.
+
+    Why a candidate for the product (issue #14, screened 2026-12-03 with the seam-loss weights):
+    unlike :func:`match_surround`, whose harmonic field carries the surround into the whole
+    patch, it leaves the patch's interior to the model.  Band = 2 working pixels (30 px on RG1):
+    RG1 border step 13.8 / 16.2x -> 0.95 / 0.97x the original's at p = .25 / .5 (bound 1.5x);
+    on the cohort (same screen salt with and without) at p = .25 / .5 attacker AUC 0.890 / 0.830
+    -> 0.900 / 0.839 (random blocking 0.940 / 0.897), Dice 0.802 / 0.753 -> 0.808 / 0.761, burden
+    R^2 0.705 / 0.746 -> 0.689 / 0.713, classification 0.881 / 0.897 -> 0.876 / 0.891.  Not yet
+    in the product: it needs a numpy (no scipy) and a torch twin, a repair version bump and the
+    full evaluation."""
+    from scipy import ndimage
+
+    o = np.asarray(original, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    f = np.asarray(fill, dtype=np.float64)
+    if not m.any() or m.all() or band <= 0:
+        return f.copy()
+    ring = ~m & ndimage.binary_dilation(m)  # unblocked pixels touching a blocked one
+    sigma = max(1.0, band / 4.0)
+    num = ndimage.gaussian_filter(np.where(ring, o - f, 0.0), sigma)
+    den = ndimage.gaussian_filter(ring.astype(np.float64), sigma)
+    diff = np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0)
+    depth, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
+    w = np.clip(1.0 - (depth - 0.5) / band, 0.0, 1.0)
+    w = w * w * (3.0 - 2.0 * w)
+    return np.where(m, f + w * diff[iy, ix], f)
+
+
 def compose(original: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``original`` with its blocked pixels replaced by ``fill`` (clipped to [0, 1]); a float copy
     whose unblocked pixels are the original's values exactly."""

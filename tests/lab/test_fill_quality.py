@@ -167,3 +167,21 @@ def test_anchor_mean_hits_its_target_and_keeps_the_border():
     assert out[m].mean() == pytest.approx(0.2)
     assert out[50, 50:150].max() == 0.0  # the border pixels do not move
     assert np.array_equal(out[~m], f[~m])
+
+
+def test_band_blend_closes_the_seam_from_unblocked_pixels_only(rg1, block_mask):
+    """A fill 0.15 too bright: the band blend takes the border step under the bound without
+    reading a blocked pixel, keeps the patch interiors, and leaves unblocked pixels alone."""
+    fill = _blur(rg1, 6.0) + 0.15
+    before = fq.quality_report(rg1, FF.compose(rg1, fill, block_mask), block_mask, (0.0, 1.0))
+    assert not before.ok_step, before
+    out = FF.band_blend(rg1, fill, block_mask, band=16.0)
+    after = fq.quality_report(rg1, FF.compose(rg1, out, block_mask), block_mask, (0.0, 1.0))
+    assert after.ok_step and after.step_ratio < before.step_ratio / 4, (before, after)
+    other = np.where(block_mask, 1.0 - rg1, rg1)  # differs only in blocked pixels
+    assert np.array_equal(out, FF.band_blend(other, fill, block_mask, band=16.0))
+    assert np.array_equal(out[~block_mask], fill[~block_mask])
+    from scipy import ndimage
+
+    deep = ndimage.distance_transform_edt(block_mask) > 16.5  # beyond the band: the fill's own
+    assert deep.any() and np.array_equal(out[deep], fill[deep])
