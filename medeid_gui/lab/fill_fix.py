@@ -142,21 +142,30 @@ def feather_border(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *,
     """Close the fine step left at the block border: the residual ``original - fill`` of the
     nearest unblocked pixel (lightly smoothed over unblocked pixels) is added inside the block
     with a weight falling linearly from 1 at the border to 0 at ``width`` pixels."""
-    from scipy import ndimage
-
     o = np.asarray(original, dtype=np.float64)
     f = np.asarray(fill, dtype=np.float64)
     m = np.asarray(mask, dtype=bool)
     if m.all() or not m.any():
         return f
-    free = (~m).astype(np.float64)
-    r = np.where(m, 0.0, o - f)
-    num = ndimage.gaussian_filter(r, smooth)
-    den = ndimage.gaussian_filter(free, smooth)
-    r_s = np.divide(num, den, out=np.zeros_like(num), where=den > 1e-6)
-    dist, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
+    residual, dist = _nearest_residual(o, f, m, ~m, smooth)
     weight = np.clip(1.0 - (dist - 1.0) / width, 0.0, 1.0)
-    return f + np.where(m, r_s[iy, ix] * weight, 0.0)
+    return f + np.where(m, residual * weight, 0.0)
+
+
+def _nearest_residual(o: np.ndarray, f: np.ndarray, m: np.ndarray, source: np.ndarray,
+                      sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel: ``o - f`` averaged over the ``source`` pixels (unblocked ones) near its
+    nearest unblocked pixel (Gaussian ``sigma``, normalised by the source's own weight), and its
+    distance to that pixel (0 outside ``m``).  What :func:`feather_border` (source: every
+    unblocked pixel) and :func:`band_blend` (source: the unblocked border ring) add inside the
+    blocks, each with its own fade."""
+    from scipy import ndimage
+
+    num = ndimage.gaussian_filter(np.where(source, o - f, 0.0), sigma)
+    den = ndimage.gaussian_filter(source.astype(np.float64), sigma)
+    smoothed = np.divide(num, den, out=np.zeros_like(num), where=den > 1e-6)
+    dist, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
+    return smoothed[iy, ix], dist
 
 
 def anchor_mean(fill: np.ndarray, mask: np.ndarray, target_mean: float, *, ramp: float = 64.0,
@@ -258,14 +267,10 @@ def band_blend(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, band
     if not m.any() or m.all() or band <= 0:
         return f.copy()
     ring = ~m & ndimage.binary_dilation(m)  # unblocked pixels touching a blocked one
-    sigma = max(1.0, band / 4.0)
-    num = ndimage.gaussian_filter(np.where(ring, o - f, 0.0), sigma)
-    den = ndimage.gaussian_filter(ring.astype(np.float64), sigma)
-    diff = np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0)
-    depth, (iy, ix) = ndimage.distance_transform_edt(m, return_indices=True)
+    residual, depth = _nearest_residual(o, f, m, ring, max(1.0, band / 4.0))
     w = np.clip(1.0 - (depth - 0.5) / band, 0.0, 1.0)
     w = w * w * (3.0 - 2.0 * w)
-    return np.where(m, f + w * diff[iy, ix], f)
+    return np.where(m, f + w * residual, f)
 
 
 def compose(original: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> np.ndarray:

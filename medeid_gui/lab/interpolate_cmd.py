@@ -60,9 +60,7 @@ def mix_states(a: dict, b: dict, alpha: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from medeid_gui.ml.weights import load_state, record, sha256_file
+    from medeid_gui.ml.weights import load_state, save_state
 
     a_dir, b_dir, out = Path(args.a), Path(args.b), Path(args.out)
     if out.exists():
@@ -72,14 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"cannot mix: {exc}") from None
     shutil.copytree(a_dir, out)
-    # written under its own name in a side folder, then moved: torch.save names the archive's
-    # inner folder after the file, so this gives the same bytes wherever it is run
-    part = out / ".part"
-    part.mkdir()
-    torch.save(state, part / COMP_FILE)
-    (part / COMP_FILE).replace(out / COMP_FILE)
-    part.rmdir()
-    record(out, COMP_FILE, model="medeid-compensator", card="medeid-compensator.md")
-    digest = sha256_file(out / COMP_FILE)
+    digest = save_state(out, COMP_FILE, state, model="medeid-compensator",
+                        card="medeid-compensator.md")
     print(f"wrote {out / COMP_FILE} (alpha {args.alpha} of {a_dir}, sha256 {digest})")
     return 0

@@ -68,6 +68,6 @@ def test_command_writes_a_verified_folder_with_the_same_bytes_twice(shipped, tmp
         digests.append(sha256_file(out / COMP_FILE))
         load_model(out, "cpu")  # sha256 checked against the manifest on load
     assert digests[0] == digests[1] != sha256_file(a / COMP_FILE)
-    assert not (Path(tmp_path / "m1") / ".part").exists()
+    assert not (Path(tmp_path / "m1") / (COMP_FILE + ".tmp")).exists()  # nothing half-written left
     with pytest.raises(SystemExit, match="exists"):
         run(argparse.Namespace(a=str(a), b=str(b), alpha=0.75, out=str(tmp_path / "m1")))
