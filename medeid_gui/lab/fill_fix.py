@@ -256,9 +256,10 @@ def band_blend(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, band
     RG1 border step 13.8 / 16.2x -> 0.95 / 0.97x the original's at p = .25 / .5 (bound 1.5x);
     on the cohort (same screen salt with and without) at p = .25 / .5 attacker AUC 0.890 / 0.830
     -> 0.900 / 0.839 (random blocking 0.940 / 0.897), Dice 0.802 / 0.753 -> 0.808 / 0.761, burden
-    R^2 0.705 / 0.746 -> 0.689 / 0.713, classification 0.881 / 0.897 -> 0.876 / 0.891.  Not yet
-    in the product: it needs a numpy (no scipy) and a torch twin, a repair version bump and the
-    full evaluation."""
+    R^2 0.705 / 0.746 -> 0.689 / 0.713, classification 0.881 / 0.897 -> 0.876 / 0.891.  The
+    product runs its scipy-free successor, :func:`ml.fill_repair.seam_blend` (rows and columns
+    instead of the Euclidean nearest pixel, box passes instead of the Gaussian; repair version
+    3); this one stays for comparison."""
     from scipy import ndimage
 
     o = np.asarray(original, dtype=np.float64)

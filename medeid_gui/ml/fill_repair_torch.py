@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .fill_repair import BAND_WORK_PIXELS
 from .spline_resize import cubic_matrix
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["real_dtype", "nyquist_notch", "upsample_smooth", "repair_fill"]
+__all__ = ["real_dtype", "nyquist_notch", "upsample_smooth", "seam_blend", "repair_fill"]
 
 
 def real_dtype(device: torch.device | str) -> torch.dtype:
@@ -73,15 +74,109 @@ def upsample_smooth(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return _matrix(h, int(shape[0]), fill) @ fill @ _matrix(w, int(shape[1]), fill).T
 
 
+def _box_along(a: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+    """:func:`ml.fill_repair._box_along` of a batch along ``dim`` (cumulative sums, zero edges)."""
+    import torch
+
+    a = a.movedim(dim, -1)
+    pad = torch.zeros(a.shape[:-1] + (radius + 1,), dtype=a.dtype, device=a.device)
+    c = torch.cumsum(torch.cat([pad, a, pad[..., :radius]], dim=-1), dim=-1)
+    return (c[..., 2 * radius + 1:] - c[..., : -2 * radius - 1]).movedim(-1, dim)
+
+
+def _smooth_along(values: torch.Tensor, where: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+    """:func:`ml.fill_repair._smooth_along`: three normalised box passes over ``where`` pixels."""
+    import torch
+
+    num = torch.where(where, values, torch.zeros_like(values))
+    den = where.to(values.dtype)
+    for _ in range(3):
+        num, den = _box_along(num, radius, dim), _box_along(den, radius, dim)
+    ok = den > 1e-9
+    return torch.where(ok, num / den.clamp_min(1e-12), torch.zeros_like(num))
+
+
+def _next_blocked(mask: torch.Tensor, dim: int, step: int) -> torch.Tensor:
+    """:func:`ml.fill_repair._next_blocked` (no wrap-around)."""
+    import torch
+
+    nxt = torch.roll(mask, -step, dims=dim)
+    if step == 1:
+        nxt.narrow(dim, mask.shape[dim] - 1, 1).fill_(False)
+    else:
+        nxt.narrow(dim, 0, 1).fill_(False)
+    return nxt
+
+
+def _from_side(mask: torch.Tensor, dim: int, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`ml.fill_repair._from_side`: index of the last unblocked pixel on the scan, distance."""
+    import torch
+
+    n = mask.shape[dim]
+    shape = [1] * mask.ndim
+    shape[dim] = n
+    pos = torch.arange(n, device=mask.device).view(shape).expand(mask.shape)
+    big = torch.full_like(pos, 1 << 30)
+    if reverse:
+        idx = torch.where(mask, torch.full_like(pos, n), pos)
+        last = torch.flip(torch.cummin(torch.flip(idx, (dim,)), dim).values, (dim,))
+        found = last < n
+        return torch.where(found, last, torch.full_like(pos, -1)), torch.where(found, last - pos, big)
+    idx = torch.where(mask, torch.full_like(pos, -1), pos)
+    last = torch.cummax(idx, dim).values
+    found = last >= 0
+    return last, torch.where(found, pos - last, big)
+
+
+def seam_blend(original: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, *, band: float) -> torch.Tensor:
+    """:func:`ml.fill_repair.seam_blend` of a (B, H, W) batch (frames with nothing or everything
+    blocked come back unchanged, as on the numpy path: no border, no correction)."""
+    import torch
+
+    if band <= 0:
+        return fill.clone()
+    residual = original - fill
+    radius = max(1, int(round(band / 4.0)))
+    total = torch.zeros_like(fill)
+    weight_sum = torch.zeros_like(fill)
+    weight_max = torch.zeros_like(fill)
+    for dim in (1, 2):
+        for reverse in (False, True):
+            source = ~mask & _next_blocked(mask, dim, -1 if reverse else 1)
+            sm = _smooth_along(residual, source, radius, 3 - dim)
+            last, dist = _from_side(mask, dim, reverse)
+            value = torch.gather(sm, dim, last.clamp_min(0))
+            w = (1.0 - (dist.to(fill.dtype) - 0.5) / band).clamp(0.0, 1.0)
+            w = torch.where(mask, w * w * (3.0 - 2.0 * w), torch.zeros_like(w))
+            total = total + w * value
+            weight_sum = weight_sum + w
+            weight_max = torch.maximum(weight_max, w)
+    ok = weight_sum > 0
+    corr = torch.where(ok, total / weight_sum.clamp_min(1e-300), torch.zeros_like(total))
+    return fill + weight_max * corr
+
+
 def repair_fill(original: torch.Tensor, fill_work: torch.Tensor, mask: torch.Tensor, *,
                 patch: float | None = None) -> torch.Tensor:
     """:func:`ml.fill_repair.repair_fill` of a (B, H, W) batch of one frame size.
 
-    ``original``: working images (only their shape is read, as on the numpy path);
-    ``fill_work``: (B, R, R); ``mask`` and ``patch`` are accepted for the callers' sake.
-    Returns the repaired fill in [0, 1] in :func:`real_dtype`.
+    ``original``: working images, read only where ``mask`` is False (zeroed elsewhere first,
+    as on the numpy path); ``fill_work``: (B, R, R); ``mask``: (B, H, W) blocked pixels;
+    ``patch`` is accepted for the callers' sake.  Returns the repaired fill in [0, 1] in
+    :func:`real_dtype`.
     """
-    del patch, mask
+    import torch
+
+    del patch
     dt = real_dtype(original.device)
     h, w = int(original.shape[-2]), int(original.shape[-1])
-    return upsample_smooth(nyquist_notch(fill_work.to(dt)), (h, w)).clamp(0.0, 1.0)
+    f = upsample_smooth(nyquist_notch(fill_work.to(dt)), (h, w))
+    m = mask.to(torch.bool)
+    n_blocked = m.sum(dim=(1, 2))
+    partial = (n_blocked > 0) & (n_blocked < h * w)
+    if bool(partial.any()):
+        o = torch.where(m, torch.zeros((), dtype=dt, device=f.device), original.to(dt))
+        band = BAND_WORK_PIXELS * max(h, w) / float(fill_work.shape[-1])
+        blended = seam_blend(o, f, m, band=band)
+        f = torch.where(partial[:, None, None], blended, f)
+    return f.clamp(0.0, 1.0)

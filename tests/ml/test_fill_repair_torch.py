@@ -1,6 +1,6 @@
 """The torch twin of the fill repair (ml.fill_repair_torch) against the numpy repair it mirrors, on
 the real CR chest RG1: the steps agree within 1e-12 of the [0, 1] window; a batch gives each frame
-what it gives alone; neither reads the original beyond its shape."""
+what it gives alone; neither reads a blocked pixel of the original."""
 
 from __future__ import annotations
 
@@ -63,8 +63,18 @@ def test_repair_matches_numpy_and_a_batch_matches_single_frames(rg1):
         assert np.array_equal(single, batch[k]), k  # a frame's result does not depend on its batch
 
 
-def test_reads_nothing_of_the_original_but_its_shape(rg1):
+def test_reads_the_original_only_where_unblocked(rg1):
     m = _mask(rg1.shape, 3)
     fw = _fill(2)
     a = FT.repair_fill(_t(rg1), _t(fw), _t(m)).numpy()
-    assert np.array_equal(a, FT.repair_fill(_t(1.0 - rg1), _t(fw), _t(m)).numpy())
+    assert np.array_equal(a, FT.repair_fill(_t(np.where(m, 1.0 - rg1, rg1)), _t(fw), _t(m)).numpy())
+    assert not np.array_equal(a, FT.repair_fill(_t(np.where(m, rg1, 1.0 - rg1)), _t(fw), _t(m)).numpy())
+
+
+def test_seam_steps_match_numpy(rg1):
+    m = _mask(rg1.shape, 4)
+    f = FR.upsample_smooth(FR.nyquist_notch(_fill(3)), rg1.shape)
+    o = np.where(m, 0.0, rg1)
+    ref = FR.seam_blend(o, f, m, band=7.6)
+    assert np.abs(ref - f).max() > 0.01  # the blend does something
+    assert np.abs(FT.seam_blend(_t(o), _t(f), _t(m), band=7.6)[0].numpy() - ref).max() < TOL
