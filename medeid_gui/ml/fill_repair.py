@@ -20,17 +20,18 @@ it.  What :func:`repair_fill` does about each:
 Why no more than that (measured, session 8 and 2026-12-03): corrections that carry the
 surroundings into the whole patch (``lab.fill_fix``: harmonic surround field, mean anchor) met
 every bound on RG1 but on the generated cohort raised the attacker's AUC and destroyed the
-lesion burden -- they paint the patient's own anatomy back into the blocked patches.  A single
+lesion burden -- they paint the patient's own anatomy back into the blocked patches. A single
 offset to the surroundings' level did the same: over all unblocked pixels, burden R^2 0.69 ->
-0.38 at p = .25; over the pairs of pixels straddling the borders, 0.70 -> 0.21 (and attacker
-AUC 0.88 -> 0.92); correcting only the part of that offset beyond 0.03 still gave 0.41 and 0.92,
+0.38 at p = .25; over the pairs of pixels straddling the borders, 0.70 -> 0.21 (and attacker AUC
+0.88 -> 0.92); correcting only the part of that offset beyond 0.03 still gave 0.41 and 0.92,
 because on the cohort the fill's level at the seams differs from its surroundings by 0.06
-(median) by design: an in-domain fill's level is how the model keeps the findings.  Each of these
+(median) by design: an in-domain fill's level is how the model keeps the findings. Each of these
 met the mean-shift bound on RG1_UNCR (0.10 -> 0.01-0.03); the product keeps the findings and
-leaves RG1's shift (0.10 at p = .25 / .5) unmet, reported in the model card.  At p = 1 nothing is unblocked, nothing is read and nothing is corrected: the fill is the model's
-alone, and where its brightness is wrong (RG1: 0.15 of the window) the image is outside the
-model's training distribution -- anchoring it to the original's mean re-identified (attacker
-0.55 -> 0.63 on the cohort).
+leaves RG1's shift (0.10 at p = .25 / .5) unmet, reported in the model card. At p = 1 nothing is
+unblocked, nothing is read and nothing is corrected: the fill is the model's alone, and where
+its brightness is wrong (RG1: 0.15 of the window) the image is outside the model's training
+distribution -- anchoring it to the original's mean re-identified (attacker 0.55 -> 0.63 on the
+cohort).
 
 Privacy rule: :func:`repair_fill` reads the original only at unblocked pixels (which the output
 shows anyway); its blocked pixels are zeroed before any step sees them.  Only blocked pixels are
