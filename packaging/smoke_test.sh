@@ -28,6 +28,8 @@ TIMEOUT=(); command -v timeout >/dev/null 2>&1 && TIMEOUT=(timeout 120)  # macOS
 fail() { echo "SMOKE TEST FAILED: $*" >&2; exit 1; }
 
 run "$BIN/medeid" --help >/dev/null
+# site training is in the bundle (packaging/lab_modules.py; packaging/train_check.py trains with it)
+run "$BIN/medeid" ml train --help >/dev/null || fail "medeid ml train is missing from the bundle"
 V=$(run "$BIN/medeid" --version)
 echo "$V"
 grep -q '^medeid .* (bundle)$' <<<"$V" || fail "--version does not report a bundle"

@@ -139,8 +139,13 @@ def render_markdown(rep: dict, name: str) -> str:
 
 
 def _plot(rep: dict, path: Path) -> None:
-    import matplotlib
-
+    """The figure with matplotlib where it is installed, else with Pillow (``lab.png_plot``: the
+    installer bundle trains and evaluates without matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        _plot_pillow(rep, path)
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -168,6 +173,30 @@ def _plot(rep: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _plot_pillow(rep: dict, path: Path) -> None:
+    """The same panels as ``_plot`` (attackers, then the tasks), drawn with Pillow."""
+    from medeid_gui.lab.png_plot import Panel, Series, save_panels
+
+    panels = []
+    for att in rep["originals"]["attack"]:
+        panel = Panel(f"attacker: {att} (AUC)", "privacy level p", ylim=(0.0, 1.0),
+                      hlines=[(rep["originals"]["attack"][att]["auc"], "originals"), (0.5, "")])
+        for m, rows in rep["results"].items():
+            panel.series.append(Series([r["p"] for r in rows], [r["attack"][att]["auc"] for r in rows],
+                                       NAMES.get(m, m), width=3 if m == "medeid" else 1))
+        panels.append(panel)
+    tasks = [t for t in TASK_NAMES if t in rep["originals"]["tasks"]]
+    if tasks:
+        panel = Panel("tasks (% of originals)", "privacy level p", hlines=[(100.0, "")])
+        for m, rows in rep["results"].items():
+            for t in tasks:
+                panel.series.append(Series([r["p"] for r in rows],
+                                           [_keep(rep, m, r["p"]).get(t, float("nan")) * 100 for r in rows],
+                                           f"{NAMES.get(m, m)}: {t}", dashed=m != "medeid"))
+        panels.append(panel)
+    save_panels(panels, path)
 
 
 def _set_card_section(folder: Path, body: str) -> None:

@@ -1,13 +1,30 @@
 """Scores used by the evaluation, in plain numpy (no scikit-learn dependency).
 
 Why here: every number in ``models/evaluation.json`` comes from these few functions, so they are
-small enough to check by hand and are tested against known values.
+small enough to check by hand and are tested against known values.  No scipy either: a site's
+``medeid ml train`` (held-out evaluation included) runs in the installer bundle, which leaves
+scipy out (packaging/medeid.spec); ``rankdata`` is scipy's operation for operation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
+
+
+def rankdata(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1 with ties averaged, as ``scipy.stats.rankdata(values)`` (its "average"
+    method, flattened; all NaN when a value is NaN, as scipy's default ``nan_policy``)."""
+    arr = np.ravel(np.asarray(values))
+    if arr.dtype.kind in "fc" and np.isnan(arr).any():
+        return np.full(arr.shape, np.nan)
+    sorter = np.argsort(arr, kind="quicksort")
+    inv = np.empty(sorter.size, dtype=np.intp)
+    inv[sorter] = np.arange(sorter.size, dtype=np.intp)
+    arr = arr[sorter]
+    obs = np.r_[True, arr[1:] != arr[:-1]]
+    dense = obs.cumsum()[inv]
+    count = np.r_[np.nonzero(obs)[0], len(obs)]
+    return 0.5 * (count[dense] + count[dense - 1] + 1)
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
-from medeid_gui.lab.metrics import roc_auc
+from medeid_gui.lab.metrics import rankdata, roc_auc
 
 __all__ = [
     "AucCI",

@@ -23,6 +23,21 @@ if TYPE_CHECKING:
     from medeid_gui.ml.model import MedeidModel
 
 
+def dilate4(mask: np.ndarray, steps: int) -> np.ndarray:
+    """``mask`` grown by ``steps`` 4-connected steps, outside the image counted as empty: what
+    ``scipy.ndimage.binary_dilation(mask, iterations=steps)`` gives, in numpy (the training runs
+    in the installer bundle, which has no scipy)."""
+    out = np.asarray(mask, dtype=bool).copy()
+    for _ in range(steps):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
 def drawn_region(data, effusion_context: int):
     """(N, 1, R, R) float mask of the pixels a template-target fill takes from the study: its
     lesions, and with ``effusion_context`` > 0 every pixel within that many (4-connected) steps
@@ -39,13 +54,10 @@ def drawn_region(data, effusion_context: int):
     if effusion_context > 0:
         if data.lesion_maps is None:
             raise ValueError("effusion_context needs per-finding lesion maps (a generated cohort)")
-        from scipy import ndimage
-
         from medeid_gui.lab.cohort import FINDINGS
 
         eff = data.lesion_maps[:, FINDINGS.index("effusion")]
-        region = region | np.stack([ndimage.binary_dilation(e, iterations=effusion_context)
-                                    if e.any() else e for e in eff])
+        region = region | np.stack([dilate4(e, effusion_context) if e.any() else e for e in eff])
     return torch.from_numpy(region.astype(np.float32))[:, None]
 
 

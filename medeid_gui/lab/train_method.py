@@ -94,7 +94,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from medeid_gui._resources import models_dir
+    from medeid_gui.lab.eager_torch import ensure_dynamo
     from medeid_gui.lab.method_data import is_cohort
+
+    ensure_dynamo()  # the installer bundle has no torch compiler; its optimizers still import it
 
     out = Path(args.out) if args.out else models_dir()
     cfg = TrainConfig(data=str(args.data), out=str(out),

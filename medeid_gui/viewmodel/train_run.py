@@ -108,11 +108,12 @@ def time_left(fraction: float, elapsed_s: float) -> str:
 
 def why_no_plan(code: int, stderr: str) -> str:
     """What the dialog says when the dry run gave no plan: the CLI's own last words, and for a
-    build without the training tools (the installer bundle leaves ``medeid_gui.lab`` out, so
-    ``ml train`` is not a command there) how to train instead."""
+    build without the training tools (``ml train`` is not a command there: bundles built before
+    the spec carried the training modules, packaging/lab_modules.py, or installs without
+    ``medeid_gui.lab``) how to train instead."""
     if "invalid choice: 'train'" in stderr or "invalid choice: 'ml'" in stderr:
-        return ("This installation does not include the training tools (the installer leaves them "
-                "out). Train from a source install with: medeid ml train FOLDER, then import the "
+        return ("This installation does not include the training tools. Install a newer version, "
+                "or train from a source install with: medeid ml train FOLDER, then import the "
                 "model in Settings > Privacy Models.")
     last = next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()), "")
     return f"The folder could not be planned (exit status {code})" + (f": {last}" if last else "; see the log.")

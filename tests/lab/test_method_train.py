@@ -171,6 +171,14 @@ def test_comp_with_effusion_context_and_proxy_segmenter(tiny_cohort, tmp_path) -
     np.testing.assert_array_equal(grew, has_eff)  # only studies with an effusion grow
     with pytest.raises(ValueError, match="per-finding"):
         _drawn_region(dataclasses.replace(data, lesion_maps=None), 3)
+    # the numpy dilation (no scipy in the installer bundle) is scipy's, on the cohort's effusions
+    from scipy import ndimage
+
+    from medeid_gui.lab.train_comp import dilate4
+
+    for e in data.lesion_maps[:, 1][has_eff]:
+        for k in (1, 3, 10):
+            np.testing.assert_array_equal(dilate4(e, k), ndimage.binary_dilation(e, iterations=k))
 
     kw = dict(effusion_context=3, seg_weight=1.0, seg_steps=4)
     out_a, work_a = tmp_path / "a", tmp_path / "wa"

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from medeid_gui.lab.metrics import dice, macro_auc, mean_std, r2, roc_auc
+from medeid_gui.lab.metrics import dice, macro_auc, mean_std, r2, rankdata, roc_auc
 
 
 def test_roc_auc_known_values():
@@ -38,3 +38,21 @@ def test_dice_and_r2():
 def test_mean_std():
     m = mean_std([0.9, 1.0])
     assert m == {"mean": 0.95, "std": 0.05, "seeds": 2, "values": [0.9, 1.0]}
+
+
+def test_rankdata_is_scipys_average_ranks() -> None:
+    """The numpy ``rankdata`` (training and held-out evaluation run without scipy in the installer
+    bundle) gives scipy's bytes: ties averaged, NaN propagated, 2-D flattened."""
+    from scipy.stats import rankdata as scipy_rankdata
+
+    rng = np.random.default_rng(0)
+    for t in range(400):
+        n = int(rng.integers(1, 300))
+        a = rng.integers(0, int(rng.integers(1, 40)), n).astype(float) if t % 2 else rng.normal(size=n)
+        if t % 5 == 0 and n % 2 == 0:
+            a = a.reshape(2, -1)
+        ours, ref = rankdata(a), scipy_rankdata(a, axis=None)
+        assert ours.dtype == ref.dtype and np.array_equal(ours, ref), t
+    assert np.isnan(rankdata(np.array([1.0, np.nan, 2.0]))).all()
+    assert rankdata(np.array([3, 1, 2, 2])).tolist() == [4.0, 1.0, 2.5, 2.5]
+    assert rankdata(np.array([], dtype=float)).size == 0

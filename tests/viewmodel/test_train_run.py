@@ -75,7 +75,7 @@ def test_run_state_from_split_chunks() -> None:
 
 
 def test_why_no_plan(tmp_path: Path) -> None:
-    # the installer bundle leaves medeid_gui.lab out: the real CLI without it, as the child sees it
+    # an install without medeid_gui.lab (bundles before site training): the real CLI without it
     cmd = train_command(tmp_path, dry_run=True)
     without_lab = ("import sys; sys.modules['medeid_gui.lab'] = None; from medeid_gui.cli import main; "
                    f"sys.exit(main({cmd[4:]!r}))")
