@@ -287,7 +287,9 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
         emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)
     share = 1.0 if no_eval or hold.why_not else 1.0 - EVAL_SHARE
     report = step_reporter(cfg, d.key, *place, share=share) if as_json else None
-    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report))
+    redo = tuple(r.strip() for r in (getattr(args, "redo", None) or "").split(",") if r.strip())
+    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report), redo=redo,
+          init_from=getattr(args, "init_from", None))
     lic = _used_licences(hold.train, label_lic)
     _write_model(folder, hold.train, cfg, data, lic, time.perf_counter() - t0, hold.patients)
     _evaluate_domain(folder, hold, data, used, args, place)

@@ -68,3 +68,31 @@ def test_trains_frontal_skips_the_rest_and_resumes(archive: Path, tmp_path: Path
     assert not dom.check(ImageFacts("CT", "CHEST", "", False, "MONOCHROME2", 512, 512, 1)).inside
     rc, again = _train(archive, out, "--size", "160", capsys=capsys)
     assert rc == 0 and "resuming: done ['reid', 'idmap', 'ssl', 'mdl', 'comp']" in again
+
+
+def test_init_from_fine_tunes_only_the_compensators_on_an_archive(archive: Path, tmp_path: Path,
+                                                                 capsys) -> None:
+    """``--init-from`` (a site fine-tune of the shipped networks) is honoured on an archive as on
+    a cohort: the identity and semantic networks are the source's, bit for bit; only the
+    compensators train (it was silently ignored, and every stage retrained, before)."""
+    from medeid_gui._resources import models_dir
+
+    out = tmp_path / "ft"
+    rc, text = _train(archive, out, "--size", "128", "--init-from", str(models_dir()), "--no-eval",
+                      capsys=capsys)
+    assert rc == 0, text
+    assert "[reid]" not in text and "[comp]" in text  # no stage but comp ran
+    import torch
+
+    from medeid_gui.ml.model import load_model
+
+    base, tuned = load_model(models_dir(), "cpu"), load_model(out / "medeid-dx-chest-frontal", "cpu")
+
+    def same(name: str) -> bool:
+        s1, s2 = getattr(base, name).state_dict(), getattr(tuned, name).state_dict()
+        # the decoupler's identity adversary is training-only: load_model initialises it afresh
+        return all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("adv"))
+
+    for name in ("reid", "idmap", "encoder", "decoupler"):
+        assert same(name), name
+    assert not same("compensator")
