@@ -11,7 +11,7 @@ it.  What :func:`repair_fill` does about each:
   :func:`upsample_smooth` (cubic spline) replaces the bilinear resize, which is kinked at every
   working pixel.
 * **Seams** (repair version 3): :func:`seam_blend` gives every blocked pixel within
-  :data:`BAND_WORK_PIXELS` working pixels of a border the difference "original minus fill" of
+  :data:`BAND_PATCH_FRACTION` of a patch's side of a border the difference "original minus fill" of
   the unblocked pixel it faces, smoothed along the border and faded with depth, so the patch
   meets its surroundings without a step while its interior stays the model's.
 * **Brightness is not corrected, on purpose** (below): a fill whose level differs from the image
@@ -48,15 +48,20 @@ import numpy as np
 
 from .spline_resize import resize_cubic
 
-__all__ = ["nyquist_notch", "upsample_smooth", "seam_blend", "repair_fill", "REPAIR_VERSION",
-           "BAND_WORK_PIXELS"]
+__all__ = ["nyquist_notch", "upsample_smooth", "seam_blend", "seam_band", "repair_fill",
+           "REPAIR_VERSION", "BAND_PATCH_FRACTION"]
 
 #: bumped whenever a repair step changes its output, so that cached evaluation results and
 #: resumed exports are never mixed across two versions of the fill
 REPAIR_VERSION = "3"
 
-#: depth of the seam blend, in the compensator's working pixels (30 px on a 2k radiograph at 128)
-BAND_WORK_PIXELS = 2.0
+#: depth of the seam blend as a fraction of a blocked patch's side (a quarter: 30 px on a 2k
+#: radiograph, 8 px on a 512-px one), whatever the model's working resolution -- so a 256-px site
+#: model blends as deep as the 128-px shipped one (where it equals 2 working pixels)
+BAND_PATCH_FRACTION = 0.25
+
+#: patches per side when the caller does not say (``ml.nets.GRID``)
+DEFAULT_GRID = 16
 
 
 def nyquist_notch(fill_work: np.ndarray) -> np.ndarray:
@@ -165,26 +170,30 @@ def _next_blocked(mask: np.ndarray, axis: int, step: int) -> np.ndarray:
     return nxt
 
 
+def seam_band(shape: tuple[int, int], patch: float | None) -> float:
+    """Depth of the seam blend in pixels for a frame of ``shape`` with patches of side ``patch``."""
+    side = float(patch) if patch else max(shape) / DEFAULT_GRID
+    return BAND_PATCH_FRACTION * side
+
+
 def repair_fill(original: np.ndarray, fill_work: np.ndarray, mask: np.ndarray, *,
                 patch: float | None = None) -> np.ndarray:
     """Full-resolution fill in [0, 1] from the compensator's working-resolution fill.
 
     Steps: the checkerboard removed at its source frequency (:func:`nyquist_notch`), a
     cubic-spline up-sampling (:func:`upsample_smooth`), then -- only when some pixels stay
-    unblocked -- its seams closed in a band of :data:`BAND_WORK_PIXELS` working pixels
+    unblocked -- its seams closed in a band of :data:`BAND_PATCH_FRACTION` of a patch
     (:func:`seam_blend`).
 
     ``original``: the frame's working image at full resolution, read only where ``mask`` is
     False (its blocked pixels are zeroed before any step sees them); ``fill_work``: (R, R)
-    fill; ``mask``: full-resolution blocked pixels; ``patch`` is accepted for the callers'
-    sake and unused.  The caller writes only ``mask`` pixels.
+    fill; ``mask``: full-resolution blocked pixels; ``patch``: a patch's side in pixels (default
+    the frame's longer side / :data:`DEFAULT_GRID`).  The caller writes only ``mask`` pixels.
     """
-    del patch
     shape = (int(np.shape(original)[0]), int(np.shape(original)[1]))
     f = upsample_smooth(nyquist_notch(fill_work), shape)
     m = np.asarray(mask, dtype=bool)
     if m.any() and not m.all():
         o = np.where(m, 0.0, np.asarray(original, dtype=np.float64))
-        band = BAND_WORK_PIXELS * max(shape) / float(np.shape(fill_work)[0])
-        f = seam_blend(o, f, m, band=band)
+        f = seam_blend(o, f, m, band=seam_band(shape, patch))
     return np.clip(f, 0.0, 1.0)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .fill_repair import BAND_WORK_PIXELS
+from .fill_repair import seam_band
 from .spline_resize import cubic_matrix
 
 if TYPE_CHECKING:
@@ -162,12 +162,11 @@ def repair_fill(original: torch.Tensor, fill_work: torch.Tensor, mask: torch.Ten
 
     ``original``: working images, read only where ``mask`` is False (zeroed elsewhere first,
     as on the numpy path); ``fill_work``: (B, R, R); ``mask``: (B, H, W) blocked pixels;
-    ``patch`` is accepted for the callers' sake.  Returns the repaired fill in [0, 1] in
+    ``patch``: a patch's side in pixels, as on the numpy path.  Returns the repaired fill in [0, 1] in
     :func:`real_dtype`.
     """
     import torch
 
-    del patch
     dt = real_dtype(original.device)
     h, w = int(original.shape[-2]), int(original.shape[-1])
     f = upsample_smooth(nyquist_notch(fill_work.to(dt)), (h, w))
@@ -176,7 +175,6 @@ def repair_fill(original: torch.Tensor, fill_work: torch.Tensor, mask: torch.Ten
     partial = (n_blocked > 0) & (n_blocked < h * w)
     if bool(partial.any()):
         o = torch.where(m, torch.zeros((), dtype=dt, device=f.device), original.to(dt))
-        band = BAND_WORK_PIXELS * max(h, w) / float(fill_work.shape[-1])
-        blended = seam_blend(o, f, m, band=band)
+        blended = seam_blend(o, f, m, band=seam_band((h, w), patch))
         f = torch.where(partial[:, None, None], blended, f)
     return f.clamp(0.0, 1.0)

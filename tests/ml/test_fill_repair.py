@@ -83,7 +83,7 @@ def test_seams_are_closed_on_rg1(rg1, mask):
     r = fq.quality_report(rg1, np.where(mask, rep, rg1), mask, (0.0, 1.0))
     assert r.step_ratio <= 1.5 and r.texture_ratio <= 3.0
     assert r.mean_shift > 0.05  # the level stays the model's (only the band moves toward the surround)
-    band = FR.BAND_WORK_PIXELS * max(rg1.shape) / 128
+    band = FR.seam_band(rg1.shape, None)
     deep = mask.copy()
     for _ in range(int(np.ceil(band)) + 1):
         deep = deep & np.roll(deep, 1, 0) & np.roll(deep, -1, 0) & np.roll(deep, 1, 1) & np.roll(deep, -1, 1)
