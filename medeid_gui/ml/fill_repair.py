@@ -148,9 +148,15 @@ def seam_blend(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, band
     for axis in (0, 1):
         for reverse in (False, True):
             source = ~m & _next_blocked(m, axis, -1 if reverse else 1)  # touching a block
-            sm = _smooth_along(residual, source, radius, 1 - axis)
+            # only the lines (along ``axis``) that hold a source are smoothed: the patch borders,
+            # 17 at most; each is smoothed on its own, so the values are those of the whole frame
+            keep = np.flatnonzero(source.any(axis=1 - axis))
+            sm = _smooth_along(np.take(residual, keep, axis=axis), np.take(source, keep, axis=axis),
+                               radius, 1 - axis)
+            slot = np.zeros(m.shape[axis], dtype=np.intp)
+            slot[keep] = np.arange(keep.size)
             last, dist = _from_side(m, axis, reverse)
-            value = np.take_along_axis(sm, np.maximum(last, 0), axis=axis)
+            value = np.take_along_axis(sm, slot[np.maximum(last, 0)], axis=axis)
             w = np.clip(1.0 - (dist - 0.5) / band, 0.0, 1.0)
             w = np.where(m, w * w * (3.0 - 2.0 * w), 0.0)
             total += w * value

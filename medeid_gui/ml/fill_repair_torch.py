@@ -143,9 +143,14 @@ def seam_blend(original: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, *
     for dim in (1, 2):
         for reverse in (False, True):
             source = ~mask & _next_blocked(mask, dim, -1 if reverse else 1)
-            sm = _smooth_along(residual, source, radius, 3 - dim)
+            # only the lines holding a source in some frame are smoothed (as on the numpy path)
+            keep = torch.nonzero(source.any(dim=3 - dim).any(dim=0)).flatten()
+            sm = _smooth_along(residual.index_select(dim, keep), source.index_select(dim, keep),
+                               radius, 3 - dim)
+            slot = torch.zeros(mask.shape[dim], dtype=torch.long, device=mask.device)
+            slot[keep] = torch.arange(keep.numel(), device=mask.device)
             last, dist = _from_side(mask, dim, reverse)
-            value = torch.gather(sm, dim, last.clamp_min(0))
+            value = torch.gather(sm, dim, slot[last.clamp_min(0)])
             w = (1.0 - (dist.to(fill.dtype) - 0.5) / band).clamp(0.0, 1.0)
             w = torch.where(mask, w * w * (3.0 - 2.0 * w), torch.zeros_like(w))
             total = total + w * value
