@@ -148,8 +148,9 @@ def seam_blend(original: np.ndarray, fill: np.ndarray, mask: np.ndarray, *, band
     for axis in (0, 1):
         for reverse in (False, True):
             source = ~m & _next_blocked(m, axis, -1 if reverse else 1)  # touching a block
-            # only the lines (along ``axis``) that hold a source are smoothed: the patch borders,
-            # 17 at most; each is smoothed on its own, so the values are those of the whole frame
+            # only the lines (along ``axis``) that hold a source are smoothed -- beside the patch
+            # borders, 15 at most on a 16-patch grid; each line is smoothed on its own, so the
+            # values are those of smoothing the whole frame
             keep = np.flatnonzero(source.any(axis=1 - axis))
             sm = _smooth_along(np.take(residual, keep, axis=axis), np.take(source, keep, axis=axis),
                                radius, 1 - axis)
