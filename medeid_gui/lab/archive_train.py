@@ -24,7 +24,7 @@ import numpy as np
 from medeid_gui.lab.archive_eval import ArchiveEvalConfig, Holdout, split_heldout
 from medeid_gui.lab.archive_plan import ArchiveImage, ArchivePlan, DomainPlan, estimate_seconds, scan_archive
 from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
-from medeid_gui.lab.train_config import STAGES, TrainConfig
+from medeid_gui.lab.train_config import STAGES, TrainConfig, parse_redo
 from medeid_gui.lab.train_progress import emit, emit_plan
 
 #: ``lab.train_method.train``'s shape: (config, fresh=, data=, log=) -> summary
@@ -287,9 +287,8 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
         emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)
     share = 1.0 if no_eval or hold.why_not else 1.0 - EVAL_SHARE
     report = step_reporter(cfg, d.key, *place, share=share) if as_json else None
-    redo = tuple(r.strip() for r in (getattr(args, "redo", None) or "").split(",") if r.strip())
-    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report), redo=redo,
-          init_from=getattr(args, "init_from", None))
+    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report),
+          redo=parse_redo(getattr(args, "redo", None)), init_from=getattr(args, "init_from", None))
     lic = _used_licences(hold.train, label_lic)
     _write_model(folder, hold.train, cfg, data, lic, time.perf_counter() - t0, hold.patients)
     _evaluate_domain(folder, hold, data, used, args, place)

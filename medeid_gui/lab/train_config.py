@@ -126,3 +126,11 @@ def parse_steps(text: str) -> dict[str, int]:
             raise ValueError(f"bad --steps item {item!r}; use STAGE=N with STAGE in {STAGES}")
         out[name] = int(num)
     return out
+
+
+def parse_redo(text: str | None) -> tuple[str, ...]:
+    """``--redo`` as stage names (cohort and archive training read it the same way)."""
+    redo = tuple(r.strip() for r in (text or "").split(",") if r.strip())
+    if any(r not in STAGES for r in redo):
+        raise ValueError(f"--redo takes stage names from {STAGES}")
+    return redo

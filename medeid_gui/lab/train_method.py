@@ -45,7 +45,7 @@ from medeid_gui.lab.archive_train import add_archive_arguments, run_archive
 from medeid_gui.lab.method_cards import write_cards
 from medeid_gui.lab.train_checkpoint import STAGE_MODULES, Checkpoint, cfg_key, load_model_states, model_states
 from medeid_gui.lab.train_comp import stage_comp
-from medeid_gui.lab.train_config import STAGES, TUNABLE, TrainConfig, cohort_info, finite, parse_steps
+from medeid_gui.lab.train_config import STAGES, TUNABLE, TrainConfig, cohort_info, finite, parse_redo, parse_steps
 from medeid_gui.lab.train_stages import stage_idmap, stage_mdl, stage_reid, stage_ssl
 from medeid_gui.lab.train_validate import evaluate_trained
 
@@ -107,9 +107,7 @@ def run(args: argparse.Namespace) -> int:
                       **{name: getattr(args, name) for name, _, _ in TUNABLE if hasattr(args, name)})
     try:
         cfg.steps.update(parse_steps(args.steps))
-        redo = tuple(r.strip() for r in args.redo.split(",") if r.strip())
-        if any(r not in STAGES for r in redo):
-            raise ValueError(f"--redo takes stage names from {STAGES}")
+        redo = parse_redo(args.redo)
         if not is_cohort(args.data):
             return run_archive(args, cfg, explicit_out=bool(args.out), train=train)
         summary = train(cfg, fresh=args.fresh, redo=redo, log=lambda m: print(m, flush=True),
