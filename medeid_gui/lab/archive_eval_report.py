@@ -207,17 +207,17 @@ def _set_card_section(folder: Path, body: str) -> None:
 
 
 def _set_evaluation(folder: Path, line: str) -> None:
-    from medeid_gui.ml.weights import MANIFEST, read_manifest
+    from medeid_gui.ml.weights import read_manifest, write_manifest
 
     manifest = read_manifest(folder)
     manifest["evaluation"] = line
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    write_manifest(folder, manifest)
 
 
 def write_no_evaluation(folder: str | Path, why: str) -> None:
     """No figures: the reason goes where they would (card section, manifest line); the report
     files of an earlier run of the same folder are removed with their manifest entries."""
-    from medeid_gui.ml.weights import MANIFEST, read_manifest
+    from medeid_gui.ml.weights import read_manifest, write_manifest
 
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -225,7 +225,7 @@ def write_no_evaluation(folder: str | Path, why: str) -> None:
     for ext in ("json", "md", "png"):
         files.pop(f"{STEM}.{ext}", None)
         (folder / f"{STEM}.{ext}").unlink(missing_ok=True)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    write_manifest(folder, manifest)
     _set_card_section(folder, why + ".")
     _set_evaluation(folder, why)
 

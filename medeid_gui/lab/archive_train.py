@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -203,7 +202,7 @@ def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData
                  licences: dict[str, int], seconds: float, held_out: int) -> None:
     """Manifest fields of a trained domain model (the weights are already recorded)."""
     from medeid_gui.ml.domain import ModelDomain
-    from medeid_gui.ml.weights import MANIFEST, read_manifest
+    from medeid_gui.ml.weights import read_manifest, write_manifest
 
     dom = d.domain
     domain = ModelDomain(name=dom.name, modalities=dom.modalities, body_parts=dom.body_parts,
@@ -217,7 +216,7 @@ def _write_model(folder: Path, d: DomainPlan, cfg: TrainConfig, data: MethodData
                   "licences": licences, "steps": {s: cfg.stage_steps(s) for s in STAGES},
                   "held_out_patients": held_out, "seconds": round(seconds, 1)},
         evaluation="not evaluated yet (the evaluation on held-out patients runs next)")
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    write_manifest(folder, manifest)
 
 
 def _eval_config(args: argparse.Namespace) -> ArchiveEvalConfig:

@@ -114,6 +114,13 @@ def record(models: str | Path, name: str, *, model: str, card: str | None = None
         **({"card": card} if card else {}),
     }
     data["files"] = dict(sorted(files.items()))
+    write_manifest(models, data)
+
+
+def write_manifest(models: str | Path, data: Manifest) -> None:
+    """``data`` as the folder's manifest, written whole or not at all (temporary file, then
+    rename), so an interrupted write never leaves a half manifest that refuses the model."""
+    mpath = Path(models) / MANIFEST
     tmp = mpath.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp.replace(mpath)
