@@ -39,8 +39,10 @@ def add_archive_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--patients", default=None, metavar="FILE",
                    help="train on these PatientIDs only (one a line; e.g. a training split)")
     g.add_argument("--labels", default=None, metavar="CSV",
-                   help="per-image labels (columns patientid, license, ...): licences listed in "
-                        "the model's manifest and card")
+                   help="per-image labels (columns patientid, license, finding, lung_mask, "
+                        "severity_*): licences listed in the model's manifest and card; findings, "
+                        "lung masks and severity scores train the task teachers of the comp stage "
+                        "(--task-weight) and the held-out evaluation's task models")
     g.add_argument("--min-patients", type=int, default=10,
                    help="patients with studies on >= 2 days a domain needs to be trained")
     g.add_argument("--slices-per-series", type=int, default=8,
@@ -140,9 +142,12 @@ def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
 
 
 def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]],
-                used: list[ArchiveImage] | None = None) -> MethodData:
+                used: list[ArchiveImage] | None = None,
+                every: list[tuple[ArchiveImage, np.ndarray]] | None = None) -> MethodData:
     """The domain's images at the working size; undecodable ones go to ``bad``; ``used``: gets
-    the images kept, in the data's order (the evaluation joins them to their labels)."""
+    the images kept, in the data's order (the evaluation joins them to their labels); ``every``:
+    gets every decoded image with its working image, patients imaged once included (the task
+    teachers learn from them)."""
     from medeid_gui.dicom.frames import FrameSource
 
     images, pids, decoded = [], [], []
@@ -160,9 +165,34 @@ def load_domain(d: DomainPlan, size: int, bad: list[tuple[Path, str]],
         raise ValueError(f"{d.key}: fewer than two patients with two decodable images")
     if used is not None:
         used.extend(im for im, k in zip(decoded, keep) if k)
+    if every is not None:
+        every.extend(zip(decoded, images))
     return MethodData(np.stack(images)[keep].astype(np.float32), _relabel(labels[keep]), None, None,
                       None, f"{d.domain.name}: {int(keep.sum())} images of "
                             f"{len(np.unique(labels[keep]))} patients")
+
+
+def _teacher_data(used: list[ArchiveImage], every: list[tuple[ArchiveImage, np.ndarray]],
+                  csv_path: str):
+    """The labels CSV joined to the method's images and to every decoded training image."""
+    from medeid_gui.lab.archive_eval_tasks import labels_for
+    from medeid_gui.lab.task_teachers import TeacherData
+
+    all_labels = labels_for([im for im, _ in every], csv_path)
+    row = {id(im): k for k, (im, _) in enumerate(every)}
+    pick = [row[id(im)] for im in used]
+    labels = type(all_labels)([all_labels.finding[k] for k in pick], [all_labels.masks[k] for k in pick],
+                              all_labels.severity[pick])
+    images = np.stack([w for _, w in every]).astype(np.float32)
+    return TeacherData(labels, images, all_labels)
+
+
+def _label_counts(lab) -> str:
+    """How many training images the labels CSV labels, per kind (what the task teachers get)."""
+    masks = sum(m is not None for m in lab.masks)
+    scored = int((~np.isnan(lab.severity).all(axis=1)).sum())
+    return (f"{sum(bool(f) for f in lab.finding)} with a finding, {masks} with a lung mask, "
+            f"{scored} with severity scores")
 
 
 def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None):
@@ -277,10 +307,15 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
     cfg = replace(base, data=f"{args.data}#{d.key}{tag}", out=str(folder), work=str(work_root / d.key))
     t0 = time.perf_counter()
     used: list[ArchiveImage] = []
-    data = load_domain(hold.train, cfg.size, bad, used)
+    every: list[tuple[ArchiveImage, np.ndarray]] = []
+    data = load_domain(hold.train, cfg.size, bad, used, every)
     print(f"[{d.key}] {data.source} (loaded in {time.perf_counter() - t0:.0f} s)"
           + (f"; held out for the evaluation: {len(hold.test)} images of {hold.patients} patients"
              if hold.test else ""), flush=True)
+    if args.labels:
+        data.task_data = _teacher_data(used, every, args.labels)
+        print(f"[{d.key}] labels of the {len(every)} training images: "
+              f"{_label_counts(data.task_data.image_labels)}", flush=True)
     as_json = getattr(args, "progress", "text") == "json"
     if as_json:
         emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)

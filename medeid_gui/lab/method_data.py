@@ -25,6 +25,9 @@ class MethodData:
     lesion_px: np.ndarray | None  #: (N, R, R) float32 any-lesion mask at working resolution
     source: str
     lesion_maps: np.ndarray | None = None  #: (N, 3, R, R) bool per finding (FINDINGS order)
+    #: a site's labels (``lab.task_teachers.TeacherData``: these images' labels and the labelled
+    #: training images the teachers learn from) for the comp stage; None without a labels CSV
+    task_data: object | None = None
 
     def __len__(self) -> int:
         return len(self.images)

@@ -108,6 +108,30 @@ def _critic_logits(e_src: torch.Tensor, e_out: torch.Tensor) -> torch.Tensor:
     return (e_out @ e_src.t() / 0.1).masked_fill(eye, -1e9)
 
 
+def task_teachers(data, cfg, ck, device, log):
+    """The frozen task teachers of the ``task_weight`` loss (``lab.task_teachers``), or None
+    (no labels, weight 0, or too few labels). Trained once per run on the training originals and
+    kept in the checkpoint, so a resumed comp stage uses the same ones."""
+    from medeid_gui.lab.task_teachers import enough_labels, freeze, teacher_state, train_teachers
+
+    td = getattr(data, "task_data", None)
+    if td is None or cfg.task_weight <= 0:
+        return None
+    if not enough_labels(td.image_labels):
+        log("task teachers: none (the labels CSV labels too few training images)")
+        return None
+    key = [int(cfg.seed), int(cfg.task_epochs), len(data), len(td.images)]
+    saved = ck.state["extra"].get("task_teachers")
+    state = saved["state"] if saved is not None and saved.get("key") == key else None
+    t = train_teachers(data.images, td, seed=cfg.seed, epochs=cfg.task_epochs, log=log, state=state)
+    if not t.any:
+        log(t.describe())
+        return None
+    ck.state["extra"]["task_teachers"] = {"key": key, "state": teacher_state(t)}
+    log(t.describe())
+    return freeze(t, device)
+
+
 class _CompStep:
     """The comp stage's step function and what it needs, set up once in the order that fixes the
     random draws: drawn region, proxy segmenter (its own seed), template, critic (seeded here)."""
@@ -126,6 +150,7 @@ class _CompStep:
             if cfg.seg_weight > 0 and self.Lp is not None else None
         if cfg.comp_target not in ("source", "template"):
             raise ValueError(f"comp_target must be 'source' or 'template', not {cfg.comp_target!r}")
+        self.teachers = task_teachers(data, cfg, ck, device, log)
         self.template = self.alpha = None
         if cfg.comp_target == "template":
             # the anatomy the fill is trained towards belongs to no single patient: the pixelwise
@@ -240,6 +265,12 @@ class _CompStep:
             l_seg = dice_bce_loss(self.proxy(y), self.Lp[idx].to(device))
             loss = loss + cfg.seg_weight * l_seg
             parts[f"seg_{tag}"] = l_seg.item()
+        if self.teachers is not None:
+            from medeid_gui.lab.task_teachers import teacher_loss
+
+            l_task, tparts = teacher_loss(self.teachers, y, idx)
+            loss = loss + cfg.task_weight * l_task
+            parts.update({f"{k}_{tag}": v for k, v in tparts.items()})
         if crit is not None:
             # push the critic's belief about which original matches to uniform (chance)
             e_y = torch.func.functional_call(self.critic, crit[1], (y,))

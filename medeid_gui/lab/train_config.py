@@ -47,6 +47,10 @@ TUNABLE = (
                         "the app removes"),
     ("border_weight", float, "weight of the seam loss: the step across a blocked patch's border in "
                              "excess of the original's (lab.border_loss; 0 = off)"),
+    ("task_weight", float, "weight of the task teachers' loss on the compensated frame, trained "
+                           "from a labels CSV's lung masks, severity scores and findings "
+                           "(lab.task_teachers; archives with --labels only; 0 = off)"),
+    ("task_epochs", int, "training epochs of those task teachers"),
     ("lesion_pos_weight", float, "BCE weight of lesion cells in the per-location finding loss "
                                  "(lesions cover few cells; > 1 keeps s from dropping them)"),
 )
@@ -89,6 +93,8 @@ class TrainConfig:
     seg_steps: int = 600  #: training steps of that proxy segmenter
     fill_notch: int = 0  #: losses on the notched fill (the runtime's view of it); see TUNABLE
     border_weight: float = 0.0  #: seam loss (step across block borders beyond the original's)
+    task_weight: float = 1.0  #: task teachers' loss (archives with a labels CSV only)
+    task_epochs: int = 20  #: epochs of the task teachers
     ckpt_every: int = 100
     threads: int | None = None
 

@@ -53,6 +53,8 @@ def test_trains_frontal_skips_the_rest_and_resumes(archive: Path, tmp_path: Path
     assert "skipped dx-chest-lateral: lateral views" in text
     assert "skipped ct-unknown: body part not stated" in text  # CT_small.dcm has none
     assert "broken.dcm" in text and "%" in text  # bad file listed; progress bar shown
+    assert "labels of the 7 training images: 7 with a finding, 0 with a lung mask" in text
+    assert "task teachers: severity, finding" in text  # what the labels gave the comp stage
     folder = out / "medeid-dx-chest-frontal"
     manifest = verify_folder(folder)
     assert manifest["work_size"] == 160
