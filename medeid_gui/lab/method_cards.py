@@ -34,6 +34,8 @@ def _command(cfg: dict[str, Any], info: dict[str, Any]) -> str:
     steps = ",".join(f"{k}={v}" for k, v in cfg["steps"].items())
     data = "COHORT" if info.get("cohort") else cfg["data"]
     parts = [f"medeid ml train {data}", f"--seed {cfg['seed']}", f"--steps {steps}"]
+    if info.get("task_teachers"):  # the labels CSV's path is the site's own
+        parts.append("--labels CSV")
     if info.get("init_from"):  # a fine-tune of the compensators of these weights
         parts.append(f"--init-from {info['init_from']}")
     if _on_cuda(info):
@@ -78,6 +80,11 @@ def _data_line(info: dict[str, Any]) -> str:
                 "`medeid_gui.lab.cohort` (identity in patient-fixed anatomy, findings with masks), "
                 "patient-disjoint train/val/test splits. No real patient image was used. "
                 f"Regenerate with {regen}.")
+    if info.get("task_teachers"):
+        return (f"A site's own archive: {src} (identity label = PatientID). Its labels CSV "
+                f"(`--labels`) trained the comp stage's {info['task_teachers']} (`lab.task_teachers`: "
+                "frozen task networks that score the compensated frame; trained on the training "
+                "images only).")
     return f"A site's own archive: {src} (identity label = PatientID; no finding labels)."
 
 

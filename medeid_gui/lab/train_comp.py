@@ -118,17 +118,19 @@ def task_teachers(data, cfg, ck, device, log):
     if td is None or cfg.task_weight <= 0:
         return None
     if not enough_labels(td.image_labels):
-        log("task teachers: none (the labels CSV labels too few training images)")
+        ck.state["extra"]["task_teachers_summary"] = \
+            "task teachers: none (the labels CSV labels too few training images)"
+        log(ck.state["extra"]["task_teachers_summary"])
         return None
     key = [int(cfg.seed), int(cfg.task_epochs), len(data), len(td.images)]
     saved = ck.state["extra"].get("task_teachers")
     state = saved["state"] if saved is not None and saved.get("key") == key else None
     t = train_teachers(data.images, td, seed=cfg.seed, epochs=cfg.task_epochs, log=log, state=state)
+    ck.state["extra"]["task_teachers_summary"] = t.describe()  # for the card
+    log(t.describe())
     if not t.any:
-        log(t.describe())
         return None
     ck.state["extra"]["task_teachers"] = {"key": key, "state": teacher_state(t)}
-    log(t.describe())
     return freeze(t, device)
 
 

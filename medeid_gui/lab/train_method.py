@@ -250,7 +250,8 @@ def _export(model: MedeidModel, data: MethodData, cfg: TrainConfig, ck: Checkpoi
                "cohort": cohort_info(cfg.data), "threads": torch.get_num_threads(),
                "seconds": ck.state["seconds"], "metrics": metrics, "redo": ck.state.get("redo"),
                "init_from": ck.state.get("init_from"), "n_train_images": len(data),
-               "torch": torch.__version__}
+               "torch": torch.__version__,
+               "task_teachers": ck.state["extra"].get("task_teachers_summary")}
     (out / "medeid-training.json").write_text(json.dumps(finite(summary), indent=1) + "\n",
                                               encoding="utf-8")
     write_cards(out)

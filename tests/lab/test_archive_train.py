@@ -58,6 +58,8 @@ def test_trains_frontal_skips_the_rest_and_resumes(archive: Path, tmp_path: Path
     folder = out / "medeid-dx-chest-frontal"
     manifest = verify_folder(folder)
     assert manifest["work_size"] == 160
+    card = (folder / "medeid-compensator.md").read_text(encoding="utf-8")
+    assert "task teachers: severity, finding" in card and "--labels CSV" in card
     assert manifest["training"]["patients"] == 3
     assert "non-commercial" in manifest["licence"] or "attribution" in manifest["licence"]
     assert set(manifest["training"]["licences"]) <= {r["license"] or "not stated" for r in _rows()}
