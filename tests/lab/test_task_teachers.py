@@ -154,3 +154,28 @@ def test_too_few_labels_train_no_teacher(labelled) -> None:
     assert not enough_labels(few)
     t = train_teachers(images[:3], TeacherData(few, images[:3], few), seed=0, epochs=1)
     assert not t.any and "lung masks: 1 training images" in t.describe()
+
+
+def test_comp_stage_teachers_off_at_weight_0_and_reused_from_the_checkpoint(labelled) -> None:
+    from types import SimpleNamespace
+
+    from medeid_gui.lab.method_data import MethodData
+    from medeid_gui.lab.task_teachers import TeacherData
+    from medeid_gui.lab.train_comp import task_teachers
+    from medeid_gui.lab.train_config import TrainConfig
+
+    images, lab = labelled
+    data = MethodData(images, np.arange(len(images)) // 2, None, None, None, "test",
+                      task_data=TeacherData(lab, images, lab))
+    ck = SimpleNamespace(state={"extra": {}})
+    cfg = TrainConfig("", "", "", task_epochs=2)
+    assert task_teachers(data, TrainConfig("", "", "", task_weight=0.0), ck, "cpu", print) is None
+    assert task_teachers(MethodData(images, data.patients, None, None, None, "no labels"), cfg, ck,
+                         "cpu", print) is None
+    first, again = [], []
+    t1 = task_teachers(data, cfg, ck, "cpu", first.append)
+    assert t1 is not None and any("epoch" in line for line in first)
+    assert ck.state["extra"]["task_teachers_summary"].startswith("task teachers: lungs")
+    t2 = task_teachers(data, cfg, ck, "cpu", again.append)  # a resumed stage: loaded, not retrained
+    assert not any("epoch" in line for line in again)
+    np.testing.assert_array_equal(t1.targets.severity, t2.targets.severity)
