@@ -52,6 +52,7 @@ def main(out: Path) -> None:
     dlg.show()
     dlg.set_folder(archive)
     wait_for(dlg.planReady, 120000)
+    dlg.set_labels(archive.parent / "labels.csv")  # the CSV the archive was imported with
     dlg.start()
     wait_for(dlg.trainingFinished, 600000)
     settle(500)

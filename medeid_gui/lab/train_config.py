@@ -93,7 +93,7 @@ class TrainConfig:
     seg_steps: int = 600  #: training steps of that proxy segmenter
     fill_notch: int = 0  #: losses on the notched fill (the runtime's view of it); see TUNABLE
     border_weight: float = 0.0  #: seam loss (step across block borders beyond the original's)
-    task_weight: float = 1.0  #: task teachers' loss (archives with a labels CSV only)
+    task_weight: float = 0.3  #: task teachers' loss (archives with a labels CSV only; see README)
     task_epochs: int = 20  #: epochs of the task teachers
     ckpt_every: int = 100
     threads: int | None = None

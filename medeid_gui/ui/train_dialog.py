@@ -13,6 +13,7 @@ its report and emits ``modelsInstalled`` so the window picks models anew.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Signal
@@ -82,6 +83,24 @@ class TrainDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
         row.addWidget(browse)
+        self.labels_edit = QLineEdit()
+        self.labels_edit.setReadOnly(True)
+        self.labels_edit.setObjectName("trainLabels")
+        self.labels_edit.setPlaceholderText(
+            "optional: a labels CSV (lung masks, severity scores, findings) — the fill learns to keep them")
+        self.labels_edit.setToolTip(
+            "The CSV that medeid import-images read (columns patientid, license, finding, lung_mask, "
+            "severity_geographic, severity_opacity). Its licences go into the model's card; its lung "
+            "masks, severity scores and findings train small task networks whose reading of each "
+            "de-identified training image the fill is trained to keep.")
+        pick = QPushButton("Choose Labels…")
+        pick.clicked.connect(self._browse_labels)
+        clear = QPushButton("No Labels")
+        clear.clicked.connect(lambda: self.set_labels(None))
+        labels_row = QHBoxLayout()
+        labels_row.addWidget(self.labels_edit, 1)
+        labels_row.addWidget(pick)
+        labels_row.addWidget(clear)
         self.domains = QListWidget()
         self.domains.setObjectName("trainDomains")
         self.domains.setWordWrap(True)  # reasons are long: shown whole, not cut at the edge
@@ -115,6 +134,7 @@ class TrainDialog(QDialog):
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
+        lay.addLayout(labels_row)
         lay.addWidget(QLabel("Domains found (one model is trained per domain with enough patients "
                              "imaged on two or more days; PatientID is the identity label):"))
         lay.addWidget(self.domains, 2)
@@ -130,6 +150,19 @@ class TrainDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Folder to train on")
         if path:
             self.set_folder(Path(path))
+
+    def _browse_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Labels of the folder's images", "",
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.set_labels(Path(path))
+
+    def set_labels(self, csv_path: Path | None) -> None:
+        """Train with this labels CSV (None: without); takes effect at the next Start."""
+        if self.running:
+            return
+        self.options = replace(self.options, labels=str(csv_path) if csv_path else None)
+        self.labels_edit.setText(str(csv_path) if csv_path else "")
 
     def set_folder(self, folder: Path) -> None:
         """Show ``folder`` and compute its plan (a dry run in a child process)."""

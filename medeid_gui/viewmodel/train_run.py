@@ -32,10 +32,13 @@ class TrainOptions:
     size: int | None = None
     steps: str = ""  #: e.g. "reid=2,idmap=2" (tests and quick trials)
     threads: int | None = None
+    labels: str | None = None  #: a labels CSV (licences; lung masks, scores, findings: task teachers)
     extra: tuple[str, ...] = ()  #: further CLI arguments, passed as they are
 
     def arguments(self) -> list[str]:
         args: list[str] = []
+        if self.labels:
+            args += ["--labels", self.labels]
         if self.min_patients is not None:
             args += ["--min-patients", str(self.min_patients)]
         if self.size is not None:

@@ -79,6 +79,8 @@ def test_train_install_and_use_the_site_model(qtbot, window, tmp_path: Path, mon
     assert any(t.startswith("skip") and "CT" in t and "body part not stated" in t for t in lines)
     assert any(t.startswith("unreadable") and "broken.dcm" in t for t in lines)
     assert "1 domain(s) to train" in dlg.summary.text() and dlg.start_button.isEnabled()
+    dlg.set_labels(archive.parent / "labels.csv")  # the CSV import-images read: licences, teachers
+    assert dlg.labels_edit.text().endswith("labels.csv")
 
     ticks = _Ticks()
     # cancel once training steps are reported, then Start again resumes from the checkpoints
@@ -98,6 +100,7 @@ def test_train_install_and_use_the_site_model(qtbot, window, tmp_path: Path, mon
     assert dlg.bar.value() == dlg.bar.maximum() and "Installed 1 model" in dlg.status.text()
     report = dlg.report.toPlainText()
     assert "frontal chest radiographs" in report and "sha256" in report
+    assert "task teachers: severity, finding" in report  # the labels reached the comp stage
     # 3 patients with two studies: 20 % is one, too few to hold out; the report says so
     assert "not enough held-out patients for an evaluation (has 1, needs 2)" in report
 

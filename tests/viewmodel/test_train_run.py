@@ -41,6 +41,8 @@ def test_command_from_source_and_frozen() -> None:
     assert Path(frozen[0]).parent == Path("/opt/medeid") and Path(frozen[0]).name.startswith("medeid")
     assert Path(frozen[0]).name != "medeid-gui" and len(frozen) == 1
     assert train_command("x")[-3:] == ["x", "--progress", "json"]  # no options: the CLI's defaults
+    labelled = train_command("x", TrainOptions(labels="/data/labels.csv"))
+    assert labelled[-2:] == ["--labels", "/data/labels.csv"]
 
 
 def test_parse_line_takes_only_progress_objects() -> None:
