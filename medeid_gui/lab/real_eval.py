@@ -125,14 +125,39 @@ def _level(cfg: RealEvalConfig, st: dict, method: str, p: float) -> dict:
     test = st["test"]
     rel = release(method, p, test.images, st["analyses"] if method.startswith("medeid") else None)
     rw = work_images(rel.images, cfg.attack.size)
+    keep: dict = {}
     aucs = attack_scores(test.images, rel.images, test.patients, test.days, nets={"network": st["net"]},
-                         orig_work=st["test_work"], released_work=rw, n_boot=cfg.n_boot)
+                         orig_work=st["test_work"], released_work=rw, n_boot=cfg.n_boot, keep=keep)
+    if p in PAIRED_LEVELS:
+        st.setdefault("pair_scores", {})[(method, p)] = keep
     row: dict = {"p": p, "attack": {k: asdict(v) for k, v in aucs.items()},
                  "tasks": score_real_tasks(st["tasks"], rw, test.covid, st["mask_idx"], st["masks_w"],
                                            test.severity)}
     if method.startswith("medeid") and p > 0:
         row["fill"] = fill_summary(test.images, rel.images, rel.masks)
     return row
+
+
+#: levels where the method is compared with random blocking, pair by pair (issue #15: .25, .5)
+PAIRED_LEVELS = (0.25, 0.5)
+
+
+def paired_vs_random(pair_scores: dict, *, n_boot: int = 1000, method: str = "medeid") -> dict:
+    """attacker -> level -> [AUC(method) - AUC(random-block), CI low, CI high] from the same
+    patient resamples (``thumb_attack.paired_auc_difference``); empty without both releases."""
+    from medeid_gui.lab.thumb_attack import paired_auc_difference
+
+    out: dict = {}
+    for p in PAIRED_LEVELS:
+        a, b = pair_scores.get((method, p)), pair_scores.get(("random-block", p))
+        if not a or not b:
+            continue
+        for name, sa in a["scores"].items():
+            if name in b["scores"]:
+                d = paired_auc_difference(sa, b["scores"][name], a["labels"], a["pair_patients"],
+                                          n_boot=n_boot)
+                out.setdefault(name, {})[str(p)] = [round(v, 4) for v in d]
+    return out
 
 
 def run_real_evaluation(cfg: RealEvalConfig, log: Log = print) -> dict:
@@ -161,6 +186,7 @@ def run_real_evaluation(cfg: RealEvalConfig, log: Log = print) -> dict:
             log(f"{method} p={p}: " + ", ".join(f"{k} {v['auc']:.3f}" for k, v in a.items())
                 + f" ({time.perf_counter() - t0:.0f} s)")
     tr = st["train"]
+    paired = paired_vs_random(st.get("pair_scores", {}), n_boot=cfg.n_boot)
     return {
         "config": {**{k: v for k, v in asdict(cfg).items() if k != "attack"},
                    "attack": asdict(cfg.attack), "levels": list(cfg.levels), "methods": list(cfg.methods)},
@@ -172,5 +198,6 @@ def run_real_evaluation(cfg: RealEvalConfig, log: Log = print) -> dict:
         "model_sha256": model_digest(cfg.model_dir),
         "originals": originals,
         "results": results,
+        "paired_vs_random_block": paired,
         "seconds": {**st["seconds"], "total": round(time.perf_counter() - t_start, 1)},
     }

@@ -88,11 +88,14 @@ def network_matrix(model, work_a: np.ndarray, work_b: np.ndarray) -> np.ndarray:
 
 def attack_scores(orig: Sequence[np.ndarray], released: Sequence[np.ndarray], patients: Sequence[str],
                   days: Sequence[int | None], *, nets: dict[str, object], orig_work: np.ndarray,
-                  released_work: np.ndarray, n_boot: int = 1000) -> dict[str, AucCI]:
+                  released_work: np.ndarray, n_boot: int = 1000,
+                  keep: dict | None = None) -> dict[str, AucCI]:
     """AUC (with CI) of every attacker linking originals to released images.
 
     ``nets``: name -> verifier (e.g. ``{"network": model}``); each adds a key. Geometry uses
     the arrays' own (height, width): a pixel method that keeps the size cannot hide it.
+    ``keep``: gets the pair scores per attacker and the pairs' labels and patients (for paired
+    comparisons of two releases, ``thumb_attack.paired_auc_difference``).
     """
     i, j, y = pair_labels(patients, days)
     pats = np.asarray([str(p) for p in patients])
@@ -109,4 +112,6 @@ def attack_scores(orig: Sequence[np.ndarray], released: Sequence[np.ndarray], pa
     cues["thumb16+geometry"] = rank_combine(cues["thumb16"], cues["geometry"])
     for name, net in nets.items():
         cues[name] = sym(network_matrix(net, orig_work, released_work))
+    if keep is not None:
+        keep.update(scores=cues, labels=y, pair_patients=pp)
     return {k: bootstrap_auc(v, y, pp, n_boot=n_boot) for k, v in cues.items()}

@@ -126,17 +126,31 @@ def _fill_table(rep: dict) -> list[str]:
     return lines + [""]
 
 
+def _paired_note(d: list[float] | None) -> str:
+    """' (+0.012 [-0.030, +0.051])' for a paired difference, '' without one."""
+    if not d:
+        return ""
+    return f" ({d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}])"
+
+
 def _checks(rep: dict) -> list[str]:
     ch = check_all(rep)
     lines = ["## Acceptance checks (issue #15)", "",
              f"| attacker | monotone in p | AUC ≤ {MAX_AUC_P1} at p = 1 | below random blocking at .25 / .5 | "
              "≥ every baseline at equal AUC |", "|---|---|---|---|---|"]
+    paired = rep.get("paired_vs_random_block", {})
     for att, c in ch["attackers"].items():
-        below = " / ".join(_yes(v) for v in c.get("below_random_block", {}).values()) or "n/a"
+        below = " / ".join(_yes(v) + _paired_note(paired.get(att, {}).get(p))
+                           for p, v in c.get("below_random_block", {}).items()) or "n/a"
         eq = [f"{b}: {_yes(e['ok'])}" + (f" (not comparable at p = {e['not_comparable_at']})"
                                          if e["not_comparable_at"] else "") for b, e in c["equal_auc"].items()]
         lines.append(f"| {att} | {_yes(c['monotone'])} | {_yes(c.get('auc_p1_ok', False))} | {below} | "
                      + "; ".join(eq) + " |")
+    if paired:
+        lines += ["", "Below random blocking: in brackets the difference AUC(medeid) − AUC(random-block) "
+                  "over the same pairs and its 95 % CI from the same patient resamples (paired bootstrap); "
+                  "where that CI holds 0, this test set cannot tell the two apart, whichever point value "
+                  "is lower."]
     lines += ["", "`geometry` (and so `thumb16+geometry`) reads the image's height and width, which no pixel "
               "method changes: the method and every baseline keep its AUC at every level. Only a release "
               "resampled to one fixed size removes it (all sizes equal: AUC 0.5 by construction); the pixel "

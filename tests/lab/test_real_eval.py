@@ -65,7 +65,7 @@ def test_a_task_at_chance_on_originals_is_left_out_of_utility():
 
 @pytest.mark.skipif(REAL is None, reason="real CXR set not present at ../shared/real/cxr")
 def test_evaluate_real_command_on_a_tiny_subset(tmp_path, capsys):
-    args = ["ml", "evaluate-real", "--out", str(tmp_path), "--stem", "R", "--levels", "0", "1",
+    args = ["ml", "evaluate-real", "--out", str(tmp_path), "--stem", "R", "--levels", "0", "0.25", "1",
             "--method", "random-block", "--max-test", "20", "--max-train", "40", "--size", "64",
             "--pretrain-steps", "0", "--finetune-steps", "3", "--task-epochs", "1", "--n-boot", "10",
             "--cohort", "", "--cache", str(tmp_path / "cache")]
@@ -77,19 +77,24 @@ def test_evaluate_real_command_on_a_tiny_subset(tmp_path, capsys):
     assert set(rep["results"]) == {"medeid", "random-block"}
     assert rep["data"]["test_images"] == 20
     med, rb = rep["results"]["medeid"], rep["results"]["random-block"]
-    assert [r["p"] for r in med] == [0.0, 1.0]
+    assert [r["p"] for r in med] == [0.0, 0.25, 1.0]
     # p = 0 releases the originals unchanged: every attacker scores as on the originals
     for k in ("thumb16", "geometry", "network"):
         assert med[0]["attack"][k]["auc"] == pytest.approx(rep["originals"][k]["auc"])
     assert med[0]["tasks"] == rb[0]["tasks"]
     # pixel methods keep the image size, so geometry identifies as well at p = 1
-    assert med[1]["attack"]["geometry"]["auc"] == pytest.approx(rep["originals"]["geometry"]["auc"])
+    assert med[2]["attack"]["geometry"]["auc"] == pytest.approx(rep["originals"]["geometry"]["auc"])
     # random blocking at p = 1 leaves a flat grey image: the thumbnails carry nothing
-    assert rb[1]["attack"]["thumb16"]["auc"] == pytest.approx(0.5)
-    assert med[1]["fill"]["images"] == 20
+    assert rb[2]["attack"]["thumb16"]["auc"] == pytest.approx(0.5)
+    assert med[2]["fill"]["images"] == 20
+    # at .25 the method is compared with random blocking pair by pair: the paired difference is
+    # the two AUCs' difference, with a CI from the same patient resamples
+    d = rep["paired_vs_random_block"]["thumb16"]["0.25"]
+    assert d[0] == pytest.approx(med[1]["attack"]["thumb16"]["auc"] - rb[1]["attack"]["thumb16"]["auc"], abs=1e-4)
+    assert d[1] <= d[0] <= d[2] and "paired bootstrap" in md
     # a second run reuses the trained attacker and tasks: the same figures on originals
     capsys.readouterr()
-    assert main([*args[:5], "R2", "--levels", "0", *args[9:]]) == 0
+    assert main([*args[:5], "R2", "--levels", "0", *args[10:]]) == 0
     assert "from the cache" in capsys.readouterr().out
     rep2 = json.loads((tmp_path / "R2.json").read_text())
     assert rep2["originals"]["network"] == rep["originals"]["network"]

@@ -8,6 +8,7 @@ import pytest
 from medeid_gui.lab.metrics import roc_auc
 from medeid_gui.lab.thumb_attack import (
     bootstrap_auc,
+    paired_auc_difference,
     box_resize,
     geometry_scores,
     pair_labels,
@@ -68,6 +69,22 @@ def test_bootstrap_ci_brackets_the_auc() -> None:
     ci = bootstrap_auc(s, y, (pa, pb), n_boot=200, seed=0)
     assert ci.lo < ci.auc < ci.hi and 0.6 < ci.auc < 0.9
     assert ci.positives == int(y.sum())
+
+
+def test_paired_difference_is_narrower_than_either_ci_and_zero_for_the_same_scores() -> None:
+    rng = np.random.default_rng(5)
+    n = 2000
+    pa, pb = rng.integers(0, 60, n), rng.integers(0, 60, n)
+    y = rng.random(n) < 0.1
+    base = rng.normal(size=n) + y  # what both releases share (the patients' own variation)
+    a, b = base + 0.3 * rng.normal(size=n), base + 0.3 * rng.normal(size=n) + 0.15 * y
+    d, lo, hi = paired_auc_difference(a, b, y, (pa, pb), n_boot=300, seed=0)
+    ca, cb = bootstrap_auc(a, y, (pa, pb), n_boot=300), bootstrap_auc(b, y, (pa, pb), n_boot=300)
+    assert d == pytest.approx(ca.auc - cb.auc)
+    assert lo <= d <= hi < 0  # b links better, and the paired CI says so
+    assert ca.hi > cb.lo  # though the two separate CIs overlap
+    assert hi - lo < min(ca.hi - ca.lo, cb.hi - cb.lo)
+    assert paired_auc_difference(a, a, y, (pa, pb), n_boot=50) == (0.0, 0.0, 0.0)
 
 
 def _patients(rng: np.random.Generator, n_pat: int = 12, per: int = 3):
