@@ -8,10 +8,10 @@ import pytest
 from medeid_gui.lab.metrics import roc_auc
 from medeid_gui.lab.thumb_attack import (
     bootstrap_auc,
-    paired_auc_difference,
     box_resize,
     geometry_scores,
     pair_labels,
+    paired_auc_difference,
     rank_combine,
     thumbnail_scores,
     verification,
