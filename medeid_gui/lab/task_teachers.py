@@ -17,8 +17,9 @@ compensated frame is scored by them in the comp stage:
 
 The teachers run at ``TEACHER_SIZE`` whatever the model's working size (cheap, and what the
 evaluation's task models see). They use other seeds than the evaluation's task models and train on
-the training split only; the evaluation's models are trained separately, so a fill that merely
-fools these teachers is not rewarded there.
+the training split only. The evaluation's models are trained separately, but with the same
+architectures: that limits, and does not rule out, a fill that fools these teachers being rewarded
+there too (the real-set figures are read with that in mind; the fills were also looked at).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class TeacherData:
 class TeacherTargets:
     """Per training image: what each teacher must read from its released frame."""
 
-    lungs: np.ndarray | None = None  #: (N, S, S) float32 0/1
-    severity: np.ndarray | None = None  #: (N, 2) float32 in [0, 1]
+    lungs: np.ndarray | None = None  #: (N, S, S) float32 0/1; NaN: no mask, teacher not trusted
+    severity: np.ndarray | None = None  #: (N, 2) float32 in [0, 1]; NaN likewise
     finding: np.ndarray | None = None  #: (N,) float32 0/1, NaN where the image has no finding label
 
 
