@@ -184,6 +184,17 @@ def scan_archive(root: str | Path, *, patients: set[str] | None = None, min_pati
     return ArchivePlan(root, domains, bad, excluded)
 
 
+#: CPU seconds per training image and epoch of the three task teachers together (128 px, one
+#: thread; measured on the real set: 225 images x 20 epochs in about 2.5 min)
+TEACHER_SECONDS_PER_IMAGE_EPOCH = 0.03
+
+
+def teacher_seconds(n_images: int, epochs: int, threads: int = 1, cuda: bool = False) -> float:
+    """Rough wall time of the comp stage's task teachers (``lab.task_teachers``) for a labels CSV."""
+    cpu = TEACHER_SECONDS_PER_IMAGE_EPOCH * n_images * epochs
+    return cpu / 20.0 if cuda else cpu / max(1.0, threads ** 0.8)
+
+
 def estimate_seconds(steps: dict[str, int], size: int, threads: int = 1, cuda: bool = False) -> float:
     """Rough wall time of one domain's training (CPU cost scales with pixels, ~1/threads)."""
     cpu = sum(SECONDS_PER_STEP_128[s] * n for s, n in steps.items()) * (size / 128) ** 2

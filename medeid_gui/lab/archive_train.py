@@ -97,19 +97,24 @@ def licence_summary(licences: dict[str, int]) -> str:
 def eval_estimates(plan: ArchivePlan, cfg: TrainConfig, args: argparse.Namespace, threads: int,
                    cuda: bool) -> dict[str, tuple[str, float]]:
     """Per trainable domain: what the held-out evaluation will hold out (or why not) and its
-    estimated seconds; empty with ``--no-eval``."""
+    estimated seconds, the task teachers' training (with ``--labels``) included; the teachers
+    alone with ``--no-eval``."""
     from medeid_gui.lab.archive_eval import estimate_eval_seconds
+    from medeid_gui.lab.archive_plan import teacher_seconds
 
-    if getattr(args, "no_eval", False):
-        return {}
     out = {}
     for d in plan.trainable:
-        hold = split_heldout(d, _eval_config(args))
-        sec = estimate_eval_seconds(hold, _eval_config(args), cfg.size, labels=bool(args.labels),
-                                    threads=threads, cuda=cuda)
-        what = (f"{hold.patients} patients ({len(hold.test)} images) held out for the evaluation"
-                if hold.test else hold.why_not)
-        out[d.key] = (what, sec)
+        teach = (teacher_seconds(len(d.images), cfg.task_epochs, threads, cuda)
+                 if args.labels and cfg.task_weight > 0 else 0.0)
+        parts = [f"task teachers about {teach / 60:.0f} min"] if teach else []
+        sec = 0.0
+        if not getattr(args, "no_eval", False):
+            hold = split_heldout(d, _eval_config(args))
+            sec = estimate_eval_seconds(hold, _eval_config(args), cfg.size, labels=bool(args.labels),
+                                        threads=threads, cuda=cuda)
+            parts.insert(0, f"{hold.patients} patients ({len(hold.test)} images) held out for the "
+                            f"evaluation, about {sec / 60:.0f} min" if hold.test else hold.why_not)
+        out[d.key] = ("; ".join(parts), sec + teach)
     return out
 
 
@@ -130,8 +135,7 @@ def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
             what, ev = (evals or {}).get(d.key, ("", 0.0))
             est = estimate_seconds(steps, cfg.size, threads, cuda) + ev
             total += est
-            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px"
-                  + (f" ({what}; evaluation about {ev / 60:.0f} min)" if ev else f" ({what})" if what else ""))
+            print(f"{head}; about {est / 60:.0f} min at {cfg.size} px" + (f" ({what})" if what else ""))
         else:
             print(f"{head}; skipped: {d.reason}")
     for path, why in plan.bad:

@@ -130,7 +130,7 @@ def test_progress_has_an_evaluating_phase(trained: tuple[Path, Path, str]) -> No
     from medeid_gui.lab.train_config import STAGES, TrainConfig, parse_steps
 
     _, _, out = trained
-    assert "(2 patients (4 images) held out for the evaluation; evaluation about" in out  # the plan
+    assert "(2 patients (4 images) held out for the evaluation, about" in out  # the plan
     events = [json.loads(ln) for ln in out.splitlines() if ln.startswith('{"medeid": "train"')]
     cfg = TrainConfig("", "", "")
     cfg.steps.update(parse_steps(STEPS))
