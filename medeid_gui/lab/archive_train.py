@@ -23,7 +23,7 @@ import numpy as np
 from medeid_gui.lab.archive_eval import ArchiveEvalConfig, Holdout, split_heldout
 from medeid_gui.lab.archive_plan import ArchiveImage, ArchivePlan, DomainPlan, estimate_seconds, scan_archive
 from medeid_gui.lab.method_data import MethodData, _relabel, _to_work
-from medeid_gui.lab.train_config import STAGES, TrainConfig, parse_redo
+from medeid_gui.lab.train_config import STAGES, TrainConfig, parse_redo, running_stages
 from medeid_gui.lab.train_progress import emit, emit_plan
 
 #: ``lab.train_method.train``'s shape: (config, fresh=, data=, log=) -> summary
@@ -119,10 +119,12 @@ def eval_estimates(plan: ArchivePlan, cfg: TrainConfig, args: argparse.Namespace
 
 
 def print_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
-               evals: dict[str, tuple[str, float]] | None = None) -> float:
+               evals: dict[str, tuple[str, float]] | None = None,
+               stages: tuple[str, ...] = STAGES) -> float:
     """The plan as the user sees it before anything runs; returns the estimated seconds.
-    ``evals``: ``eval_estimates``' verdicts, shown and added to the estimate."""
-    steps = {s: cfg.stage_steps(s) for s in STAGES}
+    ``evals``: ``eval_estimates``' verdicts, shown and added to the estimate; ``stages``: those
+    the run trains (``train_config.running_stages``: comp alone with ``--init-from``)."""
+    steps = {s: cfg.stage_steps(s) for s in stages}
     print(f"archive {plan.root}: {sum(len(d.images) for d in plan.domains)} images in "
           f"{len(plan.domains)} domain(s); {len(plan.bad)} unreadable file(s)"
           + (f"; {plan.excluded_patients} image(s) of patients not in the list left out"
@@ -199,10 +201,11 @@ def _label_counts(lab) -> str:
             f"{scored} with severity scores")
 
 
-def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None):
-    """A log function that puts a progress bar over all stages in front of each step line;
+def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None,
+                  stages: tuple[str, ...] = STAGES):
+    """A log function that puts a progress bar over the run's stages in front of each step line;
     ``report``: also given every line (the JSON progress, ``lab.train_progress``)."""
-    steps = [cfg.stage_steps(s) for s in STAGES]
+    steps = [cfg.stage_steps(s) for s in stages]
     total = sum(steps)
 
     def log(line: str) -> None:
@@ -210,9 +213,9 @@ def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None)
             report(line)
         name = line[1:].split("]")[0] if line.startswith("[") else ""
         parts = line.split(" ")
-        if name in STAGES and len(parts) > 1 and "/" in parts[1]:
+        if name in stages and len(parts) > 1 and "/" in parts[1]:
             k = int(parts[1].split("/")[0])
-            frac = min(1.0, (sum(steps[:STAGES.index(name)]) + k) / max(total, 1))
+            frac = min(1.0, (sum(steps[:stages.index(name)]) + k) / max(total, 1))
             line = f"|{'#' * int(frac * 30):<30}| {frac * 100:5.1f} % {line}"
         print(line, flush=True)
 
@@ -324,9 +327,11 @@ def _train_domain(d: DomainPlan, args: argparse.Namespace, base: TrainConfig, ou
     if as_json:
         emit("domain", key=d.key, index=place[0], count=place[1], source=data.source)
     share = 1.0 if no_eval or hold.why_not else 1.0 - EVAL_SHARE
-    report = step_reporter(cfg, d.key, *place, share=share) if as_json else None
-    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report),
-          redo=parse_redo(getattr(args, "redo", None)), init_from=getattr(args, "init_from", None))
+    redo, init_from = parse_redo(getattr(args, "redo", None)), getattr(args, "init_from", None)
+    stages = running_stages(init_from, redo)
+    report = step_reporter(cfg, d.key, *place, share=share, stages=stages) if as_json else None
+    train(cfg, fresh=args.fresh, data=data, log=_progress_log(cfg, report, stages),
+          redo=redo, init_from=init_from)
     lic = _used_licences(hold.train, label_lic)
     _write_model(folder, hold.train, cfg, data, lic, time.perf_counter() - t0, hold.patients)
     _evaluate_domain(folder, hold, data, used, args, place)
@@ -347,10 +352,11 @@ def run_archive(args: argparse.Namespace, base: TrainConfig, explicit_out: bool,
                         slices_per_series=args.slices_per_series)
     cuda = str(pick_device(base.device)).startswith("cuda")
     evals = eval_estimates(plan, base, args, base.threads or 1, cuda)
-    print_plan(plan, base, base.threads or 1, cuda, evals)
+    stages = running_stages(getattr(args, "init_from", None), parse_redo(getattr(args, "redo", None)))
+    print_plan(plan, base, base.threads or 1, cuda, evals, stages)
     as_json = getattr(args, "progress", "text") == "json"
     if as_json:
-        emit_plan(plan, base, base.threads or 1, cuda, {k: v[1] for k, v in evals.items()})
+        emit_plan(plan, base, base.threads or 1, cuda, {k: v[1] for k, v in evals.items()}, stages)
     if args.dry_run:
         return _end(as_json, [], plan, plan.bad, 0)
     if not plan.trainable:

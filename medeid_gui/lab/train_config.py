@@ -134,6 +134,17 @@ def parse_steps(text: str) -> dict[str, int]:
     return out
 
 
+def running_stages(init_from: object = None, redo: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The stages a run trains, which its estimate and progress bar count: from the first
+    ``--redo`` stage on; with ``--init-from`` the compensators only; else every stage (a resumed
+    run's bar starts where its done stages end)."""
+    if redo:
+        return STAGES[min(STAGES.index(r) for r in redo):]
+    if init_from:
+        return ("comp",)
+    return STAGES
+
+
 def parse_redo(text: str | None) -> tuple[str, ...]:
     """``--redo`` as stage names (cohort and archive training read it the same way)."""
     redo = tuple(r.strip() for r in (text or "").split(",") if r.strip())

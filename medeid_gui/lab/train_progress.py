@@ -42,10 +42,10 @@ def emit(event: str, **fields: object) -> None:
 
 
 def emit_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
-              eval_s: dict[str, float] | None = None) -> None:
+              eval_s: dict[str, float] | None = None, stages: tuple[str, ...] = STAGES) -> None:
     """The plan as data: what ``print_plan`` shows, for the app's table; ``eval_s``: a domain's
-    estimated held-out evaluation seconds, added to its estimate."""
-    steps = {s: cfg.stage_steps(s) for s in STAGES}
+    estimated held-out evaluation seconds, added to its estimate; ``stages``: those the run trains."""
+    steps = {s: cfg.stage_steps(s) for s in stages}
     est = estimate_seconds(steps, cfg.size, threads, cuda)
     per = {d.key: est + (eval_s or {}).get(d.key, 0.0) for d in plan.trainable}
     domains = [{"key": d.key, "name": d.domain.name, "images": len(d.images), "patients": d.patients,
@@ -57,23 +57,24 @@ def emit_plan(plan: ArchivePlan, cfg: TrainConfig, threads: int, cuda: bool,
 
 
 def step_reporter(cfg: TrainConfig, key: str, index: int, count: int,
-                  share: float = 1.0) -> Callable[[str], None]:
+                  share: float = 1.0, stages: tuple[str, ...] = STAGES) -> Callable[[str], None]:
     """A function of a training log line that emits a ``step`` event for "[stage] k/n ..." lines;
     ``index`` of ``count``: this domain's place among the run's trainable domains; ``share``: the
-    part of the domain's stretch of the bar its training fills (the evaluation fills the rest)."""
-    steps = [cfg.stage_steps(s) for s in STAGES]
+    part of the domain's stretch of the bar its training fills (the evaluation fills the rest);
+    ``stages``: those the run trains (``train_config.running_stages``)."""
+    steps = [cfg.stage_steps(s) for s in stages]
     total = max(sum(steps), 1)
 
     def report(line: str) -> None:
         name = line[1:].split("]")[0] if line.startswith("[") else ""
         parts = line.split(" ")
-        if name not in STAGES or len(parts) < 2 or "/" not in parts[1]:
+        if name not in stages or len(parts) < 2 or "/" not in parts[1]:
             return
         try:
             k = int(parts[1].split("/")[0])
         except ValueError:
             return
-        within = share * min(1.0, (sum(steps[:STAGES.index(name)]) + k) / total)
+        within = share * min(1.0, (sum(steps[:stages.index(name)]) + k) / total)
         emit("step", key=key, stage=name, step=k, steps=cfg.stage_steps(name),
              fraction=round((index + within) / max(count, 1), 4))
 

@@ -86,6 +86,8 @@ def test_init_from_fine_tunes_only_the_compensators_on_an_archive(archive: Path,
                       capsys=capsys)
     assert rc == 0, text
     assert "[reid]" not in text and "[comp]" in text  # no stage but comp ran
+    # the plan's estimate and the bar count the compensators' steps only
+    assert "steps {'comp': 2}" in text and "100.0 % [comp] 2/2" in text
     import torch
 
     from medeid_gui.ml.model import load_model
