@@ -25,6 +25,7 @@ import numpy as np
 
 from medeid_gui.lab.archive_plan import ArchiveImage
 from medeid_gui.lab.real_cxr import CxrItem, read_metadata
+from medeid_gui.lab.real_eval_tasks import masked_mse
 
 __all__ = ["TASK_NAMES", "TaskLabels", "TaskSet", "labels_for", "score_tasks", "train_tasks", "unscorable"]
 
@@ -100,11 +101,6 @@ def labels_for(images: Sequence[ArchiveImage], csv_path: str | None) -> TaskLabe
     return out
 
 
-def _masked_mse(pred, target):
-    ok = ~target.isnan()
-    return ((pred - target.nan_to_num()) ** 2 * ok).sum() / ok.sum().clamp(min=1)
-
-
 def train_tasks(work: np.ndarray, lab: TaskLabels, *, epochs: int = 20, seed: int = 0,
                 log: Callable[[str], None] | None = None) -> TaskSet:
     """Each task whose labels the training images have, trained on their original work images."""
@@ -136,7 +132,7 @@ def train_tasks(work: np.ndarray, lab: TaskLabels, *, epochs: int = 20, seed: in
         ts.why_not["lung_dice"] = f"no labels (lung masks: {len(midx)} training images, needs {MIN_TRAIN})"
     sidx = np.flatnonzero(~np.isnan(lab.severity).all(axis=1))
     if len(sidx) >= MIN_TRAIN:
-        ts.models["severity_r"] = _fit(_make_clf(2, cfg, dev), work[sidx], lab.severity[sidx], _masked_mse,
+        ts.models["severity_r"] = _fit(_make_clf(2, cfg, dev), work[sidx], lab.severity[sidx], masked_mse,
                                        seed=seed + 2, cfg=cfg, dev=dev, shift=True, log=log, name="severity")
     else:
         ts.why_not["severity_r"] = f"no labels (severity: {len(sidx)} training images, needs {MIN_TRAIN})"

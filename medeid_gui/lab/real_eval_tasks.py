@@ -43,7 +43,8 @@ def mask_work(masks: list[np.ndarray | None], size: int) -> tuple[np.ndarray, np
     return idx, (np.stack(out) if out else np.zeros((0, size, size), dtype=bool))
 
 
-def _masked_mse(pred, target):
+def masked_mse(pred, target):
+    """Mean squared error over the targets that are not NaN (a severity score may be missing)."""
     ok = ~target.isnan()
     return ((pred - target.nan_to_num()) ** 2 * ok).sum() / ok.sum().clamp(min=1)
 
@@ -67,7 +68,7 @@ def train_real_tasks(work: np.ndarray, covid: np.ndarray, masks: list[np.ndarray
                lambda lg, t: dice_bce_loss(lg, t, pos_weight=1.0), seed=seed + 1, cfg=cfg, dev=dev,
                shift=False, log=log, name="lungs")
     sidx = np.flatnonzero(~np.isnan(severity).all(axis=1))
-    reg = _fit(_make_clf(2, cfg, dev), work[sidx], severity[sidx], _masked_mse, seed=seed + 2,
+    reg = _fit(_make_clf(2, cfg, dev), work[sidx], severity[sidx], masked_mse, seed=seed + 2,
                cfg=cfg, dev=dev, shift=True, log=log, name="severity")
     return RealTaskModels(clf, seg, reg)
 

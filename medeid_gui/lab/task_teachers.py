@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from medeid_gui.lab.archive_eval_tasks import MIN_TRAIN, TaskLabels, _masked_mse
+from medeid_gui.lab.archive_eval_tasks import MIN_TRAIN, TaskLabels
+from medeid_gui.lab.real_eval_tasks import masked_mse
 
 __all__ = ["TEACHER_SIZE", "TeacherData", "TeacherTargets", "Teachers", "teacher_loss", "train_teachers"]
 
@@ -219,7 +220,7 @@ def teacher_loss(t: Teachers, y, idx: np.ndarray) -> tuple[object, dict[str, flo
     if t.sev is not None and tg.severity is not None:
         target = torch.from_numpy(tg.severity[idx]).to(y.device)
         if bool((~torch.isnan(target)).any()):
-            l_sev = _masked_mse(t.sev(small), target) * 10.0  # NaN: no score, teacher not trusted
+            l_sev = masked_mse(t.sev(small), target) * 10.0  # NaN: no score, teacher not trusted
             total = total + l_sev
             parts["sev"] = float(l_sev.item())
     if t.clf is not None and tg.finding is not None:
