@@ -42,6 +42,17 @@ class TaskLabels:
     masks: list[np.ndarray | None]  #: bool, the image's own size
     severity: np.ndarray  #: (N, 2) in [0, 1], NaN where not scored
 
+    def counts(self) -> dict[str, int]:
+        """Images with a finding, with a lung mask, with any severity score."""
+        return {"finding": sum(bool(f) for f in self.finding),
+                "masks": sum(m is not None for m in self.masks),
+                "severity": int((~np.isnan(self.severity).all(axis=1)).sum())}
+
+    def subset(self, idx: Sequence[int]) -> TaskLabels:
+        """The labels of the images ``idx`` (in that order)."""
+        return TaskLabels([self.finding[k] for k in idx], [self.masks[k] for k in idx],
+                          self.severity[list(idx)])
+
     def finding_target(self, positive: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices with a finding, 1.0 where it is ``positive``)."""
         idx = np.array([k for k, f in enumerate(self.finding) if f], dtype=int)
@@ -147,7 +158,7 @@ def unscorable(ts: TaskSet, lab: TaskLabels) -> dict[str, str]:
         out["finding_auc"] = f"no labels (held-out images need '{ts.positive}' and other findings)"
     if "lung_dice" in ts.models and not any(m is not None for m in lab.masks):
         out["lung_dice"] = "no labels (no held-out image has a lung mask)"
-    scored = int((~np.isnan(lab.severity).all(axis=1)).sum())
+    scored = lab.counts()["severity"]
     if "severity_r" in ts.models and scored < 3:
         out["severity_r"] = f"no labels (severity: {scored} held-out images, needs 3)"
     return out

@@ -186,19 +186,15 @@ def _teacher_data(used: list[ArchiveImage], every: list[tuple[ArchiveImage, np.n
 
     all_labels = labels_for([im for im, _ in every], csv_path)
     row = {id(im): k for k, (im, _) in enumerate(every)}
-    pick = [row[id(im)] for im in used]
-    labels = type(all_labels)([all_labels.finding[k] for k in pick], [all_labels.masks[k] for k in pick],
-                              all_labels.severity[pick])
     images = np.stack([w for _, w in every]).astype(np.float32)
-    return TeacherData(labels, images, all_labels)
+    return TeacherData(all_labels.subset([row[id(im)] for im in used]), images, all_labels)
 
 
 def _label_counts(lab) -> str:
     """How many training images the labels CSV labels, per kind (what the task teachers get)."""
-    masks = sum(m is not None for m in lab.masks)
-    scored = int((~np.isnan(lab.severity).all(axis=1)).sum())
-    return (f"{sum(bool(f) for f in lab.finding)} with a finding, {masks} with a lung mask, "
-            f"{scored} with severity scores")
+    c = lab.counts()
+    return (f"{c['finding']} with a finding, {c['masks']} with a lung mask, "
+            f"{c['severity']} with severity scores")
 
 
 def _progress_log(cfg: TrainConfig, report: Callable[[str], None] | None = None,

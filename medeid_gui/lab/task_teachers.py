@@ -235,6 +235,4 @@ def teacher_loss(t: Teachers, y, idx: np.ndarray) -> tuple[object, dict[str, flo
 
 def enough_labels(lab: TaskLabels) -> bool:
     """Whether any teacher could be trained from ``lab`` (at least ``MIN_TRAIN`` labelled images)."""
-    masks = sum(m is not None for m in lab.masks)
-    scored = int((~np.isnan(lab.severity).all(axis=1)).sum())
-    return masks >= MIN_TRAIN or scored >= MIN_TRAIN or sum(bool(f) for f in lab.finding) >= MIN_TRAIN
+    return max(lab.counts().values()) >= MIN_TRAIN
